@@ -1,0 +1,1 @@
+# man/: mdoc(7) pages.

@@ -1,0 +1,1 @@
+# src/: the command-line client logwire and logwire-bench.

@@ -1,0 +1,82 @@
+/* Logging to stderr, one line per event, with a timestamp. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "logwire.h"
+
+static int	log_level = LOG_INFO;
+static const char *log_prog = "logwire";
+
+/* Set the program name and the most verbose level printed. */
+void
+log_init(const char *prog, int level)
+{
+	log_prog = prog;
+	log_level = level;
+}
+
+/* Write one line at level, with an optional errno string. */
+static void
+log_vwrite(int level, int err, const char *fmt, va_list ap)
+{
+	static const char *names[] = { "fatal", "error", "warn", "info",
+	    "debug" };
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 when[32], msg[1024];
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (err != 0)
+		fprintf(stderr, "%s.%03ldZ %s %s: %s: %s\n", when,
+		    ts.tv_nsec / 1000000, log_prog, names[level], msg,
+		    strerror(err));
+	else
+		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", when,
+		    ts.tv_nsec / 1000000, log_prog, names[level], msg);
+}
+
+/* Log at a level. */
+void
+log_msg(int level, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(level, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Log errno's meaning and exit 1. */
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	err = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_FATAL, err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Log and exit 1. */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_FATAL, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,4 @@
+# tests/: CUnit programs and integration tests, run by make check.
+include $(srcdir)/tests/storage.mk
+include $(srcdir)/tests/cli.mk
+include $(srcdir)/tests/server.mk
