@@ -1,5 +1,7 @@
 /* Logging to stderr, one line per event, with a timestamp. */
 
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

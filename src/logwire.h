@@ -15,6 +15,12 @@
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))
 #endif
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 #ifndef nitems
 #define nitems(a) (sizeof (a) / sizeof (a)[0])
 #endif
@@ -48,8 +54,365 @@ __dead void	 fatalx(const char *, ...)
 
 /* ---- CLI (logwire): cmd-*.c sections below this line ---- */
 
+/*
+ * The logwire command line.  Each command is one struct cli_cmd, defined in
+ * its cmd-*.c file and listed in the table in logwire.c.  logwire.c parses
+ * the options (global and the command's own, before or after the command
+ * word) into a struct cli_args and calls the command's exec function, which
+ * returns an exit status.
+ */
+#define CLI_EXIT_OK	0	/* success */
+#define CLI_EXIT_ERROR	1	/* error reported by the server or the store */
+#define CLI_EXIT_USAGE	2	/* bad usage */
+
+/* Option values without a short letter (struct option val). */
+#define CLI_OPT_HELP	'h'
+#define CLI_OPT_URL	'u'
+#define CLI_OPT_TOKEN	0x100
+#define CLI_OPT_KEY	0x101
+#define CLI_OPT_VERSION	0x102
+#define CLI_OPT_FIRST	0x200	/* first value free for commands */
+
+struct cli_cmd;
+struct option;
+
+/* Global options, given before or after the command. */
+struct cli {
+	const char	*url;		/* -u URL: the server's base URL */
+	const char	*token;		/* --token T */
+	const char	*key;		/* --key NAME:SECRET */
+};
+
+/* One option found on the command line, in the order given. */
+struct cli_opt {
+	int		 ch;		/* short letter or option val */
+	const char	*value;		/* NULL for a flag */
+};
+
+/* The options and operands of one command. */
+struct cli_args {
+	const struct cli_cmd *cmd;
+	struct cli_opt	*opts;
+	size_t		 nopts;
+	int		 argc;		/* operands after the options */
+	char		**argv;
+};
+
+struct cli_cmd {
+	const char	*name;
+	const char	*usage;		/* what follows the name in a synopsis */
+	const char	*summary;	/* one line for --help */
+	const char	*help;		/* more lines for its own help, or NULL */
+	const char	*shortopts;	/* getopt letters of its own options */
+	const struct option *longopts;	/* its long options, or NULL */
+	int		 minargs;	/* operands: at least */
+	int		 maxargs;	/* and at most (-1: no limit) */
+	int		(*exec)(struct cli *, struct cli_args *);
+					/* NULL: not built yet */
+};
+
+/* logwire.c */
+const char	*cli_args_get(struct cli_args *, int);
+int		 cli_args_has(struct cli_args *, int);
+int		 cli_usage_error(struct cli_args *, const char *, ...)
+		     __attribute__((__format__(__printf__, 2, 3)));
+int		 cli_error(struct cli_args *, const char *, ...)
+		     __attribute__((__format__(__printf__, 2, 3)));
+
+/* cmd-store.c */
+extern const struct cli_cmd cmd_restore_entry;
+extern const struct cli_cmd cmd_snapshot_entry;
+extern const struct cli_cmd cmd_verify_entry;
+
 /* ---- end of CLI sections ---- */
 
 /* ---- server (logwired) sections below this line ---- */
+
+#include <sys/queue.h>
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+struct evbuffer;
+struct sockaddr;
+struct event_base;
+struct bufferevent;
+
+/* Append a string literal to an evbuffer. */
+#define evbuffer_add_lit(b, s)	evbuffer_add((b), (s), sizeof (s) - 1)
+
+/* jstr.c */
+void		 jstr_escape(struct evbuffer *, const char *, size_t);
+void		 jstr_ref(struct evbuffer *, const char *, const char *);
+
+/* http.c */
+#define HTTP_MAX_HEADERS	64
+#define HTTP_REQ_MORE		0
+#define HTTP_REQ_DONE		1
+#define HTTP_REQ_ERROR		2
+struct http_header {
+	char	*name;		/* lower case */
+	size_t	 name_len;
+	char	*value;
+	size_t	 value_len;
+};
+struct http_req;
+struct http_req	*http_req_new(size_t, size_t);
+void		 http_req_free(struct http_req *);
+void		 http_req_reset(struct http_req *);
+int		 http_req_feed(struct http_req *, struct evbuffer *);
+int		 http_req_status(struct http_req *, const char **);
+int		 http_req_in_head(struct http_req *);
+int		 http_req_idle(struct http_req *);
+const char	*http_req_method(struct http_req *);
+int		 http_req_is(struct http_req *, int);
+const char	*http_req_url(struct http_req *);
+const char	*http_req_body(struct http_req *, size_t *);
+int		 http_req_keepalive(struct http_req *);
+int		 http_req_upgrade(struct http_req *);
+const char	*http_req_header(struct http_req *, const char *);
+int		 http_token_has(const char *, const char *);
+int		 http_split_url(const char *, char **, size_t *, char **);
+int		 http_pct_decode(const char *, size_t, char **, size_t *);
+const char	*http_reason(int);
+void		 http_respond(struct evbuffer *, int, const char *, const char *,
+		     const void *, size_t, int, int);
+void		 http_respond_error(struct evbuffer *, int, int, const char *,
+		     const char *, int);
+
+/* Server configuration: flags now, the configuration file later. */
+struct config {
+	char		**listen;	/* "ADDR:PORT" strings */
+	size_t		  nlisten;
+	char		 *datadir;
+	enum store_sync	  sync;
+	unsigned int	  sync_interval_ms;
+	size_t		  max_message_bytes;
+	size_t		  max_subscriptions;
+	size_t		  max_connections;
+	size_t		  max_output_bytes;	/* slow-subscriber watermark */
+	size_t		  max_head_bytes;
+	unsigned int	  header_timeout_ms;
+	unsigned int	  ping_interval_ms;
+	unsigned int	  ping_timeout_ms;
+	uint64_t	  dedupe_window_ms;
+	size_t		  batch_max;		/* messages per group commit */
+	int		  insecure_open;
+	int		  test_config;		/* -t: check and exit */
+	int		  verbose;
+};
+
+/*
+ * A committed message encoded once as a complete unmasked WebSocket text
+ * frame.  Every live subscriber's output buffer holds a reference to the
+ * same bytes (evbuffer_add_reference); the last one drained frees it.
+ */
+struct frame {
+	unsigned int	 refs;
+	size_t		 len;
+	unsigned char	 data[];
+};
+
+/* frame.c */
+struct frame	*frame_message(const char *, size_t, const struct store_rec *);
+void		 frame_ref(struct frame *);
+void		 frame_unref(struct frame *);
+void		 frame_add(struct evbuffer *, struct frame *);
+void		 frame_text(struct evbuffer *, const void *, size_t);
+void		 frame_encode_message(struct evbuffer *, const char *, size_t,
+		     const struct store_rec *);
+
+struct conn;
+struct sub;
+
+/* A channel the server has touched, with its live subscribers. */
+struct channel {
+	uint64_t		 id;
+	char			*name;
+	size_t			 name_len;
+	char			 epoch[STORE_EPOCH_LEN + 1];
+	uint64_t		 head;	/* last serial fanned out */
+	TAILQ_HEAD(, sub)	 subs;
+	size_t			 nsubs;
+	struct channel		*hnext;	/* hash chain */
+};
+
+/* Where a subscription starts. */
+enum pos_kind {
+	POS_LIVE,		/* after the head */
+	POS_FROM,		/* after serial n, if the epoch matches */
+	POS_REWIND,		/* the last n messages */
+	POS_REWIND_MS,		/* the last n milliseconds */
+	POS_SINCE		/* from Unix time n (ms) */
+};
+struct sub_pos {
+	enum pos_kind	kind;
+	uint64_t	n;
+	char		epoch[STORE_EPOCH_LEN + 1];
+};
+
+/*
+ * A subscription is a cursor over its channel's log: `next` is the next
+ * serial this subscriber must get.  While live, committed messages arrive
+ * by fan-out from memory; otherwise (replay, resume, rewind, or a slow
+ * reader past the output watermark) the connection's pump reads them from
+ * LMDB up to the channel's fanned-out head, then turns the cursor live.
+ */
+struct sub {
+	struct conn		*conn;
+	struct channel		*chan;	/* NULL while the channel is created */
+	char			*name;
+	size_t			 name_len;
+	struct wreq		*wreq;	/* pending channel creation */
+	struct sub_pos		 pos;	/* requested start */
+	char			*ref;	/* ref of the pending subscribe */
+	uint64_t		 next;
+	int			 live;
+	TAILQ_ENTRY(sub)	 chan_entry;
+	TAILQ_ENTRY(sub)	 conn_entry;
+};
+
+/* channel.c */
+void		 channel_init(void);
+void		 channel_free_all(void);
+struct channel	*channel_find(const char *, size_t);
+struct channel	*channel_add(const struct store_chan *);
+void		 channel_publish(struct channel *, const struct store_rec *);
+size_t		 channel_count(void);
+
+/*
+ * Connection states; conn_set_state() is the one place that moves between
+ * them:  CONN_HTTP_HEAD -> CONN_HTTP_HEAD (after a REST reply)
+ *        CONN_HTTP_HEAD -> CONN_WS_OPEN -> CONN_WS_CLOSING -> CONN_CLOSED
+ *        any -> CONN_CLOSED
+ */
+enum conn_state {
+	CONN_HTTP_HEAD,		/* reading a request */
+	CONN_HTTP_FLUSH,	/* last reply queued, close when written */
+	CONN_WS_OPEN,		/* WebSocket frames both ways */
+	CONN_WS_CLOSING,	/* close frame sent or received */
+	CONN_CLOSED		/* waiting for in-flight work to let go */
+};
+
+struct conn {
+	uint64_t		 id;
+	enum conn_state		 state;
+	unsigned int		 refs;	/* the socket, in-flight publishes */
+	struct bufferevent	*bev;
+	struct http_req		*req;
+	void			*ws;	/* wslay_event_context_ptr */
+	struct event		*timer;	/* header timeout, pings */
+	struct event		*pump_ev;
+	int			 pump_pending;
+	int			 awaiting_pong;
+	uint64_t		 ping_sent;
+	TAILQ_HEAD(, sub)	 subs;
+	size_t			 nsubs;
+	size_t			 inflight;	/* publishes not yet acked */
+	char			 peer[64];
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+/* conn.c */
+void		 conn_accept(int, const struct sockaddr *, int);
+void		 conn_release(struct conn *);
+void		 conn_close(struct conn *);
+void		 conn_ws_close(struct conn *, uint16_t, const char *);
+void		 conn_schedule_pump(struct conn *);
+int		 conn_over_watermark(struct conn *);
+struct evbuffer	*conn_output(struct conn *);
+void		 conn_close_all(uint16_t);
+void		 conn_pong(struct conn *);
+size_t		 conn_count(void);
+
+/* ws.c */
+int		 ws_handshake(struct conn *, char **, int *);
+int		 ws_start(struct conn *);
+void		 ws_free(struct conn *);
+int		 ws_read(struct conn *);
+void		 ws_flush(struct conn *);
+int		 ws_send_ping(struct conn *);
+void		 ws_send_close(struct conn *, uint16_t, const char *);
+int		 ws_done(struct conn *);
+int		 ws_reading(struct conn *);
+
+/* proto.c */
+void		 proto_message(struct conn *, const char *, size_t);
+void		 proto_error(struct conn *, const char *, int, const char *, ...)
+		     __attribute__((__format__(__printf__, 4, 5)));
+void		 proto_send(struct conn *, struct evbuffer *);
+void		 proto_committed(struct wreq *);
+void		 proto_subscribe_finish(struct sub *, struct channel *);
+
+/* duration.c */
+int		 duration_parse(const char *, uint64_t *);
+
+/* sub.c */
+struct sub	*sub_find(struct conn *, const char *, size_t);
+struct sub	*sub_new(struct conn *, const char *, size_t);
+void		 sub_attach(struct sub *, struct channel *, uint64_t);
+void		 sub_free(struct sub *);
+void		 sub_gap(struct sub *, uint64_t, uint64_t, const char *);
+void		 sub_pump(struct conn *);
+
+/*
+ * A request to the storage thread: a message to append, or a channel to
+ * create for a subscriber.  The event loop owns it before and after the
+ * commit, the writer thread only in between.
+ */
+enum wreq_type { WREQ_PUBLISH, WREQ_ENSURE };
+struct wreq {
+	enum wreq_type		 type;
+	struct conn		*conn;	/* holds a reference; NULL for REST later */
+	char			*ref;	/* JSON text of the request's ref */
+	char			*buf;	/* owns the strings msg points into */
+	struct store_msg	 msg;
+	int			 status;	/* 0 or STORE_E* for the batch */
+	struct store_chan	 chan;	/* WREQ_ENSURE result */
+	void			*arg;	/* WREQ_ENSURE: the pending subscribe */
+	uint64_t		 queued_ns;
+	TAILQ_ENTRY(wreq)	 entry;
+};
+TAILQ_HEAD(wreq_list, wreq);
+
+/* writer.c */
+int		 writer_start(struct store *, const struct config *);
+void		 writer_submit(struct wreq *);
+void		 writer_stop(void);
+size_t		 writer_pending(void);
+void		 wreq_free(struct wreq *);
+
+/* server.c */
+struct server_stats {
+	uint64_t	connections_total;
+	uint64_t	publishes;
+	uint64_t	publish_errors;
+	uint64_t	deliveries;
+	uint64_t	commits;
+	uint64_t	committed_messages;
+};
+struct server {
+	struct event_base	*base;
+	struct store		*store;
+	struct store_reader	*reader;
+	struct config		*cfg;
+	int			 stopping;
+	int			 storage_state;	/* 0 ok, STORE_EFULL, STORE_EIO */
+	uint64_t		 started_ms;
+	struct server_stats	 stats;
+};
+extern struct server	 server;
+int		 server_run(struct config *);
+void		 server_committed(struct wreq_list *);
+uint64_t	 server_now_ms(void);
+uint64_t	 server_mono_ns(void);
+
+int		 server_check_listen(const struct config *, char **);
+
+/* logwired.c */
+void		 config_default(struct config *);
 
 #endif /* LOGWIRE_H */

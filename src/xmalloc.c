@@ -1,5 +1,7 @@
 /* Allocation that never fails: out of memory is fatal. */
 
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

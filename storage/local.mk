@@ -1,3 +1,5 @@
 # storage/: the log engine, a library of its own (no networking).
 noinst_LIBRARIES += libstorage.a
-libstorage_a_SOURCES = storage/storage.h
+libstorage_a_SOURCES = storage/storage.h storage/store-int.h \
+	storage/store.c storage/record.c storage/chanlog.c \
+	storage/retention.c storage/snapshot.c

@@ -2,3 +2,4 @@
 include $(srcdir)/tests/storage.mk
 include $(srcdir)/tests/cli.mk
 include $(srcdir)/tests/server.mk
+include $(srcdir)/tests/harness.mk

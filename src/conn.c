@@ -1,0 +1,443 @@
+/*
+ * Connections: one bufferevent each, HTTP requests until an upgrade turns
+ * it into a WebSocket.  conn_set_state() is the one place that moves a
+ * connection between the states documented in logwire.h.
+ *
+ * A connection is freed when its last reference goes: the socket holds one,
+ * and each request queued for the writer holds one, so that an ack coming
+ * back after the client left finds a closed connection rather than freed
+ * memory.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <http_parser.h>
+
+#include "logwire.h"
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static size_t		  nconns;
+static uint64_t		  next_conn_id = 1;
+
+#define CONN_CLOSE_GRACE_MS	2000	/* wait for the client's close frame */
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
+static void	conn_pump_cb(evutil_socket_t, short, void *);
+
+/* Arm the connection's timer. */
+static void
+conn_arm(struct conn *c, unsigned int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->timer, &tv);
+}
+
+/* Move to a new state, with what each state needs on entry. */
+static void
+conn_set_state(struct conn *c, enum conn_state state)
+{
+	c->state = state;
+	switch (state) {
+	case CONN_HTTP_HEAD:
+		conn_arm(c, server.cfg->header_timeout_ms);
+		break;
+	case CONN_HTTP_FLUSH:
+		bufferevent_disable(c->bev, EV_READ);
+		break;
+	case CONN_WS_OPEN:
+		conn_arm(c, server.cfg->ping_interval_ms);
+		break;
+	case CONN_WS_CLOSING:
+		conn_arm(c, CONN_CLOSE_GRACE_MS);
+		break;
+	case CONN_CLOSED:
+		break;
+	}
+}
+
+/* Take a new connection from the listener. */
+void
+conn_accept(int fd, const struct sockaddr *sa, int salen)
+{
+	struct conn	*c;
+	char		 host[INET6_ADDRSTRLEN];
+	int		 one = 1, port = 0;
+
+	if (server.stopping || nconns >= server.cfg->max_connections) {
+		log_warn("refusing connection: %s", server.stopping ?
+		    "shutting down" : "too many connections");
+		evutil_closesocket(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c = xcalloc(1, sizeof *c);
+	c->id = next_conn_id++;
+	c->refs = 1;
+	TAILQ_INIT(&c->subs);
+	host[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    host, sizeof host);
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, host,
+		    sizeof host);
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+	c->bev = bufferevent_socket_new(server.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->req = http_req_new(server.cfg->max_head_bytes,
+	    server.cfg->max_message_bytes);
+	c->timer = evtimer_new(server.base, conn_timer_cb, c);
+	c->pump_ev = event_new(server.base, -1, 0, conn_pump_cb, c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_WRITE,
+	    server.cfg->max_output_bytes / 4, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+	server.stats.connections_total++;
+	conn_set_state(c, CONN_HTTP_HEAD);
+	log_debug("connection %llu from %s", (unsigned long long)c->id,
+	    c->peer);
+}
+
+/* Drop a reference; the last frees the connection. */
+void
+conn_release(struct conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c);
+}
+
+/* Close the socket and drop the socket's reference. */
+void
+conn_close(struct conn *c)
+{
+	struct sub	*s;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	log_debug("connection %llu closed", (unsigned long long)c->id);
+	conn_set_state(c, CONN_CLOSED);
+	while ((s = TAILQ_FIRST(&c->subs)) != NULL)
+		sub_free(s);
+	ws_free(c);
+	http_req_free(c->req);
+	c->req = NULL;
+	event_free(c->timer);
+	event_free(c->pump_ev);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	TAILQ_REMOVE(&conns, c, entry);
+	nconns--;
+	conn_release(c);
+}
+
+/* Send a WebSocket close frame and close once it is written. */
+void
+conn_ws_close(struct conn *c, uint16_t code, const char *reason)
+{
+	if (c->state != CONN_WS_OPEN)
+		return;
+	ws_send_close(c, code, reason);
+	conn_set_state(c, CONN_WS_CLOSING);
+}
+
+/*
+ * Close every connection: WebSockets with a close frame of code, the rest
+ * at once.  Code 0 closes everything at once.
+ */
+void
+conn_close_all(uint16_t code)
+{
+	struct conn	*c, *next;
+
+	TAILQ_FOREACH_SAFE(c, &conns, entry, next) {
+		if (code == 0)
+			conn_close(c);
+		else if (c->state == CONN_WS_OPEN)
+			conn_ws_close(c, code, "server shutting down");
+		else if (c->state == CONN_HTTP_HEAD)
+			conn_close(c);
+	}
+}
+
+/* Number of open connections. */
+size_t
+conn_count(void)
+{
+	return (nconns);
+}
+
+/* The connection's output buffer. */
+struct evbuffer *
+conn_output(struct conn *c)
+{
+	return (bufferevent_get_output(c->bev));
+}
+
+/* Whether the output is past the slow-subscriber watermark. */
+int
+conn_over_watermark(struct conn *c)
+{
+	return (c->bev == NULL || evbuffer_get_length(conn_output(c)) >
+	    server.cfg->max_output_bytes);
+}
+
+/* Run the pump soon, from the event loop. */
+void
+conn_schedule_pump(struct conn *c)
+{
+	if (c->state != CONN_WS_OPEN || c->pump_pending)
+		return;
+	c->pump_pending = 1;
+	event_active(c->pump_ev, EV_TIMEOUT, 0);
+}
+
+static void
+conn_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->pump_pending = 0;
+	if (c->state == CONN_WS_OPEN)
+		sub_pump(c);
+}
+
+/* Answer a plain HTTP request (until the REST API fills the paths). */
+static void
+conn_rest(struct conn *c)
+{
+	struct evbuffer	*out = conn_output(c);
+	char		*path, *query, body[256];
+	size_t		 plen;
+	int		 ka = http_req_keepalive(c->req), len;
+
+	if (http_split_url(http_req_url(c->req), &path, &plen, &query) != 0) {
+		http_respond_error(out, 400, 40000, "bad percent-encoding in "
+		    "the request target", NULL, ka);
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		if (!http_req_is(c->req, HTTP_GET) &&
+		    !http_req_is(c->req, HTTP_HEAD))
+			http_respond_error(out, 405, 40000, "method not "
+			    "allowed", "Allow: GET, HEAD\r\n", ka);
+		else {
+			len = snprintf(body, sizeof body, "{\"status\":\"%s\","
+			    "\"storage\":\"%s\",\"version\":\"%s\","
+			    "\"uptime_s\":%llu}\n",
+			    server.stopping ? "stopping" : "ok",
+			    server.storage_state == 0 ? "ok" :
+			    server.storage_state == STORE_EFULL ? "full" :
+			    "failing", PACKAGE_VERSION,
+			    (unsigned long long)(server_now_ms() -
+			    server.started_ms) / 1000);
+			http_respond(out, server.stopping ? 503 : 200,
+			    "application/json", "Cache-Control: no-store\r\n",
+			    body, (size_t)len, ka,
+			    http_req_is(c->req, HTTP_HEAD));
+		}
+	} else
+		http_respond_error(out, 404, 40400, "no such path", NULL, ka);
+	free(path);
+	free(query);
+}
+
+/* Handle a complete HTTP request; returns 0 to read the next one. */
+static int
+conn_request(struct conn *c)
+{
+	const char	*cause;
+	char		*path, *query;
+	size_t		 plen;
+	int		 status, is_ws;
+
+	if (http_split_url(http_req_url(c->req), &path, &plen, &query) == 0) {
+		is_ws = strcmp(path, "/v1/ws") == 0;
+		free(path);
+		free(query);
+	} else
+		is_ws = 0;
+	if (!is_ws) {
+		conn_rest(c);
+		if (!http_req_keepalive(c->req) || http_req_upgrade(c->req)) {
+			conn_set_state(c, CONN_HTTP_FLUSH);
+			return (-1);
+		}
+		http_req_reset(c->req);
+		conn_set_state(c, CONN_HTTP_HEAD);
+		return (0);
+	}
+	if (server.stopping) {
+		http_respond_error(conn_output(c), 503, 50300,
+		    "server is shutting down", NULL, 0);
+		conn_set_state(c, CONN_HTTP_FLUSH);
+		return (-1);
+	}
+	if (ws_handshake(c, (char **)&cause, &status) != 0) {
+		http_respond_error(conn_output(c), status, status == 405 ?
+		    40000 : 40000, cause, status == 426 ?
+		    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n" :
+		    status == 405 ? "Allow: GET\r\n" : NULL, 0);
+		conn_set_state(c, CONN_HTTP_FLUSH);
+		return (-1);
+	}
+	if (ws_start(c) != 0) {
+		conn_close(c);
+		return (-1);
+	}
+	http_req_free(c->req);
+	c->req = NULL;
+	conn_set_state(c, CONN_WS_OPEN);
+	return (0);
+}
+
+/* Read HTTP requests, or WebSocket frames once upgraded. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	const char	*error;
+	int		 status;
+
+	while (c->state == CONN_HTTP_HEAD) {
+		switch (http_req_feed(c->req, in)) {
+		case HTTP_REQ_MORE:
+			return;
+		case HTTP_REQ_ERROR:
+			status = http_req_status(c->req, &error);
+			http_respond_error(conn_output(c), status,
+			    status == 413 ? 41300 : 40000, error, NULL, 0);
+			conn_set_state(c, CONN_HTTP_FLUSH);
+			return;
+		case HTTP_REQ_DONE:
+			if (conn_request(c) != 0)
+				return;
+			break;
+		}
+	}
+	if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING) {
+		if (ws_read(c) != 0) {
+			conn_close(c);
+			return;
+		}
+		if (c->state == CONN_WS_OPEN && ws_done(c) == 0 &&
+		    c->ws != NULL && !ws_reading(c))
+			conn_set_state(c, CONN_WS_CLOSING);
+		if (c->state == CONN_WS_CLOSING && ws_done(c) &&
+		    evbuffer_get_length(conn_output(c)) == 0)
+			conn_close(c);
+	}
+}
+
+/* The output drained to the low watermark (or empty). */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	switch (c->state) {
+	case CONN_HTTP_FLUSH:
+		if (left == 0)
+			conn_close(c);
+		break;
+	case CONN_WS_OPEN:
+		sub_pump(c);
+		break;
+	case CONN_WS_CLOSING:
+		if (left == 0 && ws_done(c))
+			conn_close(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The peer went away or the socket failed. */
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		conn_close(c);
+}
+
+/* Header timeout, WebSocket pings, and the end of a closing handshake. */
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case CONN_HTTP_HEAD:
+		if (http_req_in_head(c->req) &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+		    http_req_idle(c->req)) {
+			conn_close(c);
+			break;
+		}
+		http_respond_error(conn_output(c), 408, 40000,
+		    "request head not received in time", NULL, 0);
+		conn_set_state(c, CONN_HTTP_FLUSH);
+		break;
+	case CONN_WS_OPEN:
+		if (c->awaiting_pong) {
+			log_info("connection %llu: no pong in time",
+			    (unsigned long long)c->id);
+			conn_ws_close(c, 4408, "no pong within ping_timeout");
+			break;
+		}
+		if (ws_send_ping(c) != 0) {
+			conn_close(c);
+			break;
+		}
+		c->awaiting_pong = 1;
+		conn_arm(c, server.cfg->ping_timeout_ms);
+		break;
+	case CONN_WS_CLOSING:
+	case CONN_HTTP_FLUSH:
+		conn_close(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A pong arrived: wait a ping interval before the next ping. */
+void
+conn_pong(struct conn *c)
+{
+	c->awaiting_pong = 0;
+	if (c->state == CONN_WS_OPEN)
+		conn_arm(c, server.cfg->ping_interval_ms);
+}

@@ -1,0 +1,594 @@
+/*
+ * The logwire.v1 protocol: one JSON object per text frame, parsed with
+ * jansson, answered with replies built by hand (so that the message frames
+ * and the replies share one encoder and no JSON tree per reply).
+ */
+
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "logwire.h"
+
+/* Queue the JSON text in b (left as is) as one text frame. */
+void
+proto_send(struct conn *c, struct evbuffer *b)
+{
+	size_t	len = evbuffer_get_length(b);
+
+	if (c->state != CONN_WS_OPEN)
+		return;
+	frame_text(conn_output(c), evbuffer_pullup(b, (ssize_t)len), len);
+}
+
+/* Send {"op":"error"} with a code and a message. */
+void
+proto_error(struct conn *c, const char *ref, int code, const char *fmt, ...)
+{
+	struct evbuffer	*b;
+	va_list		 ap;
+	char		*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatalx("out of memory");
+	va_end(ap);
+	b = evbuffer_new();
+	evbuffer_add_lit(b, "{\"op\":\"error\"");
+	jstr_ref(b, ",", ref);
+	evbuffer_add_printf(b, ",\"code\":%d,\"message\":", code);
+	jstr_escape(b, msg, strlen(msg));
+	evbuffer_add_lit(b, "}");
+	proto_send(c, b);
+	evbuffer_free(b);
+	free(msg);
+}
+
+/* Get an optional string member: 0 absent, 1 present, -1 wrong type. */
+static int
+proto_string(json_t *obj, const char *key, const char **s, size_t *len)
+{
+	json_t	*v;
+
+	if ((v = json_object_get(obj, key)) == NULL || json_is_null(v))
+		return (0);
+	if (!json_is_string(v))
+		return (-1);
+	*s = json_string_value(v);
+	*len = json_string_length(v);
+	return (1);
+}
+
+/* Get a non-negative integer: 1 if it is one, -1 otherwise. */
+static int
+proto_uint(json_t *v, uint64_t *n)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return (-1);
+	*n = (uint64_t)json_integer_value(v);
+	return (1);
+}
+
+/*
+ * Check and return the channel named in a request, sending the error
+ * itself.  reserved_ok: whether "$..." names are allowed.
+ */
+static int
+proto_channel(struct conn *c, json_t *req, const char *ref, const char **name,
+    size_t *len)
+{
+	switch (proto_string(req, "channel", name, len)) {
+	case 0:
+		proto_error(c, ref, 40000, "channel is required");
+		return (-1);
+	case -1:
+		proto_error(c, ref, 40000, "channel must be a string");
+		return (-1);
+	}
+	if (!store_name_valid(*name, *len)) {
+		proto_error(c, ref, 40002, "bad channel name: 1 to %d bytes "
+		    "of UTF-8 without control characters", STORE_NAME_MAX);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Parse the start position of a subscribe; -1 if malformed. */
+static int
+proto_position(json_t *req, struct sub_pos *pos, const char **why)
+{
+	json_t		*from, *rewind, *since, *v;
+	uint64_t	 ms;
+	const char	*e;
+	size_t		 i;
+	int		 given;
+
+	from = json_object_get(req, "from");
+	rewind = json_object_get(req, "rewind");
+	since = json_object_get(req, "since");
+	given = (from != NULL) + (rewind != NULL) + (since != NULL);
+	memset(pos, 0, sizeof *pos);
+	pos->kind = POS_LIVE;
+	if (given > 1) {
+		*why = "from, rewind and since cannot be combined";
+		return (-1);
+	}
+	if (from != NULL) {
+		pos->kind = POS_FROM;
+		if (!json_is_object(from) ||
+		    (v = json_object_get(from, "serial")) == NULL ||
+		    proto_uint(v, &pos->n) < 0) {
+			*why = "from needs a serial (a non-negative integer)";
+			return (-1);
+		}
+		v = json_object_get(from, "epoch");
+		if (!json_is_string(v) ||
+		    json_string_length(v) != STORE_EPOCH_LEN) {
+			*why = "from needs the epoch (16 hex characters)";
+			return (-1);
+		}
+		e = json_string_value(v);
+		for (i = 0; i < STORE_EPOCH_LEN; i++) {
+			if (strchr("0123456789abcdef", e[i]) == NULL) {
+				*why = "from needs the epoch (16 hex characters)";
+				return (-1);
+			}
+		}
+		memcpy(pos->epoch, e, STORE_EPOCH_LEN);
+	} else if (rewind != NULL) {
+		if (json_is_string(rewind)) {
+			if (duration_parse(json_string_value(rewind), &ms) != 0) {
+				*why = "rewind is a count or a duration "
+				    "such as 30s, 10m, 2h, 1d";
+				return (-1);
+			}
+			pos->kind = POS_REWIND_MS;
+			pos->n = ms;
+		} else if (proto_uint(rewind, &pos->n) > 0) {
+			pos->kind = POS_REWIND;
+		} else {
+			*why = "rewind is a count or a duration "
+			    "such as 30s, 10m, 2h, 1d";
+			return (-1);
+		}
+	} else if (since != NULL) {
+		pos->kind = POS_SINCE;
+		if (proto_uint(since, &pos->n) < 0) {
+			*why = "since is a Unix time in milliseconds";
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* First serial at or after time t, clamped to the fanned-out head + 1. */
+static uint64_t
+proto_find_time(struct channel *ch, uint64_t t)
+{
+	uint64_t	serial;
+
+	if (store_find_time(server.reader, ch->id, t, &serial) != 0)
+		return (ch->head + 1);
+	return (MIN(serial, ch->head + 1));
+}
+
+/*
+ * Finish a subscribe once its channel is known: place the cursor, answer
+ * "subscribed" (then "gap" if retention removed some of what was asked),
+ * and attach.  Replay, resume and rewind all leave the cursor behind the
+ * head for the pump; live puts it just after.
+ */
+void
+proto_subscribe_finish(struct sub *s, struct channel *ch)
+{
+	struct store_chan	 meta;
+	struct sub_pos		*p = &s->pos;
+	struct evbuffer		*b;
+	uint64_t		 first, next, gap_from = 0, now;
+	const char		*resumed = NULL;
+
+	first = 1;
+	if (store_chan_get(server.reader, ch->name, ch->name_len, &meta) == 0)
+		first = meta.first;
+	next = ch->head + 1;
+	switch (p->kind) {
+	case POS_LIVE:
+		break;
+	case POS_FROM:
+		if (strcmp(p->epoch, ch->epoch) != 0)
+			resumed = "false,\"reason\":\"epoch\"";
+		else if (p->n > ch->head)
+			resumed = "false,\"reason\":\"serial\"";
+		else {
+			resumed = "true";
+			next = p->n + 1;
+			if (next < first) {
+				gap_from = next;
+				next = first;
+			}
+		}
+		break;
+	case POS_REWIND:
+		next = p->n > ch->head ? 1 : ch->head + 1 - p->n;
+		break;
+	case POS_REWIND_MS:
+		now = server_now_ms();
+		next = proto_find_time(ch, now > p->n ? now - p->n : 0);
+		break;
+	case POS_SINCE:
+		next = proto_find_time(ch, p->n);
+		break;
+	}
+	if (p->kind != POS_FROM && next < first)
+		next = MIN(first, ch->head + 1);
+
+	b = evbuffer_new();
+	evbuffer_add_lit(b, "{\"op\":\"subscribed\"");
+	jstr_ref(b, ",", s->ref);
+	evbuffer_add_lit(b, ",\"channel\":");
+	jstr_escape(b, ch->name, ch->name_len);
+	evbuffer_add_printf(b, ",\"epoch\":\"%s\",\"head\":%llu", ch->epoch,
+	    (unsigned long long)ch->head);
+	if (resumed != NULL)
+		evbuffer_add_printf(b, ",\"resumed\":%s", resumed);
+	evbuffer_add_lit(b, "}");
+	proto_send(s->conn, b);
+	evbuffer_free(b);
+	free(s->ref);
+	s->ref = NULL;
+
+	if (gap_from != 0)
+		sub_gap(s, gap_from, next - 1, "retention");
+	sub_attach(s, ch, next);
+}
+
+/* {"op":"subscribe"}: find or create the channel, then finish. */
+static void
+proto_subscribe(struct conn *c, json_t *req, const char *ref)
+{
+	struct store_chan	 meta;
+	struct channel		*ch;
+	struct sub		*s;
+	struct sub_pos		 pos;
+	struct wreq		*w;
+	const char		*name, *why;
+	size_t			 len;
+	int			 rc;
+
+	if (proto_channel(c, req, ref, &name, &len) != 0)
+		return;
+	if (name[0] == '$') {
+		proto_error(c, ref, 40301, "channel %s is reserved", name);
+		return;
+	}
+	if (proto_position(req, &pos, &why) != 0) {
+		proto_error(c, ref, 40003, "bad position: %s", why);
+		return;
+	}
+	if (sub_find(c, name, len) != NULL) {
+		proto_error(c, ref, 40901, "already subscribed to %s", name);
+		return;
+	}
+	if (c->nsubs >= server.cfg->max_subscriptions) {
+		proto_error(c, ref, 42901, "too many subscriptions on this "
+		    "connection (at most %zu)", server.cfg->max_subscriptions);
+		return;
+	}
+	s = sub_new(c, name, len);
+	s->pos = pos;
+	s->ref = ref != NULL ? xstrdup(ref) : NULL;
+
+	if ((ch = channel_find(name, len)) != NULL) {
+		proto_subscribe_finish(s, ch);
+		return;
+	}
+	rc = store_chan_get(server.reader, name, len, &meta);
+	if (rc == 0) {
+		proto_subscribe_finish(s, channel_add(&meta));
+		return;
+	}
+	if (rc != STORE_ENOTFOUND) {
+		proto_error(c, ref, 50000, "cannot read channel %s: %s", name,
+		    store_strerror(rc));
+		sub_free(s);
+		return;
+	}
+
+	/* A new channel: its log and epoch are created by the writer. */
+	w = xcalloc(1, sizeof *w);
+	w->type = WREQ_ENSURE;
+	w->conn = c;
+	c->refs++;
+	w->buf = xstrndup(name, len);
+	w->msg.channel = w->buf;
+	w->msg.channel_len = len;
+	w->arg = s;
+	s->wreq = w;
+	writer_submit(w);
+}
+
+/* {"op":"unsubscribe"} */
+static void
+proto_unsubscribe(struct conn *c, json_t *req, const char *ref)
+{
+	struct evbuffer	*b;
+	struct sub	*s;
+	const char	*name;
+	size_t		 len;
+
+	if (proto_channel(c, req, ref, &name, &len) != 0)
+		return;
+	if ((s = sub_find(c, name, len)) == NULL) {
+		proto_error(c, ref, 40401, "not subscribed to %s", name);
+		return;
+	}
+	sub_free(s);
+	b = evbuffer_new();
+	evbuffer_add_lit(b, "{\"op\":\"unsubscribed\"");
+	jstr_ref(b, ",", ref);
+	evbuffer_add_lit(b, ",\"channel\":");
+	jstr_escape(b, name, len);
+	evbuffer_add_lit(b, "}");
+	proto_send(c, b);
+	evbuffer_free(b);
+}
+
+/* Whether s is padded base64 (the standard alphabet). */
+static int
+proto_base64_valid(const char *s, size_t len)
+{
+	size_t	i, pad = 0;
+
+	if (len % 4 != 0)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '=') {
+			if (i < len - 2)
+				return (0);
+			pad++;
+			continue;
+		}
+		if (pad > 0)
+			return (0);
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+		    s[i] == '/'))
+			return (0);
+	}
+	return (1);
+}
+
+/* {"op":"publish"}: check, copy, and queue for the writer. */
+static void
+proto_publish(struct conn *c, json_t *req, const char *ref)
+{
+	struct wreq	*w;
+	json_t		*data;
+	const char	*name, *id = NULL, *ev = NULL, *enc = NULL;
+	size_t		 len, id_len = 0, ev_len = 0, enc_len, dlen;
+	unsigned int	 flags = 0;
+	char		*dtext, *p;
+
+	if (proto_channel(c, req, ref, &name, &len) != 0)
+		return;
+	if (name[0] == '$') {
+		proto_error(c, ref, 40301, "channel %s is reserved", name);
+		return;
+	}
+	if ((data = json_object_get(req, "data")) == NULL) {
+		proto_error(c, ref, 40000, "data is required");
+		return;
+	}
+	if (proto_string(req, "id", &id, &id_len) < 0 ||
+	    (id != NULL && (id_len == 0 || id_len > STORE_ID_MAX))) {
+		proto_error(c, ref, 40000, "id must be a string of 1 to %d "
+		    "bytes", STORE_ID_MAX);
+		return;
+	}
+	if (proto_string(req, "name", &ev, &ev_len) < 0 ||
+	    ev_len > STORE_FIELD_MAX) {
+		proto_error(c, ref, 40000, "name must be a string of at most "
+		    "%d bytes", STORE_FIELD_MAX);
+		return;
+	}
+	switch (proto_string(req, "encoding", &enc, &enc_len)) {
+	case -1:
+		proto_error(c, ref, 40000, "encoding must be \"base64\"");
+		return;
+	case 1:
+		if (strcmp(enc, "base64") != 0) {
+			proto_error(c, ref, 40000,
+			    "encoding must be \"base64\"");
+			return;
+		}
+		if (!json_is_string(data) ||
+		    !proto_base64_valid(json_string_value(data),
+		    json_string_length(data))) {
+			proto_error(c, ref, 40000, "data with encoding base64 "
+			    "must be a base64 string");
+			return;
+		}
+		flags |= STORE_MSG_BASE64;
+		break;
+	}
+	if (server.stopping) {
+		proto_error(c, ref, 50300, "server is shutting down: "
+		    "nothing was stored");
+		return;
+	}
+	if ((dtext = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		fatalx("json_dumps failed");
+	dlen = strlen(dtext);
+
+	/* One allocation holds the strings the store message points at. */
+	w = xcalloc(1, sizeof *w);
+	w->type = WREQ_PUBLISH;
+	w->buf = p = xmalloc(len + id_len + ev_len + dlen + 4);
+	w->msg.channel = memcpy(p, name, len);
+	w->msg.channel_len = len;
+	p += len;
+	if (id != NULL) {
+		w->msg.id = memcpy(p, id, id_len);
+		w->msg.id_len = id_len;
+		p += id_len;
+	}
+	if (ev != NULL && ev_len > 0) {
+		w->msg.name = memcpy(p, ev, ev_len);
+		w->msg.name_len = ev_len;
+		p += ev_len;
+	}
+	w->msg.data = memcpy(p, dtext, dlen);
+	w->msg.data_len = dlen;
+	w->msg.flags = flags;
+	free(dtext);
+	w->ref = ref != NULL ? xstrdup(ref) : NULL;
+	w->conn = c;
+	c->refs++;
+	c->inflight++;
+	server.stats.publishes++;
+	writer_submit(w);
+}
+
+/* {"op":"ping"} */
+static void
+proto_ping(struct conn *c, const char *ref)
+{
+	struct evbuffer	*b;
+
+	b = evbuffer_new();
+	evbuffer_add_lit(b, "{\"op\":\"pong\"");
+	jstr_ref(b, ",", ref);
+	evbuffer_add_lit(b, "}");
+	proto_send(c, b);
+	evbuffer_free(b);
+}
+
+/* Handle one text message from a client. */
+void
+proto_message(struct conn *c, const char *text, size_t len)
+{
+	json_error_t	 err;
+	json_t		*req, *refv;
+	const char	*op;
+	char		*ref = NULL;
+
+	if ((req = json_loadb(text, len, 0, &err)) == NULL) {
+		proto_error(c, NULL, 40000, "malformed JSON: %s", err.text);
+		return;
+	}
+	if (!json_is_object(req)) {
+		proto_error(c, NULL, 40000, "a request is a JSON object");
+		goto out;
+	}
+	if ((refv = json_object_get(req, "ref")) != NULL) {
+		if (!json_is_string(refv) && !json_is_number(refv)) {
+			proto_error(c, NULL, 40000,
+			    "ref must be a string or a number");
+			goto out;
+		}
+		ref = json_dumps(refv, JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+	if (len > server.cfg->max_message_bytes) {
+		proto_error(c, ref, 41300, "message of %zu bytes is over the "
+		    "limit of %zu", len, server.cfg->max_message_bytes);
+		goto out;
+	}
+	if ((op = json_string_value(json_object_get(req, "op"))) == NULL) {
+		proto_error(c, ref, 40000, "op is required (a string)");
+		goto out;
+	}
+	if (strcmp(op, "publish") == 0)
+		proto_publish(c, req, ref);
+	else if (strcmp(op, "subscribe") == 0)
+		proto_subscribe(c, req, ref);
+	else if (strcmp(op, "unsubscribe") == 0)
+		proto_unsubscribe(c, req, ref);
+	else if (strcmp(op, "ping") == 0)
+		proto_ping(c, ref);
+	else
+		proto_error(c, ref, 40001, "unknown op %s", op);
+out:
+	free(ref);
+	json_decref(req);
+}
+
+/* Answer a committed (or refused) publish. */
+static void
+proto_published(struct wreq *w)
+{
+	struct store_msg	*m = &w->msg;
+	struct evbuffer		*b;
+	struct conn		*c = w->conn;
+
+	if (w->status != 0) {
+		if (w->status == STORE_EFULL || w->status == STORE_EIO)
+			proto_error(c, w->ref, 50301, "storage %s: nothing "
+			    "was stored", w->status == STORE_EFULL ? "full" :
+			    "failing");
+		else
+			proto_error(c, w->ref, 50000, "storage error: %s",
+			    store_strerror(w->status));
+		return;
+	}
+	if (m->error != 0) {
+		proto_error(c, w->ref, 40000, "message refused: %s",
+		    store_strerror(m->error));
+		return;
+	}
+	b = evbuffer_new();
+	evbuffer_add_lit(b, "{\"op\":\"published\"");
+	jstr_ref(b, ",", w->ref);
+	evbuffer_add_lit(b, ",\"channel\":");
+	jstr_escape(b, m->channel, m->channel_len);
+	evbuffer_add_printf(b, ",\"serial\":%llu,\"id\":",
+	    (unsigned long long)m->serial);
+	if (m->id != NULL)
+		jstr_escape(b, m->id, m->id_len);
+	else
+		evbuffer_add_printf(b, "\"%s-%llu\"", m->epoch,
+		    (unsigned long long)m->serial);
+	evbuffer_add_printf(b, ",\"duplicate\":%s,\"sync\":\"%s\"}",
+	    m->duplicate ? "true" : "false",
+	    store_sync_name(server.cfg->sync));
+	proto_send(c, b);
+	evbuffer_free(b);
+}
+
+/* A writer request came back to the event loop: reply to its connection. */
+void
+proto_committed(struct wreq *w)
+{
+	struct sub	*s;
+	struct channel	*ch;
+
+	switch (w->type) {
+	case WREQ_PUBLISH:
+		w->conn->inflight--;
+		proto_published(w);
+		break;
+	case WREQ_ENSURE:
+		if ((s = w->arg) == NULL)
+			break;
+		s->wreq = NULL;
+		if (w->status != 0) {
+			proto_error(w->conn, s->ref, w->status == STORE_EFULL ||
+			    w->status == STORE_EIO ? 50301 : 50000,
+			    "cannot create channel %s: %s", s->name,
+			    store_strerror(w->status));
+			sub_free(s);
+			break;
+		}
+		ch = channel_add(&w->chan);
+		proto_subscribe_finish(s, ch);
+		break;
+	}
+}

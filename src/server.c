@@ -1,0 +1,389 @@
+/*
+ * The server: listeners, signals, the commit path back from the writer,
+ * and an orderly shutdown.
+ *
+ * Shutdown (SIGTERM, SIGINT): stop accepting, refuse new publishes (50300),
+ * let the writer finish what is queued and send those acks, then close
+ * every WebSocket with 1001 and exit 0 once the close frames are written
+ * (or after a grace period).
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "logwire.h"
+
+struct server		 server;
+
+#define SERVER_STOP_GRACE_MS	3000
+
+static struct evconnlistener	**listeners;
+static size_t			  nlisteners;
+static struct event		 *sig_term, *sig_int, *stop_timer;
+static uint64_t			  stop_started;
+static int			  stop_phase;
+
+/* Unix time in milliseconds. */
+uint64_t
+server_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Monotonic time in nanoseconds. */
+uint64_t
+server_mono_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+}
+
+/* Fan out a committed message as the log will give it back. */
+static void
+server_fanout(struct channel *ch, const struct store_msg *m)
+{
+	struct store_rec	rec;
+	char			idbuf[STORE_EPOCH_LEN + 24];
+
+	memset(&rec, 0, sizeof rec);
+	rec.chan_id = m->chan_id;
+	rec.serial = m->serial;
+	rec.time = m->time;
+	rec.id = m->id;
+	rec.id_len = m->id_len;
+	if (m->id == NULL) {
+		rec.id_len = (size_t)snprintf(idbuf, sizeof idbuf, "%s-%llu",
+		    m->epoch, (unsigned long long)m->serial);
+		rec.id = idbuf;
+	}
+	rec.name = m->name;
+	rec.name_len = m->name_len;
+	rec.client = m->client;
+	rec.client_len = m->client_len;
+	rec.data = m->data;
+	rec.data_len = m->data_len;
+	rec.flags = m->flags;
+	channel_publish(ch, &rec);
+}
+
+/*
+ * A batch came back from the writer: fan out what was committed, in commit
+ * order, then answer each request.  The storage state follows the last
+ * commit, so publishing resumes by itself once space returns.
+ */
+void
+server_committed(struct wreq_list *list)
+{
+	struct store_msg	*m;
+	struct channel		*ch;
+	struct wreq		*w;
+
+	while ((w = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, w, entry);
+		m = &w->msg;
+		if (w->type == WREQ_PUBLISH) {
+			if (w->status == STORE_EFULL || w->status == STORE_EIO)
+				server.storage_state = w->status;
+			else if (w->status == 0)
+				server.storage_state = 0;
+			if (w->status != 0 || m->error != 0)
+				server.stats.publish_errors++;
+		}
+		if (w->type == WREQ_PUBLISH && w->status == 0 &&
+		    m->error == 0 && !m->duplicate &&
+		    (ch = channel_find(m->channel, m->channel_len)) != NULL)
+			server_fanout(ch, m);
+		if (w->conn != NULL) {
+			proto_committed(w);
+			conn_release(w->conn);
+		}
+		wreq_free(w);
+	}
+}
+
+/* Stop accepting and start the orderly shutdown. */
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval	tv = { 0, 10000 };
+	size_t		i;
+
+	if (server.stopping)
+		return;
+	log_info("signal %d: shutting down", (int)sig);
+	server.stopping = 1;
+	stop_started = server_mono_ns();
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_disable(listeners[i]);
+	event_add(stop_timer, &tv);
+}
+
+/*
+ * Step the shutdown: first wait for the writer to hand back every queued
+ * request (their acks go out), then close the WebSockets with 1001, then
+ * leave the loop once no connection is left or the grace period is over.
+ */
+static void
+server_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	tv = { 0, 10000 };
+	uint64_t	elapsed_ms;
+
+	elapsed_ms = (server_mono_ns() - stop_started) / 1000000;
+	if (stop_phase == 0 && writer_pending() == 0) {
+		conn_close_all(1001);
+		stop_phase = 1;
+	}
+	if ((stop_phase == 1 && conn_count() == 0) ||
+	    elapsed_ms > SERVER_STOP_GRACE_MS) {
+		event_base_loopexit(server.base, NULL);
+		return;
+	}
+	event_add(stop_timer, &tv);
+}
+
+/* Accept callback of every listener. */
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	conn_accept(fd, sa, salen);
+}
+
+/* Log accept errors (EMFILE and friends) without dying. */
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	log_warn("accept: %s", strerror(errno));
+}
+
+/* Whether an address is loopback (127/8 or ::1). */
+static int
+server_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*s6;
+
+	if (sa->sa_family == AF_INET)
+		return ((ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127);
+	if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		return (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr));
+	}
+	return (0);
+}
+
+/*
+ * Split "ADDR:PORT", "[ADDR]:PORT" or ":PORT" and resolve it.  Returns a
+ * getaddrinfo list (caller frees) or NULL with *cause set.
+ */
+static struct addrinfo *
+server_resolve(const char *spec, char **cause)
+{
+	struct addrinfo	 hints, *res;
+	char		*host, *port, *copy;
+	int		 rc;
+
+	copy = xstrdup(spec);
+	if (copy[0] == '[') {
+		host = copy + 1;
+		if ((port = strchr(host, ']')) == NULL || port[1] != ':') {
+			xasprintf(cause, "bad listen address %s", spec);
+			free(copy);
+			return (NULL);
+		}
+		*port = '\0';
+		port += 2;
+	} else {
+		if ((port = strrchr(copy, ':')) == NULL) {
+			xasprintf(cause, "bad listen address %s (ADDR:PORT)",
+			    spec);
+			free(copy);
+			return (NULL);
+		}
+		*port++ = '\0';
+		host = copy;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res);
+	if (rc != 0) {
+		xasprintf(cause, "listen address %s: %s", spec,
+		    gai_strerror(rc));
+		free(copy);
+		return (NULL);
+	}
+	free(copy);
+	return (res);
+}
+
+/*
+ * Check the listen addresses: in open mode (no keys) every one must be
+ * loopback unless insecure_open.  Returns 0, or -1 with *cause set.
+ */
+int
+server_check_listen(const struct config *cfg, char **cause)
+{
+	struct addrinfo	*res, *ai;
+	size_t		 i;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		if ((res = server_resolve(cfg->listen[i], cause)) == NULL)
+			return (-1);
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (!cfg->insecure_open &&
+			    !server_is_loopback(ai->ai_addr)) {
+				xasprintf(cause, "refusing to listen on %s in "
+				    "open mode (no keys configured): use a "
+				    "loopback address or --insecure-open",
+				    cfg->listen[i]);
+				freeaddrinfo(res);
+				return (-1);
+			}
+		}
+		freeaddrinfo(res);
+	}
+	return (0);
+}
+
+/* Bind every listen address. */
+static int
+server_listen(const struct config *cfg)
+{
+	struct evconnlistener	*l;
+	struct addrinfo		*res, *ai;
+	char			*cause;
+	size_t			 i;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		if ((res = server_resolve(cfg->listen[i], &cause)) == NULL) {
+			log_error("%s", cause);
+			free(cause);
+			return (-1);
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			l = evconnlistener_new_bind(server.base,
+			    server_accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE |
+			    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+			    (ai->ai_family == AF_INET6 ?
+			    LEV_OPT_BIND_IPV6ONLY : 0), 1024, ai->ai_addr,
+			    (int)ai->ai_addrlen);
+			if (l == NULL) {
+				log_error("cannot listen on %s: %s",
+				    cfg->listen[i], strerror(errno));
+				freeaddrinfo(res);
+				return (-1);
+			}
+			evconnlistener_set_error_cb(l, server_accept_error_cb);
+			listeners = xrealloc(listeners,
+			    (nlisteners + 1) * sizeof *listeners);
+			listeners[nlisteners++] = l;
+		}
+		freeaddrinfo(res);
+		log_info("listening on %s", cfg->listen[i]);
+	}
+	return (0);
+}
+
+/* Raise the open-file limit to its hard maximum for many connections. */
+static void
+server_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Run the server until a signal stops it.  Returns the exit status. */
+int
+server_run(struct config *cfg)
+{
+	struct store_config	 scfg;
+	char			*cause;
+	size_t			 i;
+	int			 rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	server_raise_nofile();
+	if (evthread_use_pthreads() != 0)
+		fatalx("evthread_use_pthreads failed");
+	memset(&server, 0, sizeof server);
+	server.cfg = cfg;
+	server.started_ms = server_now_ms();
+
+	store_config_default(&scfg);
+	scfg.sync = cfg->sync;
+	scfg.dedupe_window_ms = cfg->dedupe_window_ms;
+	if ((rc = store_open(cfg->datadir, &scfg, &server.store,
+	    &cause)) != 0) {
+		log_error("cannot open the store in %s: %s", cfg->datadir,
+		    cause != NULL ? cause : store_strerror(rc));
+		free(cause);
+		return (1);
+	}
+	server.reader = store_reader_open(server.store);
+	if ((server.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	channel_init();
+	if (server_listen(cfg) != 0) {
+		rc = 1;
+		goto out;
+	}
+	if (writer_start(server.store, cfg) != 0)
+		fatalx("cannot start the writer thread");
+	sig_term = evsignal_new(server.base, SIGTERM, server_signal_cb, NULL);
+	sig_int = evsignal_new(server.base, SIGINT, server_signal_cb, NULL);
+	stop_timer = evtimer_new(server.base, server_stop_cb, NULL);
+	evsignal_add(sig_term, NULL);
+	evsignal_add(sig_int, NULL);
+	log_info("open mode: no keys configured, every operation is allowed");
+	log_info("ready: data in %s, sync %s", cfg->datadir,
+	    store_sync_name(cfg->sync));
+
+	event_base_dispatch(server.base);
+
+	writer_stop();
+	conn_close_all(0);
+	log_info("stopped");
+	rc = 0;
+	event_free(sig_term);
+	event_free(sig_int);
+	event_free(stop_timer);
+out:
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_free(listeners[i]);
+	free(listeners);
+	listeners = NULL;
+	nlisteners = 0;
+	channel_free_all();
+	store_reader_close(server.reader);
+	store_close(server.store);
+	event_base_free(server.base);
+	return (rc);
+}

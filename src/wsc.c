@@ -1,0 +1,1163 @@
+/*
+ * wsc: a small blocking WebSocket client over TCP, on wslay's client
+ * context. See wsc.h for the contract.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <wslay/wslay.h>
+
+#include "logwire.h"
+#include "wsc.h"
+
+#define WSC_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WSC_RBUF_SIZE		65536	/* also bounds the response head */
+#define WSC_BODY_MAX		65536	/* of a refusal, kept for *cause */
+#define WSC_TIMEOUT		5000
+#define WSC_SEND_TIMEOUT	30000
+#define WSC_MAX_MSG_LEN		(64ULL << 20)
+
+struct wsc_item {
+	struct wsc_msg		 msg;
+	TAILQ_ENTRY(wsc_item)	 entry;
+};
+TAILQ_HEAD(wsc_items, wsc_item);
+
+/*
+ * Both directions are buffered here rather than in wslay. Reads fill a
+ * 64 KiB buffer that wslay's receive callback drains, so a message costs a
+ * few large read(2)s instead of one per 4 KiB; the bytes that followed
+ * the 101 head in the handshake's reads simply stay in it. The send
+ * callback never says WOULDBLOCK: it appends whole frames to wbuf, which
+ * wsc_write() then empties in large writes. So frames are always
+ * complete in wbuf, and wsc_send_raw() can append between them.
+ */
+struct wsc {
+	int			 fd;
+	wslay_event_context_ptr	 ctx;
+	int			 failed;	/* socket unusable */
+	int			 reading;	/* may read while sending */
+	int			 send_timeout;
+	char			*protocol;
+	char			*error;
+	unsigned long		 pongs;
+	uint16_t		 close_code;
+
+	u_char			*rbuf;
+	size_t			 roff;
+	size_t			 rlen;
+
+	u_char			*wbuf;
+	size_t			 wsize;
+	size_t			 woff;
+	size_t			 wlen;
+
+	struct wsc_items	 queue;
+};
+
+/* What the handshake's response parser collects. */
+struct wsc_head {
+	struct wsc	*w;
+	char		*field;		/* header name being read */
+	char		*value;		/* and its value */
+	int		 in_value;
+	char		*upgrade;
+	char		*connection;
+	char		*accept;
+	char		*protocol;
+	char		*body;
+	size_t		 bodylen;
+	int		 head_done;
+	int		 done;
+};
+
+/* Return the monotonic time in milliseconds. */
+static int64_t
+wsc_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Turn a timeout into a deadline; -1 (or any negative) means none. */
+static int64_t
+wsc_deadline(int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return (-1);
+	return (wsc_now() + timeout_ms);
+}
+
+/* Wait for events on fd until deadline: revents, 0 on timeout, -1. */
+static int
+wsc_wait(int fd, short events, int64_t deadline)
+{
+	struct pollfd	pfd;
+	int64_t		left;
+	int		n;
+
+	for (;;) {
+		left = -1;
+		if (deadline >= 0) {
+			left = deadline - wsc_now();
+			if (left < 0)
+				left = 0;
+			if (left > INT_MAX)
+				left = INT_MAX;
+		}
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, (int)left);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (n);
+		return (pfd.revents);
+	}
+}
+
+/* Record a failure description. */
+static void __attribute__((__format__(__printf__, 2, 3)))
+wsc_set_error(struct wsc *w, const char *fmt, ...)
+{
+	va_list	ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	free(w->error);
+	w->error = s;
+}
+
+/* Read what the socket has into the read buffer: bytes, 0 at EOF, -1. */
+static ssize_t
+wsc_fill(struct wsc *w)
+{
+	ssize_t	n;
+
+	if (w->roff == w->rlen)
+		w->roff = w->rlen = 0;
+	if (w->rlen == WSC_RBUF_SIZE) {
+		errno = ENOBUFS;
+		return (-1);
+	}
+	do
+		n = read(w->fd, w->rbuf + w->rlen, WSC_RBUF_SIZE - w->rlen);
+	while (n == -1 && errno == EINTR);
+	if (n > 0)
+		w->rlen += n;
+	return (n);
+}
+
+/* Write as much of the write buffer as the socket takes now. */
+static int
+wsc_write(struct wsc *w)
+{
+	ssize_t	n;
+
+	while (w->woff < w->wlen) {
+		n = send(w->fd, w->wbuf + w->woff, w->wlen - w->woff,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (0);
+			wsc_set_error(w, "write: %s", strerror(errno));
+			return (-1);
+		}
+		w->woff += n;
+	}
+	w->woff = w->wlen = 0;
+	return (0);
+}
+
+/* Append bytes to the write buffer. */
+static void
+wsc_append(struct wsc *w, const void *buf, size_t len)
+{
+	if (w->woff == w->wlen)
+		w->woff = w->wlen = 0;
+	if (w->wsize - w->wlen < len) {
+		if (w->woff > 0) {
+			memmove(w->wbuf, w->wbuf + w->woff, w->wlen - w->woff);
+			w->wlen -= w->woff;
+			w->woff = 0;
+		}
+		while (w->wsize - w->wlen < len)
+			w->wsize = w->wsize == 0 ? 65536 : w->wsize * 2;
+		w->wbuf = xrealloc(w->wbuf, w->wsize);
+	}
+	memcpy(w->wbuf + w->wlen, buf, len);
+	w->wlen += len;
+}
+
+/* Give wslay bytes from the read buffer, refilling it when empty. */
+static ssize_t
+wsc_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
+    int flags, void *arg)
+{
+	struct wsc	*w = arg;
+	ssize_t		 n;
+
+	if (w->roff == w->rlen) {
+		n = wsc_fill(w);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return (-1);
+		}
+		if (n <= 0) {
+			if (n == 0)
+				wsc_set_error(w, "connection closed by peer");
+			else
+				wsc_set_error(w, "read: %s", strerror(errno));
+			w->failed = 1;
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+			return (-1);
+		}
+	}
+	if (len > w->rlen - w->roff)
+		len = w->rlen - w->roff;
+	memcpy(buf, w->rbuf + w->roff, len);
+	w->roff += len;
+	return (len);
+}
+
+/* Take a frame's bytes from wslay into the write buffer. */
+static ssize_t
+wsc_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+    int flags, void *arg)
+{
+	wsc_append(arg, data, len);
+	return (len);
+}
+
+/* Make a frame mask from the random generator. */
+static int
+wsc_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
+    void *arg)
+{
+	if (RAND_bytes(buf, len) != 1) {
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Queue a received message for wsc_recv(); count pongs. */
+static void
+wsc_msg_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_msg_recv_arg *arg, void *data)
+{
+	struct wsc		*w = data;
+	struct wsc_item		*item;
+	const uint8_t		*p = arg->msg;
+	size_t			 len = arg->msg_length;
+
+	if (arg->opcode == WSLAY_PONG)
+		w->pongs++;
+	if (arg->opcode != WSLAY_TEXT_FRAME &&
+	    arg->opcode != WSLAY_BINARY_FRAME &&
+	    arg->opcode != WSLAY_CONNECTION_CLOSE)
+		return;
+
+	item = xcalloc(1, sizeof *item);
+	item->msg.opcode = arg->opcode;
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
+		item->msg.code = arg->status_code;
+		if (item->msg.code == 0)
+			item->msg.code = WSLAY_CODE_NO_STATUS_RCVD;
+		w->close_code = item->msg.code;
+		if (len >= 2) {
+			p += 2;
+			len -= 2;
+		} else
+			len = 0;
+	}
+	item->msg.data = xmalloc(len + 1);
+	if (len != 0)
+		memcpy(item->msg.data, p, len);
+	item->msg.data[len] = '\0';
+	item->msg.len = len;
+	TAILQ_INSERT_TAIL(&w->queue, item, entry);
+}
+
+/* Note why wslay stopped reading when it was not a close from the peer. */
+static void
+wsc_check_proto(struct wsc *w)
+{
+	uint16_t	code;
+
+	if (w->failed || wslay_event_get_read_enabled(w->ctx) ||
+	    wslay_event_get_close_received(w->ctx))
+		return;
+	code = wslay_event_get_status_code_sent(w->ctx);
+	if (code != WSLAY_CODE_ABNORMAL_CLOSURE)
+		wsc_set_error(w, "closed with %u after a bad or oversized "
+		    "message from the server", code);
+}
+
+/* Read and answer what has arrived, without blocking. */
+static int
+wsc_pump(struct wsc *w)
+{
+	if (wslay_event_get_read_enabled(w->ctx) &&
+	    wslay_event_recv(w->ctx) != 0)
+		goto fail;
+	if (wslay_event_send(w->ctx) != 0)
+		goto fail;
+	wsc_check_proto(w);
+	if (wsc_write(w) == -1)
+		goto fail;
+	return (0);
+
+fail:
+	if (w->error == NULL)
+		wsc_set_error(w, "connection failed");
+	w->failed = 1;
+	return (-1);
+}
+
+/*
+ * Write everything queued, waiting up to the send timeout. While the
+ * socket is full, also read (unless told not to): a server that pushes to
+ * us while we push to it must not leave both sides stuck in write.
+ */
+static int
+wsc_flush(struct wsc *w)
+{
+	int64_t	deadline;
+	short	events;
+	int	revents;
+
+	deadline = wsc_deadline(w->send_timeout);
+	for (;;) {
+		if (wslay_event_send(w->ctx) != 0 || wsc_write(w) == -1)
+			goto fail;
+		if (w->woff == w->wlen && !wslay_event_want_write(w->ctx))
+			return (0);
+		events = POLLOUT;
+		if (w->reading && wslay_event_get_read_enabled(w->ctx))
+			events |= POLLIN;
+		revents = wsc_wait(w->fd, events, deadline);
+		if (revents == 0) {
+			wsc_set_error(w, "send timed out");
+			goto fail;
+		}
+		if (revents == -1) {
+			wsc_set_error(w, "poll: %s", strerror(errno));
+			goto fail;
+		}
+		if ((revents & POLLIN) && wslay_event_recv(w->ctx) != 0)
+			goto fail;
+	}
+
+fail:
+	if (w->error == NULL)
+		wsc_set_error(w, "connection failed");
+	w->failed = 1;
+	return (-1);
+}
+
+/* Queue one message with wslay and write it out. */
+static int
+wsc_send_msg(struct wsc *w, uint8_t opcode, const void *buf, size_t len)
+{
+	struct wslay_event_msg	msg;
+	int			r;
+
+	if (w->failed)
+		return (-1);
+	msg.opcode = opcode;
+	msg.msg = buf;
+	msg.msg_length = len;
+	r = wslay_event_queue_msg(w->ctx, &msg);
+	if (r != 0) {
+		if (r == WSLAY_ERR_NO_MORE_MSG)
+			wsc_set_error(w, "connection is closing");
+		else
+			wsc_set_error(w, "cannot queue message (%d)", r);
+		return (-1);
+	}
+	return (wsc_flush(w));
+}
+
+/* Send a text message. */
+int
+wsc_send_text(struct wsc *w, const char *buf, size_t len)
+{
+	return (wsc_send_msg(w, WSLAY_TEXT_FRAME, buf, len));
+}
+
+/* Send a binary message. */
+int
+wsc_send_binary(struct wsc *w, const void *buf, size_t len)
+{
+	return (wsc_send_msg(w, WSLAY_BINARY_FRAME, buf, len));
+}
+
+/* Send a ping. */
+int
+wsc_send_ping(struct wsc *w, const void *buf, size_t len)
+{
+	return (wsc_send_msg(w, WSLAY_PING, buf, len));
+}
+
+/* Send a close frame. */
+int
+wsc_send_close(struct wsc *w, uint16_t code)
+{
+	int	r;
+
+	if (w->failed)
+		return (-1);
+	r = wslay_event_queue_close(w->ctx, code, NULL, 0);
+	if (r != 0) {
+		wsc_set_error(w, "cannot queue close (%d)", r);
+		return (-1);
+	}
+	return (wsc_flush(w));
+}
+
+/* Write raw bytes after whatever is queued. */
+int
+wsc_send_raw(struct wsc *w, const void *bytes, size_t len)
+{
+	if (w->failed)
+		return (-1);
+	if (wslay_event_send(w->ctx) != 0) {
+		w->failed = 1;
+		return (-1);
+	}
+	wsc_append(w, bytes, len);
+	return (wsc_flush(w));
+}
+
+/* Wait for the next complete message. */
+int
+wsc_recv(struct wsc *w, int timeout_ms, struct wsc_msg *out)
+{
+	struct wsc_item	*item;
+	int64_t		 deadline;
+	short		 events;
+	int		 revents;
+
+	memset(out, 0, sizeof *out);
+	deadline = wsc_deadline(timeout_ms);
+	for (;;) {
+		if ((item = TAILQ_FIRST(&w->queue)) != NULL) {
+			TAILQ_REMOVE(&w->queue, item, entry);
+			*out = item->msg;
+			free(item);
+			return (1);
+		}
+		if (w->failed || !wslay_event_get_read_enabled(w->ctx))
+			return (-1);
+		if (wsc_pump(w) == -1 || !TAILQ_EMPTY(&w->queue))
+			continue;
+		if (!wslay_event_get_read_enabled(w->ctx))
+			continue;
+		events = POLLIN;
+		if (w->woff != w->wlen)
+			events |= POLLOUT;
+		revents = wsc_wait(w->fd, events, deadline);
+		if (revents == 0)
+			return (0);
+		if (revents == -1) {
+			wsc_set_error(w, "poll: %s", strerror(errno));
+			w->failed = 1;
+		}
+	}
+}
+
+/* Free a message's payload. */
+void
+wsc_msg_free(struct wsc_msg *m)
+{
+	free(m->data);
+	m->data = NULL;
+	m->len = 0;
+}
+
+/* Allow or forbid reading while a send is blocked. */
+void
+wsc_set_reading(struct wsc *w, int on)
+{
+	w->reading = on;
+}
+
+/* Return the socket. */
+int
+wsc_fd(struct wsc *w)
+{
+	return (w->fd);
+}
+
+/* Return the subprotocol the server chose. */
+const char *
+wsc_protocol(struct wsc *w)
+{
+	return (w->protocol);
+}
+
+/* Return the number of pongs received. */
+unsigned long
+wsc_pongs(struct wsc *w)
+{
+	return (w->pongs);
+}
+
+/* Return the close code received, or 0. */
+uint16_t
+wsc_close_code(struct wsc *w)
+{
+	return (w->close_code);
+}
+
+/* Return the last failure. */
+const char *
+wsc_error(struct wsc *w)
+{
+	return (w->error);
+}
+
+/* Free a connection and everything it holds. */
+static void
+wsc_free(struct wsc *w)
+{
+	struct wsc_item	*item;
+
+	while ((item = TAILQ_FIRST(&w->queue)) != NULL) {
+		TAILQ_REMOVE(&w->queue, item, entry);
+		free(item->msg.data);
+		free(item);
+	}
+	if (w->ctx != NULL)
+		wslay_event_context_free(w->ctx);
+	if (w->fd != -1)
+		close(w->fd);
+	free(w->rbuf);
+	free(w->wbuf);
+	free(w->protocol);
+	free(w->error);
+	free(w);
+}
+
+/* Say goodbye if the socket takes it at once, then free. */
+void
+wsc_close(struct wsc *w)
+{
+	if (w == NULL)
+		return;
+	if (!w->failed && w->ctx != NULL &&
+	    !wslay_event_get_close_sent(w->ctx) &&
+	    wslay_event_queue_close(w->ctx, WSLAY_CODE_NORMAL_CLOSURE,
+	    NULL, 0) == 0 && wslay_event_send(w->ctx) == 0)
+		wsc_write(w);
+	wsc_free(w);
+}
+
+/* Drop the connection without a close frame, then free. */
+void
+wsc_drop(struct wsc *w)
+{
+	if (w != NULL)
+		wsc_free(w);
+}
+
+/* Open a non-blocking TCP connection to host:port before deadline. */
+static int
+wsc_tcp(const char *host, int port, int64_t deadline, char **cause)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		 portstr[16], *h;
+	socklen_t	 len;
+	size_t		 hl;
+	int		 fd = -1, r, error = 0, one = 1, revents;
+
+	h = xstrdup(host);
+	hl = strlen(h);
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		memmove(h, h + 1, hl - 2);
+		h[hl - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	if ((r = getaddrinfo(h, portstr, &hints, &res)) != 0) {
+		xasprintf(cause, "%s: %s", host, gai_strerror(r));
+		goto out;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1) {
+			error = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		error = errno;
+		if (errno == EINPROGRESS) {
+			revents = wsc_wait(fd, POLLOUT, deadline);
+			len = sizeof error;
+			if (revents == 0)
+				error = ETIMEDOUT;
+			else if (revents == -1)
+				error = errno;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error,
+			    &len) == -1)
+				error = errno;
+			if (error == 0)
+				break;
+		}
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1) {
+		xasprintf(cause, "connect to %s port %d: %s", host, port,
+		    strerror(error));
+		goto out;
+	}
+	/* Latency matters more than packet count to every user of this. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	free(h);
+	return (fd);
+}
+
+/* Compute the Sec-WebSocket-Accept value for a key into out[29]. */
+static int
+wsc_accept_key(const char *key, char *out)
+{
+	u_char		 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen;
+	char		*s;
+	int		 r = -1;
+
+	xasprintf(&s, "%s%s", key, WSC_GUID);
+	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha1(), NULL) != 1 ||
+	    mdlen != 20)
+		goto out;
+	EVP_EncodeBlock((u_char *)out, md, mdlen);
+	r = 0;
+
+out:
+	free(s);
+	return (r);
+}
+
+/* Store a completed header if it is one the handshake checks. */
+static void
+wsc_head_store(struct wsc_head *h)
+{
+	char	**slot = NULL;
+
+	if (h->field == NULL)
+		return;
+	if (strcasecmp(h->field, "Upgrade") == 0)
+		slot = &h->upgrade;
+	else if (strcasecmp(h->field, "Connection") == 0)
+		slot = &h->connection;
+	else if (strcasecmp(h->field, "Sec-WebSocket-Accept") == 0)
+		slot = &h->accept;
+	else if (strcasecmp(h->field, "Sec-WebSocket-Protocol") == 0)
+		slot = &h->protocol;
+	if (slot != NULL) {
+		free(*slot);
+		*slot = h->value != NULL ? h->value : xstrdup("");
+		h->value = NULL;
+	}
+	free(h->field);
+	free(h->value);
+	h->field = h->value = NULL;
+}
+
+/* Append a piece of text to a growing string. */
+static void
+wsc_head_cat(char **s, const char *at, size_t len)
+{
+	size_t	old = *s == NULL ? 0 : strlen(*s);
+
+	*s = xrealloc(*s, old + len + 1);
+	memcpy(*s + old, at, len);
+	(*s)[old + len] = '\0';
+}
+
+/* Collect a piece of a header name. */
+static int
+wsc_head_field(http_parser *p, const char *at, size_t len)
+{
+	struct wsc_head	*h = p->data;
+
+	if (h->in_value) {
+		wsc_head_store(h);
+		h->in_value = 0;
+	}
+	wsc_head_cat(&h->field, at, len);
+	return (0);
+}
+
+/* Collect a piece of a header value. */
+static int
+wsc_head_value(http_parser *p, const char *at, size_t len)
+{
+	struct wsc_head	*h = p->data;
+
+	h->in_value = 1;
+	wsc_head_cat(&h->value, at, len);
+	return (0);
+}
+
+/* Note the end of the response head. */
+static int
+wsc_head_complete(http_parser *p)
+{
+	struct wsc_head	*h = p->data;
+
+	wsc_head_store(h);
+	h->head_done = 1;
+	return (0);
+}
+
+/* Keep the start of a refusal's body. */
+static int
+wsc_head_body(http_parser *p, const char *at, size_t len)
+{
+	struct wsc_head	*h = p->data;
+
+	if (h->bodylen + len > WSC_BODY_MAX)
+		len = WSC_BODY_MAX - h->bodylen;
+	h->body = xrealloc(h->body, h->bodylen + len + 1);
+	memcpy(h->body + h->bodylen, at, len);
+	h->bodylen += len;
+	h->body[h->bodylen] = '\0';
+	return (0);
+}
+
+/* Note the end of a refusal. */
+static int
+wsc_head_done(http_parser *p)
+{
+	struct wsc_head	*h = p->data;
+
+	h->done = 1;
+	return (0);
+}
+
+/* Free what the response parser collected. */
+static void
+wsc_head_clear(struct wsc_head *h)
+{
+	free(h->field);
+	free(h->value);
+	free(h->upgrade);
+	free(h->connection);
+	free(h->accept);
+	free(h->protocol);
+	free(h->body);
+}
+
+/* Find the end of the response head in the read buffer, or 0. */
+static size_t
+wsc_head_end(struct wsc *w)
+{
+	u_char	*p;
+
+	p = memmem(w->rbuf, w->rlen, "\r\n\r\n", 4);
+	if (p == NULL)
+		return (0);
+	return (p - w->rbuf + 4);
+}
+
+/*
+ * Read the rest of a refusal (until its end, EOF or the deadline) and
+ * describe it as "HTTP <status>: <body>".
+ */
+static void
+wsc_refused(struct wsc *w, http_parser *p, const http_parser_settings *set,
+    struct wsc_head *h, size_t headlen, int64_t deadline, char **cause)
+{
+	ssize_t	n;
+	size_t	len;
+
+	http_parser_execute(p, set, (char *)w->rbuf + headlen,
+	    w->rlen - headlen);
+	while (!h->done && HTTP_PARSER_ERRNO(p) == HPE_OK) {
+		w->roff = w->rlen = 0;
+		n = wsc_fill(w);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wsc_wait(w->fd, POLLIN, deadline) <= 0)
+				break;
+			continue;
+		}
+		if (n < 0)
+			break;
+		http_parser_execute(p, set, (char *)w->rbuf, n);
+		if (n == 0)
+			break;
+	}
+	len = h->bodylen;
+	while (len > 0 && (h->body[len - 1] == '\n' || h->body[len - 1] == '\r'))
+		len--;
+	xasprintf(cause, "HTTP %u: %.*s", p->status_code, (int)len,
+	    h->body != NULL ? h->body : "");
+}
+
+/* Check the headers of a 101 answer against what was asked. */
+static int
+wsc_check_head(struct wsc *w, struct wsc_head *h, const char *key,
+    const char *protocol, char **cause)
+{
+	char	want[32];
+
+	if (h->upgrade == NULL || strcasecmp(h->upgrade, "websocket") != 0) {
+		xasprintf(cause, "handshake: bad Upgrade header");
+		return (-1);
+	}
+	if (h->connection == NULL ||
+	    strcasestr(h->connection, "upgrade") == NULL) {
+		xasprintf(cause, "handshake: bad Connection header");
+		return (-1);
+	}
+	if (wsc_accept_key(key, want) != 0) {
+		xasprintf(cause, "handshake: SHA-1 failed");
+		return (-1);
+	}
+	if (h->accept == NULL || strcmp(h->accept, want) != 0) {
+		xasprintf(cause, "handshake: bad Sec-WebSocket-Accept");
+		return (-1);
+	}
+	if (*protocol != '\0' &&
+	    (h->protocol == NULL || strcmp(h->protocol, protocol) != 0)) {
+		xasprintf(cause, "handshake: server did not accept "
+		    "subprotocol %s", protocol);
+		return (-1);
+	}
+	if (*protocol == '\0' && h->protocol != NULL) {
+		xasprintf(cause, "handshake: unrequested subprotocol %s",
+		    h->protocol);
+		return (-1);
+	}
+	if (h->protocol != NULL)
+		w->protocol = xstrdup(h->protocol);
+	return (0);
+}
+
+/* Send the upgrade request for path with a fresh key into key[25]. */
+static int
+wsc_request(struct wsc *w, const char *host, int port, const char *path,
+    const struct wsc_opts *o, const char *protocol, char *key,
+    int64_t deadline, char **cause)
+{
+	u_char			 nonce[16];
+	const char *const	*hdr;
+	char			*req, *line;
+	int			 revents;
+
+	if (RAND_bytes(nonce, sizeof nonce) != 1) {
+		xasprintf(cause, "RAND_bytes failed");
+		return (-1);
+	}
+	EVP_EncodeBlock((u_char *)key, nonce, sizeof nonce);
+
+	xasprintf(&req, "GET %s HTTP/1.1\r\n"
+	    "Host: %s%s%s:%d\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: %s\r\n"
+	    "Sec-WebSocket-Version: 13\r\n",
+	    path, strchr(host, ':') != NULL && *host != '[' ? "[" : "", host,
+	    strchr(host, ':') != NULL && *host != '[' ? "]" : "", port, key);
+	wsc_append(w, req, strlen(req));
+	free(req);
+	if (*protocol != '\0') {
+		xasprintf(&line, "Sec-WebSocket-Protocol: %s\r\n", protocol);
+		wsc_append(w, line, strlen(line));
+		free(line);
+	}
+	for (hdr = o->headers; hdr != NULL && *hdr != NULL; hdr++) {
+		wsc_append(w, *hdr, strlen(*hdr));
+		wsc_append(w, "\r\n", 2);
+	}
+	wsc_append(w, "\r\n", 2);
+
+	while (w->woff != w->wlen) {
+		if (wsc_write(w) == -1) {
+			xasprintf(cause, "handshake: %s", w->error);
+			return (-1);
+		}
+		if (w->woff == w->wlen)
+			break;
+		revents = wsc_wait(w->fd, POLLOUT, deadline);
+		if (revents <= 0) {
+			xasprintf(cause, "handshake: send timed out");
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Read the response head and either accept the upgrade or refuse. */
+static int
+wsc_response(struct wsc *w, const char *key, const char *protocol,
+    int64_t deadline, int *status, char **cause)
+{
+	http_parser_settings	 set;
+	http_parser		 p;
+	struct wsc_head		 h;
+	size_t			 headlen = 0;
+	ssize_t			 n;
+	int			 r = -1;
+
+	memset(&h, 0, sizeof h);
+	while ((headlen = wsc_head_end(w)) == 0) {
+		n = wsc_fill(w);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wsc_wait(w->fd, POLLIN, deadline) <= 0) {
+				xasprintf(cause, "handshake: no answer in time");
+				goto out;
+			}
+			continue;
+		}
+		if (n <= 0) {
+			xasprintf(cause, "handshake: %s", n == 0 ?
+			    "connection closed" : strerror(errno));
+			goto out;
+		}
+	}
+
+	http_parser_settings_init(&set);
+	set.on_header_field = wsc_head_field;
+	set.on_header_value = wsc_head_value;
+	set.on_headers_complete = wsc_head_complete;
+	set.on_body = wsc_head_body;
+	set.on_message_complete = wsc_head_done;
+	http_parser_init(&p, HTTP_RESPONSE);
+	p.data = &h;
+	http_parser_execute(&p, &set, (char *)w->rbuf, headlen);
+	if (!h.head_done || (HTTP_PARSER_ERRNO(&p) != HPE_OK &&
+	    HTTP_PARSER_ERRNO(&p) != HPE_PAUSED)) {
+		xasprintf(cause, "handshake: bad response: %s",
+		    http_errno_description(HTTP_PARSER_ERRNO(&p)));
+		goto out;
+	}
+	if (status != NULL)
+		*status = p.status_code;
+	if (p.status_code != 101) {
+		wsc_refused(w, &p, &set, &h, headlen, deadline, cause);
+		goto out;
+	}
+	if (wsc_check_head(w, &h, key, protocol, cause) != 0)
+		goto out;
+	w->roff = headlen;	/* what follows is already WebSocket */
+	r = 0;
+
+out:
+	wsc_head_clear(&h);
+	return (r);
+}
+
+/* Set up the wslay client context once the handshake is done. */
+static int
+wsc_start(struct wsc *w, const struct wsc_opts *o, char **cause)
+{
+	struct wslay_event_callbacks	cb;
+
+	memset(&cb, 0, sizeof cb);
+	cb.recv_callback = wsc_recv_cb;
+	cb.send_callback = wsc_send_cb;
+	cb.genmask_callback = wsc_genmask_cb;
+	cb.on_msg_recv_callback = wsc_msg_cb;
+	if (wslay_event_context_client_init(&w->ctx, &cb, w) != 0) {
+		xasprintf(cause, "wslay_event_context_client_init failed");
+		return (-1);
+	}
+	wslay_event_config_set_max_recv_msg_length(w->ctx,
+	    o->max_msg_len != 0 ? o->max_msg_len : WSC_MAX_MSG_LEN);
+	return (0);
+}
+
+/* Connect and upgrade, with all options. */
+struct wsc *
+wsc_connect2(const char *host, int port, const char *path,
+    const struct wsc_opts *opts, int *status, char **cause)
+{
+	static const struct wsc_opts	 none;
+	const struct wsc_opts		*o = opts != NULL ? opts : &none;
+	struct wsc			*w;
+	const char			*protocol;
+	char				 key[32];
+	int64_t				 deadline;
+
+	*cause = NULL;
+	if (status != NULL)
+		*status = 0;
+	protocol = o->protocol != NULL ? o->protocol : WSC_PROTOCOL;
+	deadline = wsc_deadline(o->timeout_ms != 0 ? o->timeout_ms :
+	    WSC_TIMEOUT);
+
+	w = xcalloc(1, sizeof *w);
+	TAILQ_INIT(&w->queue);
+	w->reading = 1;
+	w->send_timeout = o->send_timeout_ms != 0 ? o->send_timeout_ms :
+	    WSC_SEND_TIMEOUT;
+	w->rbuf = xmalloc(WSC_RBUF_SIZE);
+	w->fd = wsc_tcp(host, port, deadline, cause);
+	if (w->fd == -1)
+		goto fail;
+	if (wsc_request(w, host, port, path, o, protocol, key, deadline,
+	    cause) != 0)
+		goto fail;
+	if (wsc_response(w, key, protocol, deadline, status, cause) != 0)
+		goto fail;
+	if (wsc_start(w, o, cause) != 0)
+		goto fail;
+	return (w);
+
+fail:
+	wsc_free(w);
+	return (NULL);
+}
+
+/* Connect and upgrade with extra headers and a timeout. */
+struct wsc *
+wsc_connect(const char *host, int port, const char *path,
+    const char *const *headers, int timeout_ms, char **cause)
+{
+	struct wsc_opts	o;
+
+	memset(&o, 0, sizeof o);
+	o.headers = headers;
+	o.timeout_ms = timeout_ms;
+	return (wsc_connect2(host, port, path, &o, NULL, cause));
+}
+
+/* Split a URL into host, port and WebSocket path. */
+static int
+wsc_parse_url(const char *url, char **host, int *port, char **path,
+    char **cause)
+{
+	const char	*p, *end, *rest;
+	char		*prefix;
+	size_t		 len;
+	long		 n;
+	int		 http;
+	char		*ep;
+
+	*host = *path = NULL;
+	if (strncasecmp(url, "ws://", 5) == 0)
+		http = 0;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		http = 1;
+	else if (strncasecmp(url, "wss://", 6) == 0 ||
+	    strncasecmp(url, "https://", 8) == 0) {
+		xasprintf(cause, "%s: TLS is not supported by this client",
+		    url);
+		return (-1);
+	} else {
+		xasprintf(cause, "%s: not a ws:// or http:// URL", url);
+		return (-1);
+	}
+	p = url + (http ? 7 : 5);
+
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL)
+			goto bad;
+		*host = xstrndup(p + 1, end - p - 1);
+		rest = end + 1;
+	} else {
+		len = strcspn(p, ":/?#");
+		*host = xstrndup(p, len);
+		rest = p + len;
+	}
+	if (**host == '\0')
+		goto bad;
+	*port = 80;
+	if (*rest == ':') {
+		errno = 0;
+		n = strtol(rest + 1, &ep, 10);
+		if (ep == rest + 1 || errno != 0 || n < 1 || n > 65535)
+			goto bad;
+		*port = n;
+		rest = ep;
+	}
+	if (*rest != '\0' && *rest != '/' && *rest != '?')
+		goto bad;
+
+	if (!http) {
+		if (*rest == '/')
+			*path = xstrdup(rest);
+		else
+			xasprintf(path, "/%s", rest);
+		return (0);
+	}
+	len = strcspn(rest, "?#");
+	while (len > 0 && rest[len - 1] == '/')
+		len--;
+	prefix = xstrndup(rest, len);
+	xasprintf(path, "%s/v1/ws", prefix);
+	free(prefix);
+	return (0);
+
+bad:
+	xasprintf(cause, "%s: bad URL", url);
+	free(*host);
+	*host = NULL;
+	return (-1);
+}
+
+/* Connect and upgrade from a ws:// or http:// URL. */
+struct wsc *
+wsc_connect_url(const char *url, const struct wsc_opts *opts, int *status,
+    char **cause)
+{
+	struct wsc	*w = NULL;
+	char		*host, *path;
+	int		 port;
+
+	*cause = NULL;
+	if (status != NULL)
+		*status = 0;
+	if (wsc_parse_url(url, &host, &port, &path, cause) != 0)
+		goto out;
+	w = wsc_connect2(host, port, path, opts, status, cause);
+
+out:
+	free(host);
+	free(path);
+	return (w);
+}

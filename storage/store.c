@@ -1,0 +1,719 @@
+/*
+ * Opening and closing the store: the LMDB environment, its named databases,
+ * map growth, readers, sync and errors.
+ */
+
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "store-int.h"
+
+#define STORE_DEFAULT_MAP	(64ULL * 1024 * 1024)
+#define STORE_DEFAULT_MAPMAX	(1024ULL * 1024 * 1024 * 1024)
+#define STORE_DEFAULT_DEDUPE	120000
+#define STORE_DEFAULT_CMIN	512
+#define STORE_DEFAULT_CLEVEL	1
+#define STORE_MAXREADERS	256
+
+/* Fill *cfg with the defaults. */
+void
+store_config_default(struct store_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->sync = STORE_SYNC_ALWAYS;
+	cfg->map_size = STORE_DEFAULT_MAP;
+	cfg->map_max = STORE_DEFAULT_MAPMAX;
+	cfg->dedupe_window_ms = STORE_DEFAULT_DEDUPE;
+	cfg->compress_min = STORE_DEFAULT_CMIN;
+	cfg->compress_level = STORE_DEFAULT_CLEVEL;
+}
+
+/* Die on out of memory: the library has no fatal() of its own. */
+static void
+store_oom(size_t size)
+{
+	fprintf(stderr, "logwire storage: out of memory (%zu bytes)\n", size);
+	abort();
+}
+
+/* Allocate size bytes or die. */
+void *
+store_xmalloc(size_t size)
+{
+	void	*p;
+
+	if ((p = malloc(size == 0 ? 1 : size)) == NULL)
+		store_oom(size);
+	return (p);
+}
+
+/* Resize an allocation or die. */
+void *
+store_xrealloc(void *old, size_t size)
+{
+	void	*p;
+
+	if ((p = realloc(old, size == 0 ? 1 : size)) == NULL)
+		store_oom(size);
+	return (p);
+}
+
+/* Duplicate a string or die. */
+char *
+store_xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		store_oom(strlen(s));
+	return (p);
+}
+
+/* Format into a new string or die. */
+int
+store_xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (ret == NULL)
+		return (0);
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		store_oom(0);
+	return (n);
+}
+
+/* Make sure *buf holds at least need bytes, growing by doubling. */
+int
+store_buf_reserve(unsigned char **buf, size_t *size, size_t need)
+{
+	size_t	n;
+
+	if (*size >= need)
+		return (0);
+	n = *size == 0 ? 4096 : *size;
+	while (n < need)
+		n *= 2;
+	*buf = store_xrealloc(*buf, n);
+	*size = n;
+	return (0);
+}
+
+/*
+ * Map an LMDB or errno code to a STORE_E* code.  Codes with no STORE_E*
+ * meaning of their own are passed through: LMDB's stay negative (in
+ * -30799 .. -30780), errno values become STORE_ESYS.
+ */
+int
+store_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return (0);
+	case MDB_MAP_FULL:
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return (STORE_EFULL);
+	case EIO:
+		return (STORE_EIO);
+	case MDB_PANIC:
+		return (STORE_EPANIC);
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return (STORE_ECORRUPT);
+	case MDB_NOTFOUND:
+		return (STORE_ENOTFOUND);
+	case EINVAL:
+		return (STORE_EINVAL);
+	}
+	if (rc <= STORE_ENOTFOUND && rc >= STORE_ESYS)
+		return (rc);
+	if (rc > 0)
+		return (STORE_ESYS);
+	return (rc);
+}
+
+/* Name of an error code (STORE_E*, LMDB's or errno's when positive). */
+const char *
+store_strerror(int rc)
+{
+	switch (rc) {
+	case 0:
+		return ("success");
+	case STORE_ENOTFOUND:
+		return ("no such channel or message");
+	case STORE_EFULL:
+		return ("storage full: nothing stored");
+	case STORE_EIO:
+		return ("storage I/O error: nothing stored");
+	case STORE_ECORRUPT:
+		return ("storage corrupt: record or file fails its checks");
+	case STORE_EPANIC:
+		return ("storage environment unusable (LMDB panic)");
+	case STORE_EINVAL:
+		return ("invalid argument");
+	case STORE_EEXIST:
+		return ("target exists and is not empty");
+	case STORE_ESYS:
+		return ("system error");
+	}
+	if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
+		return (mdb_strerror(rc));
+	return ("unknown storage error");
+}
+
+/* Parse a sync policy name. */
+int
+store_sync_parse(const char *s, enum store_sync *sync)
+{
+	if (strcmp(s, "always") == 0)
+		*sync = STORE_SYNC_ALWAYS;
+	else if (strcmp(s, "batch") == 0)
+		*sync = STORE_SYNC_BATCH;
+	else if (strcmp(s, "none") == 0)
+		*sync = STORE_SYNC_NONE;
+	else
+		return (STORE_EINVAL);
+	return (0);
+}
+
+/* Name a sync policy. */
+const char *
+store_sync_name(enum store_sync sync)
+{
+	switch (sync) {
+	case STORE_SYNC_ALWAYS:
+		return ("always");
+	case STORE_SYNC_BATCH:
+		return ("batch");
+	case STORE_SYNC_NONE:
+		return ("none");
+	}
+	return ("unknown");
+}
+
+/* Unix time in milliseconds. */
+uint64_t
+store_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/*
+ * Whether a channel name is valid: 1..255 bytes of well-formed UTF-8 (no
+ * overlong forms, no surrogates, nothing above U+10FFFF) without C0
+ * controls, DEL or C1 controls.
+ */
+int
+store_name_valid(const char *name, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)name;
+	size_t			 i, n, k;
+	uint32_t		 cp;
+
+	if (name == NULL || len == 0 || len > STORE_NAME_MAX)
+		return (0);
+	for (i = 0; i < len; i += n) {
+		if (p[i] < 0x80) {
+			if (p[i] < 0x20 || p[i] == 0x7f)
+				return (0);
+			n = 1;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			n = 2;
+			cp = p[i] & 0x1f;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			n = 3;
+			cp = p[i] & 0x0f;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			n = 4;
+			cp = p[i] & 0x07;
+		} else
+			return (0);
+		if (i + n > len)
+			return (0);
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return (0);
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return (0);
+	}
+	return (1);
+}
+
+/* Make a new random epoch: 16 lowercase hex characters and a NUL. */
+int
+store_random_epoch(char *epoch)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 b[STORE_EPOCH_LEN / 2];
+	size_t			 got = 0;
+	ssize_t			 n;
+	int			 i;
+
+	while (got < sizeof b) {
+		n = getrandom(b + got, sizeof b - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return (STORE_ESYS);
+		}
+		got += n;
+	}
+	for (i = 0; i < (int)sizeof b; i++) {
+		epoch[i * 2] = hex[b[i] >> 4];
+		epoch[i * 2 + 1] = hex[b[i] & 0xf];
+	}
+	epoch[STORE_EPOCH_LEN] = '\0';
+	return (0);
+}
+
+/* Read the current map size from LMDB; map lock held. */
+static void
+store_update_mapsize(struct store *s)
+{
+	MDB_envinfo	info;
+
+	if (mdb_env_info(s->env, &info) == 0)
+		s->mapsize = info.me_mapsize;
+}
+
+/*
+ * Adopt a map size grown by another process (MDB_MAP_RESIZED).  No
+ * transaction of this process may be open, hence the exclusive lock.
+ */
+static int
+store_adopt_mapsize(struct store *s)
+{
+	int	rc;
+
+	pthread_rwlock_wrlock(&s->maplock);
+	rc = mdb_env_set_mapsize(s->env, 0);
+	store_update_mapsize(s);
+	pthread_rwlock_unlock(&s->maplock);
+	return (rc);
+}
+
+/*
+ * Double the map after MDB_MAP_FULL, up to cfg.map_max.  `seen` is the size
+ * the failed transaction ran with: if another writer has grown the map
+ * since, there is nothing to do but retry.
+ */
+static int
+store_grow(struct store *s, size_t seen)
+{
+	size_t	cur, want;
+	int	rc = 0;
+
+	pthread_rwlock_wrlock(&s->maplock);
+	store_update_mapsize(s);
+	cur = s->mapsize;
+	if (cur > seen)
+		goto out;
+	if (cur >= s->cfg.map_max) {
+		rc = STORE_EFULL;
+		goto out;
+	}
+	want = cur * 2;
+	if (want > s->cfg.map_max || want < cur)
+		want = s->cfg.map_max;
+	if (mdb_env_set_mapsize(s->env, want) != 0) {
+		/* Could not map the larger size: go back to the old one. */
+		if (mdb_env_set_mapsize(s->env, cur) != 0)
+			rc = STORE_EPANIC;
+		else
+			rc = STORE_EFULL;
+	}
+	store_update_mapsize(s);
+out:
+	pthread_rwlock_unlock(&s->maplock);
+	return (rc);
+}
+
+/* Begin a write transaction with the map lock held shared. */
+static int
+store_wtxn_begin(struct store *s, MDB_txn **txnp, size_t *seen)
+{
+	int	rc;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&s->maplock);
+		*seen = s->mapsize;
+		rc = mdb_txn_begin(s->env, NULL, 0, txnp);
+		if (rc == 0)
+			return (0);
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc != MDB_MAP_RESIZED)
+			return (rc);
+		if ((rc = store_adopt_mapsize(s)) != 0)
+			return (rc);
+	}
+}
+
+/*
+ * Run fn in a write transaction and commit.  On MDB_MAP_FULL (from fn or
+ * from the commit) the transaction is aborted, the map doubled and fn run
+ * again from the start, so fn must set all of its results afresh each time.
+ * fn returns 0 to commit, or an LMDB, errno or STORE_E* code to abort.
+ * Returns 0 or a STORE_E* code (or an LMDB code with no STORE_E* meaning).
+ */
+int
+store_write(struct store *s, store_write_fn fn, void *arg)
+{
+	MDB_txn	*txn;
+	size_t	 seen;
+	int	 rc;
+
+	if (s->cfg.readonly)
+		return (STORE_EINVAL);
+	for (;;) {
+		if ((rc = store_wtxn_begin(s, &txn, &seen)) != 0)
+			break;
+		rc = fn(s, txn, arg);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc != MDB_MAP_FULL)
+			break;
+		if ((rc = store_grow(s, seen)) != 0)
+			break;
+	}
+	return (store_err(rc));
+}
+
+/* Open the named databases and check or write the format version. */
+static int
+store_open_dbs(struct store *s, MDB_txn *txn, void *arg)
+{
+	unsigned int	 flags = s->cfg.readonly ? 0 : MDB_CREATE;
+	char		 vbuf[4];
+	MDB_val		 k, v;
+	int		 rc;
+
+	if ((rc = mdb_dbi_open(txn, "meta", flags, &s->dbi_meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "channels", flags, &s->dbi_chan)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "chanids", flags, &s->dbi_chanids)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "log", flags, &s->dbi_log)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dedupe", flags, &s->dbi_dedupe)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dedupexp", flags, &s->dbi_dedupexp)) != 0)
+		return (rc);
+
+	k.mv_data = "version";
+	k.mv_size = 7;
+	rc = mdb_get(txn, s->dbi_meta, &k, &v);
+	if (rc == MDB_NOTFOUND && !s->cfg.readonly) {
+		store_be32enc(vbuf, STORE_VERSION);
+		v.mv_data = vbuf;
+		v.mv_size = sizeof vbuf;
+		return (mdb_put(txn, s->dbi_meta, &k, &v, 0));
+	}
+	if (rc != 0)
+		return (rc);
+	if (v.mv_size != 4 || store_be32dec(v.mv_data) != STORE_VERSION)
+		return (MDB_VERSION_MISMATCH);
+	return (0);
+}
+
+/* Open the databases read-only (they must exist). */
+static int
+store_open_ro(struct store *s, char **cause)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto out;
+	rc = store_open_dbs(s, txn, NULL);
+	mdb_txn_abort(txn);
+out:
+	if (rc == MDB_NOTFOUND) {
+		store_xasprintf(cause, "%s: not a logwire store", s->dir);
+		return (STORE_ECORRUPT);
+	}
+	if (rc != 0)
+		store_xasprintf(cause, "%s: %s", s->dir, mdb_strerror(rc));
+	return (store_err(rc));
+}
+
+/* Describe a failure of mdb_env_open in *cause and map its code. */
+static int
+store_open_error(const char *dir, int rc, char **cause)
+{
+	switch (rc) {
+	case MDB_INVALID:
+		store_xasprintf(cause, "%s/data.mdb: not an LMDB data file",
+		    dir);
+		return (STORE_ECORRUPT);
+	case MDB_VERSION_MISMATCH:
+		store_xasprintf(cause, "%s/data.mdb: unsupported LMDB version",
+		    dir);
+		return (STORE_ECORRUPT);
+	case ENOENT:
+		store_xasprintf(cause, "%s: no store there", dir);
+		return (STORE_ENOTFOUND);
+	}
+	store_xasprintf(cause, "%s: %s", dir, mdb_strerror(rc));
+	return (store_err(rc));
+}
+
+/* Free a store that failed to open or has closed. */
+static void
+store_free(struct store *s)
+{
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->maplock);
+	ZSTD_freeCCtx(s->cctx);
+	free(s->zbuf);
+	free(s->ents);
+	free(s->slots);
+	free(s->dir);
+	free(s);
+}
+
+/*
+ * Open (creating if needed) the store in directory `dir`.
+ */
+int
+store_open(const char *dir, const struct store_config *cfg,
+    struct store **sp, char **cause)
+{
+	struct store	*s;
+	struct stat	 st;
+	unsigned int	 flags;
+	int		 rc, dead;
+
+	*sp = NULL;
+	if (cause != NULL)
+		*cause = NULL;
+	s = store_xmalloc(sizeof *s);
+	memset(s, 0, sizeof *s);
+	s->dir = store_xstrdup(dir);
+	if (pthread_rwlock_init(&s->maplock, NULL) != 0)
+		store_oom(sizeof s->maplock);
+	store_config_default(&s->cfg);
+	if (cfg != NULL) {
+		s->cfg = *cfg;
+		if (s->cfg.map_size == 0)
+			s->cfg.map_size = STORE_DEFAULT_MAP;
+		if (s->cfg.map_max == 0)
+			s->cfg.map_max = STORE_DEFAULT_MAPMAX;
+		if (s->cfg.dedupe_window_ms == 0)
+			s->cfg.dedupe_window_ms = STORE_DEFAULT_DEDUPE;
+		if (s->cfg.compress_min == 0)
+			s->cfg.compress_min = STORE_DEFAULT_CMIN;
+		if (s->cfg.compress_level == 0)
+			s->cfg.compress_level = STORE_DEFAULT_CLEVEL;
+	}
+	if (s->cfg.map_size > s->cfg.map_max)
+		s->cfg.map_size = s->cfg.map_max;
+
+	if (!s->cfg.readonly && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		store_xasprintf(cause, "%s: %s", dir, strerror(errno));
+		rc = errno == ENOSPC ? STORE_EFULL : STORE_ESYS;
+		goto fail;
+	}
+	if (stat(dir, &st) != 0) {
+		rc = errno == ENOENT ? STORE_ENOTFOUND : STORE_ESYS;
+		store_xasprintf(cause, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		store_xasprintf(cause, "%s: not a directory", dir);
+		rc = STORE_EINVAL;
+		goto fail;
+	}
+
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		s->env = NULL;
+		store_xasprintf(cause, "mdb_env_create: %s", mdb_strerror(rc));
+		rc = store_err(rc);
+		goto fail;
+	}
+	mdb_env_set_maxdbs(s->env, 8);
+	mdb_env_set_maxreaders(s->env, STORE_MAXREADERS);
+	mdb_env_set_mapsize(s->env, s->cfg.map_size);
+
+	/*
+	 * MDB_NOTLS: read transactions belong to a store_reader, not to a
+	 * thread.  Never MDB_WRITEMAP: with it a full disk is a SIGBUS on a
+	 * page of the map instead of an error from write().
+	 */
+	flags = MDB_NOTLS;
+	if (s->cfg.sync != STORE_SYNC_ALWAYS)
+		flags |= MDB_NOSYNC;
+	if (s->cfg.readonly)
+		flags |= MDB_RDONLY;
+	if ((rc = mdb_env_open(s->env, dir, flags, 0644)) != 0) {
+		rc = store_open_error(dir, rc, cause);
+		goto fail;
+	}
+	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
+		store_xasprintf(cause, "%s: reader check: %s", dir,
+		    mdb_strerror(rc));
+		rc = store_err(rc);
+		goto fail;
+	}
+	store_update_mapsize(s);
+
+	if (s->cfg.readonly)
+		rc = store_open_ro(s, cause);
+	else {
+		rc = store_write(s, store_open_dbs, NULL);
+		if (rc != 0)
+			store_xasprintf(cause, "%s: %s", dir,
+			    store_strerror(rc));
+		else if ((s->cctx = ZSTD_createCCtx()) == NULL)
+			store_oom(0);
+	}
+	if (rc != 0)
+		goto fail;
+	*sp = s;
+	return (0);
+
+fail:
+	store_free(s);
+	return (rc);
+}
+
+/* Close the store, flushing it first if commits do not sync. */
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (!s->cfg.readonly && s->cfg.sync != STORE_SYNC_ALWAYS)
+		mdb_env_sync(s->env, 1);
+	store_free(s);
+}
+
+/* The sync policy the store was opened with. */
+enum store_sync
+store_sync_policy(struct store *s)
+{
+	return (s->cfg.sync);
+}
+
+/* Flush committed data to disk (for STORE_SYNC_BATCH). */
+int
+store_sync(struct store *s)
+{
+	if (s->cfg.readonly)
+		return (0);
+	return (store_err(mdb_env_sync(s->env, 1)));
+}
+
+/* Size in bytes of the data file and the current map size. */
+int
+store_size(struct store *s, uint64_t *file_bytes, uint64_t *map_bytes)
+{
+	struct stat	st;
+	int		fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return (STORE_ESYS);
+	if (file_bytes != NULL)
+		*file_bytes = st.st_size;
+	if (map_bytes != NULL) {
+		pthread_rwlock_rdlock(&s->maplock);
+		*map_bytes = s->mapsize;
+		pthread_rwlock_unlock(&s->maplock);
+	}
+	return (0);
+}
+
+/* Open a reader for the calling thread (caller closes). */
+struct store_reader *
+store_reader_open(struct store *s)
+{
+	struct store_reader	*r;
+
+	r = store_xmalloc(sizeof *r);
+	memset(r, 0, sizeof *r);
+	r->store = s;
+	if ((r->dctx = ZSTD_createDCtx()) == NULL)
+		store_oom(0);
+	return (r);
+}
+
+/* Close a reader and its transaction. */
+void
+store_reader_close(struct store_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->txn != NULL)
+		mdb_txn_abort(r->txn);
+	ZSTD_freeDCtx(r->dctx);
+	free(r->buf);
+	free(r);
+}
+
+/*
+ * Start one read operation: take the map lock shared and renew the reader's
+ * transaction (begin it the first time).  Returns 0 or a STORE_E* code; on
+ * success store_reader_end() must follow.
+ */
+int
+store_reader_begin(struct store_reader *r)
+{
+	struct store	*s = r->store;
+	int		 rc;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&s->maplock);
+		if (r->txn == NULL)
+			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
+		else
+			rc = mdb_txn_renew(r->txn);
+		if (rc == 0)
+			return (0);
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc == MDB_MAP_RESIZED && store_adopt_mapsize(s) == 0)
+			continue;
+		/* A failed begin frees the transaction; a failed renew not. */
+		if (r->txn != NULL) {
+			mdb_txn_abort(r->txn);
+		}
+		r->txn = NULL;
+		return (store_err(rc));
+	}
+}
+
+/* End a read operation: reset the transaction and drop the map lock. */
+void
+store_reader_end(struct store_reader *r)
+{
+	mdb_txn_reset(r->txn);
+	pthread_rwlock_unlock(&r->store->maplock);
+}
