@@ -158,6 +158,7 @@ channel_publish(struct channel *ch, const struct store_rec *rec)
 		frame_add(conn_output(s->conn), f);
 		s->next = rec->serial + 1;
 		server.stats.deliveries++;
+		server.stats.sent_bytes += rec->data_len;
 	}
 	ch->head = rec->serial;
 	if (f != NULL)

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,35 @@ const struct cli_cmd cmd_verify_entry = {
 	.exec = cmd_store_verify
 };
 
+/* The temporary snapshot file, removed if a signal ends the program. */
+static char *volatile cmd_store_tmp;
+
+/* Remove the temporary snapshot file, then die of the signal. */
+static void
+cmd_store_signal(int sig)
+{
+	char	*tmp = cmd_store_tmp;
+
+	if (tmp != NULL)
+		unlink(tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Set what happens on SIGHUP, SIGINT and SIGTERM. */
+static void
+cmd_store_signals(void (*handler)(int))
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = handler;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Return seconds elapsed since *start. */
 static double
 cmd_store_elapsed(const struct timespec *start)
@@ -80,16 +110,17 @@ cmd_store_elapsed(const struct timespec *start)
 }
 
 /*
- * Report a store error about path.  The storage's cause usually names the
- * path already; otherwise it is put in front.
+ * Report a store error about path (and other, if not NULL).  The storage's
+ * cause usually names one of them already; otherwise path is put in front.
  */
 static int
-cmd_store_fail(struct cli_args *args, const char *path, const char *cause,
-    int error)
+cmd_store_fail(struct cli_args *args, const char *path, const char *other,
+    const char *cause, int error)
 {
 	if (cause == NULL)
 		return (cli_error(args, "%s: %s", path, store_strerror(error)));
-	if (strncmp(cause, path, strlen(path)) == 0)
+	if (strncmp(cause, path, strlen(path)) == 0 ||
+	    (other != NULL && strncmp(cause, other, strlen(other)) == 0))
 		return (cli_error(args, "%s", cause));
 	return (cli_error(args, "%s: %s", path, cause));
 }
@@ -117,7 +148,9 @@ out:
 /*
  * Write a snapshot of the store in DATADIR to FILE.  The snapshot goes to a
  * temporary file beside FILE, which is synced and renamed over FILE only
- * when complete: a failure at any point leaves FILE as it was.
+ * when complete: a failure at any point leaves FILE as it was, and the
+ * temporary file is removed, also when a signal ends the program (and
+ * SIGXFSZ is ignored, so a file size limit is a write error).
  */
 static int
 cmd_store_snapshot(struct cli *cli, struct cli_args *args)
@@ -145,35 +178,39 @@ cmd_store_snapshot(struct cli *cli, struct cli_args *args)
 	store_config_default(&cfg);
 	cfg.readonly = 1;
 	if ((error = store_open(datadir, &cfg, &st, &cause)) != 0) {
-		cmd_store_fail(args, datadir, cause, error);
+		cmd_store_fail(args, datadir, NULL, cause, error);
 		goto out;
 	}
 
 	xasprintf(&tmp, "%s.tmp-XXXXXX", path);
+	signal(SIGXFSZ, SIG_IGN);
+	cmd_store_signals(cmd_store_signal);
 	if ((fd = mkstemp(tmp)) == -1) {
-		cli_error(args, "%s: %s", tmp, strerror(errno));
+		cli_error(args, "%s: %s", path, strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto out;
 	}
+	cmd_store_tmp = tmp;
 	if ((error = store_snapshot(st, fd, &bytes, &cause)) != 0) {
-		cmd_store_fail(args, datadir, cause, error);
+		cmd_store_fail(args, datadir, NULL, cause, error);
 		goto out;
 	}
 	if (fsync(fd) == -1) {
-		cli_error(args, "%s: %s", tmp, strerror(errno));
+		cli_error(args, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	error = close(fd);
 	fd = -1;
 	if (error == -1) {
-		cli_error(args, "%s: %s", tmp, strerror(errno));
+		cli_error(args, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (rename(tmp, path) == -1) {
 		cli_error(args, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	cmd_store_tmp = NULL;
 	free(tmp);
 	tmp = NULL;
 	if (cmd_store_sync_dir(path) == -1) {
@@ -191,8 +228,10 @@ out:
 		close(fd);
 	if (tmp != NULL) {
 		unlink(tmp);
+		cmd_store_tmp = NULL;
 		free(tmp);
 	}
+	cmd_store_signals(SIG_DFL);
 	if (st != NULL)
 		store_close(st);
 	free(cause);
@@ -271,7 +310,7 @@ cmd_store_restore(struct cli *cli, struct cli_args *args)
 			cli_error(args, "%s: exists and is not empty", dir);
 			goto out;
 		}
-		cmd_store_fail(args, path, cause, error);
+		cmd_store_fail(args, path, dir, cause, error);
 		goto out;
 	}
 	if ((error = cmd_store_totals(dir, &t, &cause)) != 0) {
@@ -301,7 +340,7 @@ cmd_store_verify(struct cli *cli, struct cli_args *args)
 	memset(&rep, 0, sizeof rep);
 	error = store_verify_path(path, stdout, &rep, &cause);
 	if (error != 0 && error != STORE_ECORRUPT) {
-		cmd_store_fail(args, path, cause, error);
+		cmd_store_fail(args, path, NULL, cause, error);
 		goto out;
 	}
 	printf("%s: %llu channels, %llu records, %llu errors\n", path,

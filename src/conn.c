@@ -58,6 +58,9 @@ conn_set_state(struct conn *c, enum conn_state state)
 	case CONN_HTTP_HEAD:
 		conn_arm(c, server.cfg->header_timeout_ms);
 		break;
+	case CONN_HTTP_BUSY:
+		evtimer_del(c->timer);
+		break;
 	case CONN_HTTP_FLUSH:
 		bufferevent_disable(c->bev, EV_READ);
 		break;
@@ -110,7 +113,7 @@ conn_accept(int fd, const struct sockaddr *sa, int salen)
 		return;
 	}
 	c->req = http_req_new(server.cfg->max_head_bytes,
-	    server.cfg->max_message_bytes);
+	    server.cfg->max_body_bytes);
 	c->timer = evtimer_new(server.base, conn_timer_cb, c);
 	c->pump_ev = event_new(server.base, -1, 0, conn_pump_cb, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
@@ -145,6 +148,7 @@ conn_close(struct conn *c)
 		return;
 	log_debug("connection %llu closed", (unsigned long long)c->id);
 	conn_set_state(c, CONN_CLOSED);
+	rest_conn_closed(c);
 	while ((s = TAILQ_FIRST(&c->subs)) != NULL)
 		sub_free(s);
 	ws_free(c);
@@ -228,46 +232,8 @@ conn_pump_cb(evutil_socket_t fd, short what, void *arg)
 	c->pump_pending = 0;
 	if (c->state == CONN_WS_OPEN)
 		sub_pump(c);
-}
-
-/* Answer a plain HTTP request (until the REST API fills the paths). */
-static void
-conn_rest(struct conn *c)
-{
-	struct evbuffer	*out = conn_output(c);
-	char		*path, *query, body[256];
-	size_t		 plen;
-	int		 ka = http_req_keepalive(c->req), len;
-
-	if (http_split_url(http_req_url(c->req), &path, &plen, &query) != 0) {
-		http_respond_error(out, 400, 40000, "bad percent-encoding in "
-		    "the request target", NULL, ka);
-		return;
-	}
-	if (strcmp(path, "/healthz") == 0) {
-		if (!http_req_is(c->req, HTTP_GET) &&
-		    !http_req_is(c->req, HTTP_HEAD))
-			http_respond_error(out, 405, 40000, "method not "
-			    "allowed", "Allow: GET, HEAD\r\n", ka);
-		else {
-			len = snprintf(body, sizeof body, "{\"status\":\"%s\","
-			    "\"storage\":\"%s\",\"version\":\"%s\","
-			    "\"uptime_s\":%llu}\n",
-			    server.stopping ? "stopping" : "ok",
-			    server.storage_state == 0 ? "ok" :
-			    server.storage_state == STORE_EFULL ? "full" :
-			    "failing", PACKAGE_VERSION,
-			    (unsigned long long)(server_now_ms() -
-			    server.started_ms) / 1000);
-			http_respond(out, server.stopping ? 503 : 200,
-			    "application/json", "Cache-Control: no-store\r\n",
-			    body, (size_t)len, ka,
-			    http_req_is(c->req, HTTP_HEAD));
-		}
-	} else
-		http_respond_error(out, 404, 40400, "no such path", NULL, ka);
-	free(path);
-	free(query);
+	else if (c->state == CONN_HTTP_HEAD && (what & EV_READ))
+		conn_read_cb(c->bev, c);
 }
 
 /* Handle a complete HTTP request; returns 0 to read the next one. */
@@ -286,7 +252,10 @@ conn_request(struct conn *c)
 	} else
 		is_ws = 0;
 	if (!is_ws) {
-		conn_rest(c);
+		if (rest_request(c)) {
+			conn_set_state(c, CONN_HTTP_BUSY);
+			return (-1);
+		}
 		if (!http_req_keepalive(c->req) || http_req_upgrade(c->req)) {
 			conn_set_state(c, CONN_HTTP_FLUSH);
 			return (-1);
@@ -303,7 +272,7 @@ conn_request(struct conn *c)
 	}
 	if (ws_handshake(c, (char **)&cause, &status) != 0) {
 		http_respond_error(conn_output(c), status, status == 405 ?
-		    40000 : 40000, cause, status == 426 ?
+		    40500 : 40000, cause, status == 426 ?
 		    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n" :
 		    status == 405 ? "Allow: GET\r\n" : NULL, 0);
 		conn_set_state(c, CONN_HTTP_FLUSH);
@@ -370,6 +339,9 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		if (left == 0)
 			conn_close(c);
 		break;
+	case CONN_HTTP_BUSY:
+		rest_stream(c);
+		break;
 	case CONN_WS_OPEN:
 		sub_pump(c);
 		break;
@@ -431,6 +403,32 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	default:
 		break;
 	}
+}
+
+/*
+ * A pending REST reply is queued: read the next request (pipelined bytes
+ * may already wait in the input buffer), or close once written.
+ */
+void
+conn_http_done(struct conn *c, int keepalive)
+{
+	if (c->state != CONN_HTTP_BUSY)
+		return;
+	if (!keepalive) {
+		conn_set_state(c, CONN_HTTP_FLUSH);
+		return;
+	}
+	http_req_reset(c->req);
+	conn_set_state(c, CONN_HTTP_HEAD);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->pump_ev, EV_READ, 0);
+}
+
+/* Give up on a response: close once what is queued is written. */
+void
+conn_set_flush(struct conn *c)
+{
+	conn_set_state(c, CONN_HTTP_FLUSH);
 }
 
 /* A pong arrived: wait a ping interval before the next ping. */

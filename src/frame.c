@@ -51,14 +51,15 @@ frame_text(struct evbuffer *out, const void *text, size_t len)
 	evbuffer_add(out, text, len);
 }
 
-/* Append the JSON text of a "message" op for rec on channel name. */
+/*
+ * Append the fields of a message after an opening brace: serial, time, id,
+ * name, client, encoding and data, then the closing brace.  Shared by the
+ * WebSocket "message" op and the REST and export items.
+ */
 void
-frame_encode_message(struct evbuffer *b, const char *name, size_t name_len,
-    const struct store_rec *rec)
+frame_encode_fields(struct evbuffer *b, const struct store_rec *rec)
 {
-	evbuffer_add_lit(b, "{\"op\":\"message\",\"channel\":");
-	jstr_escape(b, name, name_len);
-	evbuffer_add_printf(b, ",\"serial\":%llu,\"time\":%llu,\"id\":",
+	evbuffer_add_printf(b, "\"serial\":%llu,\"time\":%llu,\"id\":",
 	    (unsigned long long)rec->serial, (unsigned long long)rec->time);
 	jstr_escape(b, rec->id, rec->id_len);
 	if (rec->name_len > 0) {
@@ -74,6 +75,17 @@ frame_encode_message(struct evbuffer *b, const char *name, size_t name_len,
 	evbuffer_add_lit(b, ",\"data\":");
 	evbuffer_add(b, rec->data, rec->data_len);
 	evbuffer_add_lit(b, "}");
+}
+
+/* Append the JSON text of a "message" op for rec on channel name. */
+void
+frame_encode_message(struct evbuffer *b, const char *name, size_t name_len,
+    const struct store_rec *rec)
+{
+	evbuffer_add_lit(b, "{\"op\":\"message\",\"channel\":");
+	jstr_escape(b, name, name_len);
+	evbuffer_add_lit(b, ",");
+	frame_encode_fields(b, rec);
 }
 
 /* Encode a committed message once, as a shared frame with one reference. */

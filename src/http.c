@@ -329,6 +329,13 @@ http_req_is(struct http_req *r, int m)
 	return (r->parser.method == (unsigned int)m);
 }
 
+/* The method as http-parser's enum http_method. */
+int
+http_req_method_id(struct http_req *r)
+{
+	return ((int)r->parser.method);
+}
+
 /* The raw request target (path and query). */
 const char *
 http_req_url(struct http_req *r)
@@ -494,7 +501,8 @@ http_respond(struct evbuffer *out, int status, const char *ctype,
 	evbuffer_add_printf(out, "Server: logwire/%s\r\n", PACKAGE_VERSION);
 	if (ctype != NULL)
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-	evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+	if (status != 204)
+		evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
 	if (!keepalive)
 		evbuffer_add_printf(out, "Connection: close\r\n");
 	if (extra != NULL)

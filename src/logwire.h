@@ -169,6 +169,7 @@ int		 http_req_in_head(struct http_req *);
 int		 http_req_idle(struct http_req *);
 const char	*http_req_method(struct http_req *);
 int		 http_req_is(struct http_req *, int);
+int		 http_req_method_id(struct http_req *);
 const char	*http_req_url(struct http_req *);
 const char	*http_req_body(struct http_req *, size_t *);
 int		 http_req_keepalive(struct http_req *);
@@ -195,6 +196,9 @@ struct config {
 	size_t		  max_connections;
 	size_t		  max_output_bytes;	/* slow-subscriber watermark */
 	size_t		  max_head_bytes;
+	size_t		  max_body_bytes;
+	char		**cors;			/* allowed browser origins */
+	size_t		  ncors;
 	unsigned int	  header_timeout_ms;
 	unsigned int	  ping_interval_ms;
 	unsigned int	  ping_timeout_ms;
@@ -224,6 +228,7 @@ void		 frame_add(struct evbuffer *, struct frame *);
 void		 frame_text(struct evbuffer *, const void *, size_t);
 void		 frame_encode_message(struct evbuffer *, const char *, size_t,
 		     const struct store_rec *);
+void		 frame_encode_fields(struct evbuffer *, const struct store_rec *);
 
 struct conn;
 struct sub;
@@ -286,11 +291,14 @@ size_t		 channel_count(void);
 /*
  * Connection states; conn_set_state() is the one place that moves between
  * them:  CONN_HTTP_HEAD -> CONN_HTTP_HEAD (after a REST reply)
+ *        CONN_HTTP_HEAD -> CONN_HTTP_BUSY -> CONN_HTTP_HEAD (async reply)
+ *        CONN_HTTP_HEAD, CONN_HTTP_BUSY -> CONN_HTTP_FLUSH (no keep-alive)
  *        CONN_HTTP_HEAD -> CONN_WS_OPEN -> CONN_WS_CLOSING -> CONN_CLOSED
  *        any -> CONN_CLOSED
  */
 enum conn_state {
 	CONN_HTTP_HEAD,		/* reading a request */
+	CONN_HTTP_BUSY,		/* a REST reply is pending (commit, stream) */
 	CONN_HTTP_FLUSH,	/* last reply queued, close when written */
 	CONN_WS_OPEN,		/* WebSocket frames both ways */
 	CONN_WS_CLOSING,	/* close frame sent or received */
@@ -312,6 +320,7 @@ struct conn {
 	TAILQ_HEAD(, sub)	 subs;
 	size_t			 nsubs;
 	size_t			 inflight;	/* publishes not yet acked */
+	struct rest_job		*job;	/* pending REST reply */
 	char			 peer[64];
 	TAILQ_ENTRY(conn)	 entry;
 };
@@ -326,6 +335,8 @@ int		 conn_over_watermark(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
 void		 conn_close_all(uint16_t);
 void		 conn_pong(struct conn *);
+void		 conn_http_done(struct conn *, int);
+void		 conn_set_flush(struct conn *);
 size_t		 conn_count(void);
 
 /* ws.c */
@@ -346,6 +357,16 @@ void		 proto_error(struct conn *, const char *, int, const char *, ...)
 void		 proto_send(struct conn *, struct evbuffer *);
 void		 proto_committed(struct wreq *);
 void		 proto_subscribe_finish(struct sub *, struct channel *);
+int		 proto_base64_valid(const char *, size_t);
+
+/* rest.c */
+struct rest_job;
+int		 rest_request(struct conn *);
+int		 rest_committed(struct wreq *);
+void		 rest_stream(struct conn *);
+void		 rest_conn_closed(struct conn *);
+void		 rest_item(struct evbuffer *, const char *, size_t,
+		     const struct store_rec *);
 
 /* duration.c */
 int		 duration_parse(const char *, uint64_t *);
@@ -372,7 +393,8 @@ struct wreq {
 	struct store_msg	 msg;
 	int			 status;	/* 0 or STORE_E* for the batch */
 	struct store_chan	 chan;	/* WREQ_ENSURE result */
-	void			*arg;	/* WREQ_ENSURE: the pending subscribe */
+	void			*arg;	/* the pending subscribe or REST job */
+	size_t			 group;	/* requests committed together from here */
 	uint64_t		 queued_ns;
 	TAILQ_ENTRY(wreq)	 entry;
 };
@@ -385,14 +407,27 @@ void		 writer_stop(void);
 size_t		 writer_pending(void);
 void		 wreq_free(struct wreq *);
 
+/* metrics.c */
+struct metrics_hist {
+	const double	*bounds;
+	size_t		 n;
+	uint64_t	 counts[16];
+	double		 sum;
+	uint64_t	 count;
+};
+void		 metrics_commit(double, size_t);
+void		 metrics_error(int);
+void		 metrics_write(struct evbuffer *);
+
 /* server.c */
 struct server_stats {
 	uint64_t	connections_total;
 	uint64_t	publishes;
 	uint64_t	publish_errors;
 	uint64_t	deliveries;
-	uint64_t	commits;
 	uint64_t	committed_messages;
+	uint64_t	subscriptions;
+	uint64_t	sent_bytes;
 };
 struct server {
 	struct event_base	*base;

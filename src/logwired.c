@@ -22,6 +22,8 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_MAX_OUTPUT,
 	OPT_MAX_HEAD,
+	OPT_MAX_BODY,
+	OPT_CORS,
 	OPT_HEADER_TIMEOUT,
 	OPT_PING_INTERVAL,
 	OPT_PING_TIMEOUT,
@@ -41,6 +43,8 @@ static const struct option logwired_opts[] = {
 	{ "max-connections",	required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-output-bytes",	required_argument, NULL, OPT_MAX_OUTPUT },
 	{ "max-header-bytes",	required_argument, NULL, OPT_MAX_HEAD },
+	{ "max-body-bytes",	required_argument, NULL, OPT_MAX_BODY },
+	{ "cors-origin",	required_argument, NULL, OPT_CORS },
 	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "ping-interval",	required_argument, NULL, OPT_PING_INTERVAL },
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
@@ -73,6 +77,9 @@ usage(FILE *f)
 "      --max-connections N     (default 100000)\n"
 "      --max-output-bytes N    slow-subscriber watermark (default 1048576)\n"
 "      --max-header-bytes N    largest HTTP request head (default 16384)\n"
+"      --max-body-bytes N      largest HTTP request body (default 8388608)\n"
+"      --cors-origin ORIGIN    allow this browser origin on the REST API\n"
+"                              (repeatable; * for any)\n"
 "      --header-timeout DUR    time to send a request head (default 10s)\n"
 "      --ping-interval DUR     WebSocket ping interval (default 20s)\n"
 "      --ping-timeout DUR      time to answer a ping (default 20s)\n"
@@ -101,6 +108,7 @@ config_default(struct config *cfg)
 	cfg->max_connections = 100000;
 	cfg->max_output_bytes = 1024 * 1024;
 	cfg->max_head_bytes = 16 * 1024;
+	cfg->max_body_bytes = 8 * 1024 * 1024;
 	cfg->header_timeout_ms = 10 * 1000;
 	cfg->ping_interval_ms = 20 * 1000;
 	cfg->ping_timeout_ms = 20 * 1000;
@@ -190,6 +198,15 @@ main(int argc, char **argv)
 			cfg.max_head_bytes = flag_size("max-header-bytes",
 			    optarg, 1024, 1024 * 1024);
 			break;
+		case OPT_MAX_BODY:
+			cfg.max_body_bytes = flag_size("max-body-bytes",
+			    optarg, 1024, (size_t)1 << 31);
+			break;
+		case OPT_CORS:
+			cfg.cors = xrealloc(cfg.cors,
+			    (cfg.ncors + 1) * sizeof *cfg.cors);
+			cfg.cors[cfg.ncors++] = optarg;
+			break;
 		case OPT_HEADER_TIMEOUT:
 			cfg.header_timeout_ms = flag_duration("header-timeout",
 			    optarg);
@@ -257,5 +274,6 @@ main(int argc, char **argv)
 	}
 	ch = server_run(&cfg);
 	free(cfg.listen);
+	free(cfg.cors);
 	return (ch);
 }

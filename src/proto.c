@@ -37,6 +37,7 @@ proto_error(struct conn *c, const char *ref, int code, const char *fmt, ...)
 	va_list		 ap;
 	char		*msg;
 
+	metrics_error(code);
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		fatalx("out of memory");
@@ -342,7 +343,7 @@ proto_unsubscribe(struct conn *c, json_t *req, const char *ref)
 }
 
 /* Whether s is padded base64 (the standard alphabet). */
-static int
+int
 proto_base64_valid(const char *s, size_t len)
 {
 	size_t	i, pad = 0;

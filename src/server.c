@@ -97,7 +97,9 @@ server_committed(struct wreq_list *list)
 {
 	struct store_msg	*m;
 	struct channel		*ch;
+	struct conn		*c;
 	struct wreq		*w;
+	int			 owned;
 
 	while ((w = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, w, entry);
@@ -109,16 +111,24 @@ server_committed(struct wreq_list *list)
 				server.storage_state = 0;
 			if (w->status != 0 || m->error != 0)
 				server.stats.publish_errors++;
+			else if (!m->duplicate)
+				server.stats.committed_messages++;
 		}
 		if (w->type == WREQ_PUBLISH && w->status == 0 &&
 		    m->error == 0 && !m->duplicate &&
 		    (ch = channel_find(m->channel, m->channel_len)) != NULL)
 			server_fanout(ch, m);
-		if (w->conn != NULL) {
-			proto_committed(w);
-			conn_release(w->conn);
+		c = w->conn;
+		owned = 0;
+		if (c != NULL) {
+			if (w->type == WREQ_PUBLISH && w->arg != NULL)
+				owned = rest_committed(w);
+			else
+				proto_committed(w);
+			conn_release(c);
 		}
-		wreq_free(w);
+		if (!owned)
+			wreq_free(w);
 	}
 }
 

@@ -61,6 +61,7 @@ sub_attach(struct sub *s, struct channel *ch, uint64_t next)
 	s->live = next > ch->head;
 	TAILQ_INSERT_TAIL(&ch->subs, s, chan_entry);
 	ch->nsubs++;
+	server.stats.subscriptions++;
 	if (!s->live)
 		conn_schedule_pump(s->conn);
 }
@@ -72,6 +73,7 @@ sub_free(struct sub *s)
 	if (s->chan != NULL) {
 		TAILQ_REMOVE(&s->chan->subs, s, chan_entry);
 		s->chan->nsubs--;
+		server.stats.subscriptions--;
 	}
 	if (s->wreq != NULL)
 		s->wreq->arg = NULL;
@@ -117,6 +119,7 @@ sub_pump_rec(const struct store_rec *rec, void *arg)
 	s->next = rec->serial + 1;
 	pa->n++;
 	server.stats.deliveries++;
+	server.stats.sent_bytes += rec->data_len;
 	return (0);
 }
 

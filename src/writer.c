@@ -37,6 +37,8 @@ static const struct config *writer_cfg;
 void
 wreq_free(struct wreq *w)
 {
+	if (w == NULL)
+		return;
 	free(w->ref);
 	free(w->buf);
 	free(w);
@@ -87,12 +89,15 @@ writer_done_cb(evutil_socket_t fd, short what, void *arg)
 static void
 writer_append(struct wreq **batch, size_t n, struct store_msg *msgs)
 {
-	size_t	i;
-	int	rc;
+	uint64_t	t0;
+	size_t		i;
+	int		rc;
 
 	for (i = 0; i < n; i++)
 		msgs[i] = batch[i]->msg;
+	t0 = server_mono_ns();
 	rc = store_append(writer_store, msgs, n, 0);
+	metrics_commit((double)(server_mono_ns() - t0) / 1e9, n);
 	if (rc == STORE_EPANIC)
 		fatalx("storage panic: the LMDB environment is unusable");
 	for (i = 0; i < n; i++) {
@@ -150,6 +155,9 @@ writer_main(void *arg)
 			break;
 		n = 0;
 		while (n < max && (w = TAILQ_FIRST(&writer_in)) != NULL) {
+			/* A group (a REST array) is never split. */
+			if (w->group > 1 && n > 0 && n + w->group > max)
+				break;
 			TAILQ_REMOVE(&writer_in, w, entry);
 			batch[n++] = w;
 		}

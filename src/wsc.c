@@ -39,6 +39,7 @@
 #define WSC_TIMEOUT		5000
 #define WSC_SEND_TIMEOUT	30000
 #define WSC_MAX_MSG_LEN		(64ULL << 20)
+#define WSC_READ_BUDGET		(1024 * 1024)	/* bytes read per wslay pass */
 
 struct wsc_item {
 	struct wsc_msg		 msg;
@@ -61,6 +62,7 @@ struct wsc {
 	int			 failed;	/* socket unusable */
 	int			 reading;	/* may read while sending */
 	int			 send_timeout;
+	size_t			 budget;	/* left to read in this pass */
 	char			*protocol;
 	char			*error;
 	unsigned long		 pongs;
@@ -229,7 +231,17 @@ wsc_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 	ssize_t		 n;
 
 	if (w->roff == w->rlen) {
+		/*
+		 * wslay reads until WOULDBLOCK; against a fast sender that
+		 * could be forever, with messages piling up undelivered.
+		 */
+		if (w->budget == 0) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return (-1);
+		}
 		n = wsc_fill(w);
+		if (n > 0)
+			w->budget = (size_t)n >= w->budget ? 0 : w->budget - n;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 			return (-1);
@@ -329,6 +341,7 @@ wsc_check_proto(struct wsc *w)
 static int
 wsc_pump(struct wsc *w)
 {
+	w->budget = WSC_READ_BUDGET;
 	if (wslay_event_get_read_enabled(w->ctx) &&
 	    wslay_event_recv(w->ctx) != 0)
 		goto fail;
@@ -376,6 +389,7 @@ wsc_flush(struct wsc *w)
 			wsc_set_error(w, "poll: %s", strerror(errno));
 			goto fail;
 		}
+		w->budget = WSC_READ_BUDGET;
 		if ((revents & POLLIN) && wslay_event_recv(w->ctx) != 0)
 			goto fail;
 	}

@@ -686,8 +686,8 @@ store_chan_list(struct store_reader *r, const char *prefix, size_t prefix_len,
 	op = k.mv_size == 0 ? MDB_FIRST : MDB_SET_RANGE;
 	for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < prefix_len ||
-		    memcmp(k.mv_data, prefix, prefix_len) != 0)
+		if (prefix_len != 0 && (k.mv_size < prefix_len ||
+		    memcmp(k.mv_data, prefix, prefix_len) != 0))
 			break;
 		if (after != NULL && after_len != 0 &&
 		    mdb_cmp(r->txn, r->store->dbi_chan, &k, &ak) <= 0)

@@ -7,6 +7,7 @@
 
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -28,6 +29,7 @@
 #define STORE_DEFAULT_CMIN	512
 #define STORE_DEFAULT_CLEVEL	1
 #define STORE_MAXREADERS	256
+#define STORE_FULL_SLACK	(4ULL * 1024 * 1024)
 
 /* Fill *cfg with the defaults. */
 void
@@ -358,6 +360,26 @@ out:
 	return (rc);
 }
 
+/*
+ * Tell a full disk from a failing one after a write transaction failed with
+ * EIO.  LMDB reports a short write() as EIO ("short write, filesystem
+ * full?"), and a write that runs out of space part-way is short rather than
+ * ENOSPC.  After such a write the file system has (next to) no space left,
+ * so little free space means full; otherwise it is a real I/O error.
+ */
+static int
+store_eio_cause(struct store *s)
+{
+	struct statvfs	sv;
+	int		fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &sv) != 0)
+		return (EIO);
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < STORE_FULL_SLACK)
+		return (ENOSPC);
+	return (EIO);
+}
+
 /* Begin a write transaction with the map lock held shared. */
 static int
 store_wtxn_begin(struct store *s, MDB_txn **txnp, size_t *seen)
@@ -408,6 +430,8 @@ store_write(struct store *s, store_write_fn fn, void *arg)
 		if ((rc = store_grow(s, seen)) != 0)
 			break;
 	}
+	if (rc == EIO)
+		rc = store_eio_cause(s);
 	return (store_err(rc));
 }
 
@@ -453,8 +477,11 @@ store_open_ro(struct store *s, char **cause)
 
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto out;
-	rc = store_open_dbs(s, txn, NULL);
-	mdb_txn_abort(txn);
+	/* Commit, not abort: an aborted transaction closes its new DBIs. */
+	if ((rc = store_open_dbs(s, txn, NULL)) == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
 out:
 	if (rc == MDB_NOTFOUND) {
 		store_xasprintf(cause, "%s: not a logwire store", s->dir);

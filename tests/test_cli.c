@@ -197,7 +197,6 @@ run_cli_limited(struct run *r, rlim_t fsize, ...)
 		dup2(fd, STDERR_FILENO);
 		close(fd);
 		if (fsize != 0) {
-			signal(SIGXFSZ, SIG_IGN);
 			rl.rlim_cur = rl.rlim_max = fsize;
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
@@ -1197,11 +1196,21 @@ test_snapshot_failure(void)
 	free(dir);
 }
 
-/* Find the logwire binary: in the build tree, or beside this program. */
+/*
+ * Find the logwire binary: $TEST_LOGWIRE (to test another build, or a
+ * wrapper running it under valgrind), the build tree, or beside this
+ * program.
+ */
 static int
 find_binary(const char *argv0)
 {
-	char	*copy;
+	const char	*env;
+	char		*copy;
+
+	if ((env = getenv("TEST_LOGWIRE")) != NULL && *env != '\0') {
+		snprintf(logwire_bin, sizeof logwire_bin, "%s", env);
+		return (access(logwire_bin, X_OK));
+	}
 
 #ifdef TOP_BUILDDIR
 	snprintf(logwire_bin, sizeof logwire_bin, "%s/src/logwire",

@@ -40,9 +40,12 @@
 #define SRV_PING	6	/* ping, then report the pong as a text */
 #define SRV_DROP	7	/* close the socket after the handshake */
 #define SRV_SPLIT	8	/* 101 and a first text in a single write */
+#define SRV_FLOOD	9	/* FLOOD_N numbered messages, then echo */
 
 #define SRV_LIFETIME	10000	/* ms a server thread lives at most */
 #define BIG_LEN		(200 * 1024)
+#define FLOOD_N		3000
+#define FLOOD_LEN	1000
 
 #define REFUSE_BODY	"{\"error\":{\"code\":40100,\"message\":\"no token\"}}"
 
@@ -202,6 +205,24 @@ srv_msg_cb(wslay_event_context_ptr ctx,
 	}
 }
 
+/* Queue FLOOD_N binary messages, each starting with its number. */
+static void
+srv_flood(wslay_event_context_ptr ctx)
+{
+	struct wslay_event_msg	m;
+	u_char			buf[FLOOD_LEN];
+	int			i;
+
+	memset(buf, 'f', sizeof buf);
+	for (i = 0; i < FLOOD_N; i++) {
+		memcpy(buf, &i, sizeof i);
+		m.opcode = WSLAY_BINARY_FRAME;
+		m.msg = buf;
+		m.msg_length = sizeof buf;
+		wslay_event_queue_msg(ctx, &m);
+	}
+}
+
 /* Run the WebSocket side of a connection until it is over. */
 static void
 srv_loop(struct srv *s)
@@ -223,6 +244,8 @@ srv_loop(struct srv *s)
 
 	if (s->mode == SRV_CLOSE)
 		wslay_event_queue_close(ctx, 1001, (const uint8_t *)"bye", 3);
+	if (s->mode == SRV_FLOOD)
+		srv_flood(ctx);
 	if (s->mode == SRV_PING) {
 		m.opcode = WSLAY_PING;
 		m.msg = (const uint8_t *)"hello-ping";
@@ -637,6 +660,42 @@ test_pipelined(void)
 	free(s);
 }
 
+/* A stream of several MiB arrives complete and in order. */
+static void
+test_flood(void)
+{
+	struct srv	*s;
+	struct wsc	*w;
+	struct wsc_msg	 m;
+	char		*cause = NULL;
+	int		 i, n, ok = 1;
+
+	s = srv_start(SRV_FLOOD, AF_INET);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	w = connect_srv(s, "/v1/ws", NULL, &cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	for (i = 0; i < FLOOD_N && ok; i++) {
+		if (wsc_recv(w, 3000, &m) != 1) {
+			fprintf(stderr, "flood: message %d missing\n", i);
+			ok = 0;
+			break;
+		}
+		memcpy(&n, m.data, sizeof n);
+		if (m.opcode != WSC_BINARY || m.len != FLOOD_LEN || n != i) {
+			fprintf(stderr, "flood: message %d: got number %d\n",
+			    i, n);
+			ok = 0;
+		}
+		wsc_msg_free(&m);
+	}
+	CU_ASSERT(ok);
+	/* The connection still works both ways afterwards. */
+	round_trip(w, WSC_TEXT, 100);
+	wsc_close(w);
+	srv_join(s);
+	free(s);
+}
+
 /* A close from the server with 1001 is reported, then the end. */
 static void
 test_server_close(void)
@@ -1039,6 +1098,7 @@ test_ipv6(void)
 	free(s);
 }
 
+/* Run the wsc suite; exit non-zero if anything failed. */
 int
 main(void)
 {
@@ -1054,6 +1114,7 @@ main(void)
 		{ "text round trip", test_text_round_trip },
 		{ "binary round trip", test_binary_round_trip },
 		{ "pipelined messages in order", test_pipelined },
+		{ "flood of 3 MB in order", test_flood },
 		{ "server close 1001", test_server_close },
 		{ "client close", test_client_close },
 		{ "server drops socket", test_server_drop },
