@@ -417,8 +417,9 @@ bench_storage_print(struct bench_storage_cfg *cfg,
 		    run->channels, (unsigned long long)run->messages, rate,
 		    rate * cfg->size / 1e6, run->commits / run->append_s,
 		    run->lat_p50 * 1e3, run->lat_p99 * 1e3, run->lat_max * 1e3,
-		    rrate, run->read_s > 0 ? run->read_bytes / run->read_s / 1e6 :
-		    0, run->store_bytes / 1e6);
+		    rrate, run->read_s > 0 ?
+		    run->read_bytes / run->read_s / 1e6 : 0,
+		    run->store_bytes / 1e6);
 		fflush(stdout);
 		return;
 	}

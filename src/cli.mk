@@ -1,9 +1,11 @@
 # src/: the command-line client logwire and logwire-bench.
 bin_PROGRAMS += src/logwire src/logwire-bench
 
-src_logwire_SOURCES = src/logwire.c src/cmd-store.c src/logwire.h
-src_logwire_LDADD = $(STORAGE_LIBS) libcommon.a $(JANSSON_LIBS) -lpthread
-src_logwire_DEPENDENCIES = libstorage.a libcommon.a
+src_logwire_SOURCES = src/logwire.c src/cmd-store.c src/cmd-ws.c \
+	src/cmd-rest.c src/httpc.c src/httpc.h src/logwire.h
+src_logwire_LDADD = $(STORAGE_LIBS) libwsc.a libcommon.a $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
+src_logwire_DEPENDENCIES = libstorage.a libwsc.a libcommon.a
 
 src_logwire_bench_SOURCES = src/bench.c src/logwire.h
 src_logwire_bench_LDADD = $(STORAGE_LIBS) libcommon.a $(JANSSON_LIBS) \

@@ -48,7 +48,8 @@ const struct cli_cmd cmd_snapshot_entry = {
 const struct cli_cmd cmd_restore_entry = {
 	.name = "restore",
 	.usage = "FILE DATADIR",
-	.summary = "rebuild a store in DATADIR from a snapshot, with new epochs",
+	.summary = "rebuild a store in DATADIR from a snapshot, with new "
+	    "epochs",
 	.help =
 	    "DATADIR must not exist or be empty.  A damaged snapshot is\n"
 	    "refused and nothing is left behind.\n",
@@ -164,11 +165,8 @@ cmd_store_snapshot(struct cli *cli, struct cli_args *args)
 	uint64_t		 bytes = 0;
 	int			 fd = -1, error, ret = CLI_EXIT_ERROR;
 
-	if ((datadir = cli_args_get(args, 'd')) == NULL) {
-		cli_error(args, "snapshot from a running server is not "
-		    "available yet; use -d DATADIR");
-		return (CLI_EXIT_USAGE);
-	}
+	if ((datadir = cli_args_get(args, 'd')) == NULL)
+		return (cmd_rest_snapshot(cli, args, path));
 	if (stat(datadir, &sb) == -1)
 		return (cli_error(args, "%s: %s", datadir, strerror(errno)));
 	if (!S_ISDIR(sb.st_mode))

@@ -293,7 +293,7 @@ cmd_ws_tail(struct cli *cli, struct cli_args *args)
 	json_t			*m;
 	const char		*channel = args->argv[0], *op, *s;
 	char			*cause = NULL, epoch[STORE_EPOCH_LEN + 1] = "";
-	uint64_t		 last = 0, count, printed = 0, serial;
+	uint64_t		 last = 0, count = 0, printed = 0, serial;
 	unsigned int		 backoff = 100;
 	int			 rc, resuming = 0, ready = 0, live;
 	int			 ret = CLI_EXIT_ERROR;

@@ -38,33 +38,6 @@ static const struct option cli_global_longopts[] = {
  * added by giving it an entry in a cmd-*.c file and putting that entry in
  * cli_cmds in place of the placeholder.
  */
-static const struct cli_cmd cli_tail_planned = {
-	.name = "tail",
-	.usage = "CHANNEL [--from SERIAL --epoch E | --rewind N|DURATION | "
-	    "--since MS]",
-	.summary = "follow a channel from a position in its log, then live"
-};
-static const struct cli_cmd cli_publish_planned = {
-	.name = "publish",
-	.usage = "CHANNEL DATA [--id ID] [--name NAME]",
-	.summary = "publish one message"
-};
-static const struct cli_cmd cli_history_planned = {
-	.name = "history",
-	.usage = "CHANNEL [--from S] [--to S] [--start MS] [--end MS] "
-	    "[--limit N] [--forward]",
-	.summary = "print the messages of a range of a channel's log"
-};
-static const struct cli_cmd cli_channels_planned = {
-	.name = "channels",
-	.usage = "[--prefix P]",
-	.summary = "list channels with their epoch, serials and counters"
-};
-static const struct cli_cmd cli_export_planned = {
-	.name = "export",
-	.usage = "CHANNEL [--from S] [--to S] [-o FILE]",
-	.summary = "write a range of a channel as NDJSON"
-};
 static const struct cli_cmd cli_token_planned = {
 	.name = "token",
 	.usage = "--key NAME:SECRET --sub ID --ttl DURATION [--cap JSON]",
@@ -80,11 +53,11 @@ static const struct cli_cmd cli_help_entry = {
 };
 
 static const struct cli_cmd *cli_cmds[] = {
-	&cli_tail_planned,
-	&cli_publish_planned,
-	&cli_history_planned,
-	&cli_channels_planned,
-	&cli_export_planned,
+	&cmd_tail_entry,
+	&cmd_publish_entry,
+	&cmd_history_entry,
+	&cmd_channels_entry,
+	&cmd_export_entry,
 	&cmd_snapshot_entry,
 	&cmd_restore_entry,
 	&cmd_verify_entry,
@@ -163,8 +136,10 @@ cli_option_takes_next(const char *arg)
 	}
 	for (cp = arg + 1; *cp != '\0'; cp++) {
 		has_arg = cli_short_has_arg(CLI_GLOBAL_SHORTOPTS, *cp);
-		for (i = 0; !has_arg && i < nitems(cli_cmds); i++)
-			has_arg = cli_short_has_arg(cli_cmds[i]->shortopts, *cp);
+		for (i = 0; !has_arg && i < nitems(cli_cmds); i++) {
+			has_arg = cli_short_has_arg(cli_cmds[i]->shortopts,
+			    *cp);
+		}
 		if (has_arg)
 			return (cp[1] == '\0');
 	}
@@ -374,12 +349,13 @@ cli_parse(struct cli *cli, struct cli_args *args, int argc, char **argv,
 			cli->key = optarg;
 			break;
 		case ':':
-			if (optopt != 0 && optopt < 0x100)
-				cli_usage_error(args, "option -%c needs a value",
-				    optopt);
-			else
-				cli_usage_error(args, "option %s needs a value",
-				    argv[optind - 1]);
+			if (optopt != 0 && optopt < 0x100) {
+				cli_usage_error(args, "option -%c needs a "
+				    "value", optopt);
+			} else {
+				cli_usage_error(args, "option %s needs a "
+				    "value", argv[optind - 1]);
+			}
 			goto out;
 		case '?':
 			if (optopt != 0 && optopt < 0x100)

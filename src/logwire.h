@@ -59,7 +59,11 @@ __dead void	 fatalx(const char *, ...)
  * its cmd-*.c file and listed in the table in logwire.c.  logwire.c parses
  * the options (global and the command's own, before or after the command
  * word) into a struct cli_args and calls the command's exec function, which
- * returns an exit status.
+ * returns an exit status.  To add a command: define its entry and exec
+ * function in a cmd-*.c file, declare the entry here, and put it in the
+ * table in place of its placeholder.  Options of the same name in two
+ * commands must agree on whether they take a value (the command word is
+ * found before it is known which command's options apply).
  */
 #define CLI_EXIT_OK	0	/* success */
 #define CLI_EXIT_ERROR	1	/* error reported by the server or the store */
@@ -98,13 +102,14 @@ struct cli_args {
 	char		**argv;
 };
 
+/* A command: its name, help, options and function. */
 struct cli_cmd {
 	const char	*name;
-	const char	*usage;		/* what follows the name in a synopsis */
+	const char	*usage;		/* what follows the name */
 	const char	*summary;	/* one line for --help */
-	const char	*help;		/* more lines for its own help, or NULL */
+	const char	*help;		/* more lines of help, or NULL */
 	const char	*shortopts;	/* getopt letters of its own options */
-	const struct option *longopts;	/* its long options, or NULL */
+	const struct option *longopts;	/* ends with a zero entry, or NULL */
 	int		 minargs;	/* operands: at least */
 	int		 maxargs;	/* and at most (-1: no limit) */
 	int		(*exec)(struct cli *, struct cli_args *);
@@ -123,6 +128,17 @@ int		 cli_error(struct cli_args *, const char *, ...)
 extern const struct cli_cmd cmd_restore_entry;
 extern const struct cli_cmd cmd_snapshot_entry;
 extern const struct cli_cmd cmd_verify_entry;
+
+/* cmd-ws.c */
+extern const struct cli_cmd cmd_tail_entry;
+extern const struct cli_cmd cmd_publish_entry;
+
+/* cmd-rest.c */
+extern const struct cli_cmd cmd_history_entry;
+extern const struct cli_cmd cmd_channels_entry;
+extern const struct cli_cmd cmd_export_entry;
+int		 cmd_rest_snapshot(struct cli *, struct cli_args *,
+		     const char *);
 
 /* ---- end of CLI sections ---- */
 

@@ -542,34 +542,41 @@ store_restore(const char *path, const char *dir, char **cause)
 {
 	struct store_config	 cfg;
 	struct store		*s = NULL;
-	char			*tmp = NULL, *lock = NULL, *parent = NULL;
-	char			*slash;
+	char			*target, *tmp = NULL, *lock = NULL;
+	char			*parent = NULL, *slash;
+	size_t			 len;
 	int			 rc, exists;
 
 	if (cause != NULL)
 		*cause = NULL;
-	if ((rc = snapshot_dir_usable(dir, &exists, cause)) != 0)
-		return (rc);
-	store_xasprintf(&tmp, "%s.restore-XXXXXX", dir);
+	/* "dir/" would put the temporary directory inside dir. */
+	target = store_xstrdup(dir);
+	len = strlen(target);
+	while (len > 1 && target[len - 1] == '/')
+		target[--len] = '\0';
+	if ((rc = snapshot_dir_usable(target, &exists, cause)) != 0)
+		goto out;
+	store_xasprintf(&tmp, "%s.restore-XXXXXX", target);
 	if (mkdtemp(tmp) == NULL) {
 		store_xasprintf(cause, "%s: %s", tmp, strerror(errno));
 		rc = snapshot_errno(errno);
 		free(tmp);
-		return (rc);
+		tmp = NULL;
+		goto out;
 	}
 	if ((rc = snapshot_unpack(path, tmp, cause)) != 0)
-		goto fail;
+		goto out;
 
 	store_config_default(&cfg);
 	cfg.sync = STORE_SYNC_ALWAYS;
 	if ((rc = store_open(tmp, &cfg, &s, cause)) != 0)
-		goto fail;
+		goto out;
 	if ((rc = store_reepoch(s)) != 0) {
 		store_xasprintf(cause, "new epochs: %s", store_strerror(rc));
-		goto fail;
+		goto out;
 	}
 	if ((rc = snapshot_check_restored(s, cause)) != 0)
-		goto fail;
+		goto out;
 	store_close(s);
 	s = NULL;
 
@@ -578,16 +585,18 @@ store_restore(const char *path, const char *dir, char **cause)
 	if ((rc = snapshot_fsync_path(tmp)) != 0) {
 		store_xasprintf(cause, "%s: %s", tmp, strerror(rc));
 		rc = snapshot_errno(rc);
-		goto fail;
+		goto out;
 	}
-	if (rename(tmp, dir) != 0) {
-		store_xasprintf(cause, "rename %s to %s: %s", tmp, dir,
+	if (rename(tmp, target) != 0) {
+		store_xasprintf(cause, "rename %s to %s: %s", tmp, target,
 		    strerror(errno));
 		rc = (errno == ENOTEMPTY || errno == EEXIST) ? STORE_EEXIST :
 		    STORE_ESYS;
-		goto fail;
+		goto out;
 	}
-	parent = store_xstrdup(dir);
+	free(tmp);
+	tmp = NULL;
+	parent = store_xstrdup(target);
 	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
 		*slash = '\0';
 	else if (slash == NULL)
@@ -596,16 +605,16 @@ store_restore(const char *path, const char *dir, char **cause)
 		parent[1] = '\0';
 	snapshot_fsync_path(parent);
 	rc = 0;
-	goto out;
 
-fail:
+out:
 	if (s != NULL)
 		store_close(s);
-	snapshot_rmdir(tmp);
-out:
+	if (tmp != NULL)
+		snapshot_rmdir(tmp);
 	free(parent);
 	free(lock);
 	free(tmp);
+	free(target);
 	return (rc);
 }
 

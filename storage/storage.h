@@ -12,6 +12,12 @@
  * - One thread writes at a time (store_append, store_chan_ensure, store_trim,
  *   store_reepoch are serialized by LMDB's writer lock).  Reads go through a
  *   struct store_reader, one per thread; readers never block the writer.
+ * - Callbacks run inside the read operation: they must not use the same
+ *   reader, nor call the write functions of the same store (a writer that
+ *   must grow the map waits for every read operation in progress).
+ * - Besides the STORE_E* codes, a call may return an LMDB code (-30799 ..
+ *   -30780) for a condition without a STORE_E* meaning (e.g. MDB_TXN_FULL,
+ *   MDB_READERS_FULL); store_strerror() names those too.
  *
  * Layout (see DESIGN.md, "Storage schema"), named LMDB databases:
  *   meta      "version" -> u32, "next_chan_id" -> u64
@@ -21,9 +27,13 @@
  *   dedupe    id (u64 BE) | message id -> serial (u64 BE) | time (u64 BE)
  *   dedupexp  time (u64 BE) | id (u64 BE) | message id -> (empty)
  *
- * A record is a fixed header (flags, field lengths, time, XXH3 checksum of
- * key, header and body) followed by the body: message id, name, client and
- * data.  Bodies above a threshold are zstd-compressed when that saves space.
+ * A record is a fixed 28-byte header (checksum, version, flags, field
+ * lengths, time, data length) followed by the body: message id, name, client
+ * and data.  The checksum is XXH3-64 of the record after the checksum field,
+ * seeded with XXH3-64 of the 16-byte key (so it covers key, header and
+ * stored body).  The data part is zstd-compressed when it is at least
+ * compress_min bytes and compression saves at least an eighth; a header flag
+ * says so.  storage/record.c has the byte layout.
  */
 
 #ifndef LOGWIRE_STORAGE_H
@@ -113,7 +123,9 @@ struct store_rec {
 	const char	*data;
 	size_t		 data_len;
 	unsigned int	 flags;		/* STORE_MSG_* */
-	size_t		 stored_bytes;	/* size of the record on disk */
+	size_t		 stored_bytes;	/* size of the record on disk (the
+					   LMDB value: header and stored
+					   body, not the key) */
 };
 
 /* A channel's metadata.  An empty log has first == head + 1. */
@@ -125,7 +137,8 @@ struct store_chan {
 	uint64_t	first;		/* oldest kept serial */
 	uint64_t	head;		/* last committed serial, 0 if none ever */
 	uint64_t	count;		/* messages kept */
-	uint64_t	bytes;		/* stored record bytes kept */
+	uint64_t	bytes;		/* stored record bytes kept (sum of
+					   stored_bytes) */
 	uint64_t	created;	/* Unix ms */
 	uint64_t	last_time;	/* time of the head message, 0 if none */
 };
@@ -147,11 +160,13 @@ typedef int	(*store_chan_cb)(const struct store_chan *, void *);
  * Open (creating if needed) the store in directory `dir`.  The directory is
  * created if missing (not its parents).  Clears stale reader slots.  cfg may
  * be NULL for the defaults.  On failure returns a STORE_E* code and sets
- * *cause (caller frees).
+ * *cause (caller frees): STORE_ENOTFOUND if cfg->readonly and there is no
+ * store, STORE_ECORRUPT if data.mdb is not an LMDB file or not a logwire
+ * store of this version.
  */
 int		 store_open(const char *dir, const struct store_config *cfg,
 		     struct store **sp, char **cause);
-/* Close the store.  No reader may be open. */
+/* Close the store (flushing it under batch/none).  No reader may be open. */
 void		 store_close(struct store *);
 /* The sync policy the store was opened with. */
 enum store_sync	 store_sync_policy(struct store *);
@@ -183,11 +198,17 @@ void		 store_reader_close(struct store_reader *);
  * the original serial and time with duplicate = 1 (also within this batch).
  * now_ms 0 uses the clock; a channel's times never decrease.  A message with
  * bad fields gets error = STORE_EINVAL and the others are stored.  Returns 0,
- * or an error (STORE_EFULL, STORE_EIO, STORE_EPANIC) with nothing stored.
+ * or an error (STORE_EFULL, STORE_EIO, STORE_EPANIC) with nothing stored
+ * (results are then cleared).  The map grows as needed up to cfg.map_max.
+ * A full disk shows as STORE_EFULL (LMDB reports a write cut short by a full
+ * disk as EIO; it is told apart by the space left on the file system).
  */
 int		 store_append(struct store *, struct store_msg *, size_t n,
 		     uint64_t now_ms);
-/* Create channel `name` if it does not exist, and return its metadata. */
+/*
+ * Create channel `name` if it does not exist, and return its metadata.
+ * STORE_EINVAL if the name is not valid.
+ */
 int		 store_chan_ensure(struct store *, const char *name, size_t len,
 		     uint64_t now_ms, struct store_chan *out);
 
@@ -195,9 +216,10 @@ int		 store_chan_ensure(struct store *, const char *name, size_t len,
 int		 store_chan_get(struct store_reader *, const char *name,
 		     size_t len, struct store_chan *out);
 /*
- * Call cb for up to `limit` channels whose names start with prefix, in name
- * order, starting after name `after` (NULL: from the start).  Returns the
- * number of channels passed to cb, or an error.
+ * Call cb for up to `limit` channels (0: no limit) whose names start with
+ * prefix (prefix_len 0: all), in name order (bytewise), starting after name
+ * `after` (NULL: from the start; `after` itself is never passed).  Returns
+ * the number of channels passed to cb, or an error.
  */
 int		 store_chan_list(struct store_reader *, const char *prefix,
 		     size_t prefix_len, const char *after, size_t after_len,
@@ -205,20 +227,26 @@ int		 store_chan_list(struct store_reader *, const char *prefix,
 /*
  * Read channel chan_id from serial `from` towards serial `to` (inclusive):
  * upwards if !backward, downwards if backward.  Stops after max_count
- * records, or once max_bytes of data have been passed (at least one record
- * is always passed), or when cb returns non-zero.  Returns the number of
- * records passed to cb, or an error (STORE_ECORRUPT: a record failed its
+ * records (0: no limit), or before a record whose data would take the data
+ * passed (sum of data_len) beyond max_bytes (0: no limit; at least one
+ * record is always passed), or when cb returns non-zero (that record
+ * counts).  Returns the number of records passed to cb (0 for an empty or
+ * unknown range), or an error (STORE_ECORRUPT: a record failed its
  * checksum; records before it were passed).
  */
 int		 store_read(struct store_reader *, uint64_t chan_id,
 		     uint64_t from, uint64_t to, int backward, size_t max_count,
 		     size_t max_bytes, store_rec_cb cb, void *arg);
-/* Read one message.  STORE_ENOTFOUND if it is not in the log. */
+/*
+ * Read one message and pass it to cb.  Returns 0, STORE_ENOTFOUND if it is
+ * not in the log, or STORE_ECORRUPT.
+ */
 int		 store_get(struct store_reader *, uint64_t chan_id,
 		     uint64_t serial, store_rec_cb cb, void *arg);
 /*
  * Find the first serial of channel chan_id whose time is >= t, by bisection.
- * Sets *serial to head + 1 when every kept message is older.
+ * Sets *serial to head + 1 when every kept message is older (or the log is
+ * empty).  STORE_ENOTFOUND if there is no such channel.
  */
 int		 store_find_time(struct store_reader *, uint64_t chan_id,
 		     uint64_t t, uint64_t *serial);
@@ -227,9 +255,10 @@ int		 store_find_time(struct store_reader *, uint64_t chan_id,
 
 /*
  * Remove the oldest messages of channel `name` while any limit of r is
- * exceeded (age against now_ms, 0: the clock), at most max_steps records in
- * this call.  Sets *removed; returns 1 if more remains to trim, 0 if done,
- * or an error.
+ * exceeded (age against now_ms, 0: the clock; a message is too old when its
+ * time < now_ms - max_age_ms), at most max_steps records in this call, all
+ * in one write transaction.  Sets *removed; returns 1 if more remains to
+ * trim, 0 if done, or an error (STORE_ENOTFOUND: no such channel).
  */
 int		 store_trim(struct store *, const char *name, size_t len,
 		     const struct store_retention *r, uint64_t now_ms,
@@ -240,8 +269,9 @@ int		 store_trim(struct store *, const char *name, size_t len,
 /*
  * Write a consistent snapshot of the store to fd: a compacting LMDB copy
  * streamed through zstd, framed by a header and a trailer with the length
- * and XXH3 checksum of the copy.  Safe while other threads or processes
- * write.  Sets *bytes_out to the size written.
+ * and XXH3 checksum of the copy (format in storage/snapshot.c).  Safe while
+ * other threads or processes write; a writer of this process that must grow
+ * the map waits until the copy ends.  Sets *bytes_out to the size written.
  */
 int		 store_snapshot(struct store *, int fd, uint64_t *bytes_out,
 		     char **cause);
@@ -250,7 +280,9 @@ int		 store_snapshot(struct store *, int fd, uint64_t *bytes_out,
  * be empty (STORE_EEXIST otherwise).  The snapshot is checked and unpacked
  * into a temporary directory beside dir and moved into place only when
  * complete, so a failure leaves no half-written store.  Every channel gets a
- * new epoch.
+ * new epoch, and the result must pass store_verify.  Errors: STORE_EEXIST,
+ * STORE_EINVAL (path is not a snapshot), STORE_ECORRUPT (truncated, damaged
+ * or failing verification), with the reason in *cause.
  */
 int		 store_restore(const char *path, const char *dir, char **cause);
 /*
@@ -274,8 +306,11 @@ int		 store_verify(struct store *, FILE *out,
 		     struct store_verify_report *);
 /*
  * Verify a data directory or a snapshot file (unpacked to a temporary
- * directory first).  Returns as store_verify, or another error if path
- * cannot be opened or is not a store or snapshot.
+ * directory under $TMPDIR or /tmp first, removed afterwards).  Returns as
+ * store_verify, or another error if path cannot be opened or is not a store
+ * or snapshot: STORE_ENOTFOUND (no such path or no store in the directory),
+ * STORE_EINVAL (a file that is not a snapshot), STORE_ECORRUPT (a damaged
+ * snapshot, or a data file that is not LMDB), with the reason in *cause.
  */
 int		 store_verify_path(const char *path, FILE *out,
 		     struct store_verify_report *, char **cause);

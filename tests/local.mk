@@ -3,3 +3,4 @@ include $(srcdir)/tests/storage.mk
 include $(srcdir)/tests/cli.mk
 include $(srcdir)/tests/server.mk
 include $(srcdir)/tests/harness.mk
+include $(srcdir)/tests/rest.mk

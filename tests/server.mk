@@ -1,0 +1,31 @@
+# tests/: integration tests of logwired over real WebSockets. Each starts
+# the built daemon on a free loopback port with a temporary data directory
+# (tests/harness.h). test_server: handshake, bad input, idempotence,
+# resume, rewind, pings, shutdown. test_server_stream: order and
+# exactly-once under load, replay->live switch, slow subscriber.
+# test_crash: acknowledged messages survive kill -9.
+SERVER_TEST_SOURCES = tests/test_server_common.h tests/test_server_common.c
+SERVER_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
+SERVER_TEST_LIBS = tests/libharness.a libwsc.a $(STORAGE_LIBS) libcommon.a \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(CUNIT_LIBS) -lpthread
+SERVER_TEST_DEPS = tests/libharness.a libwsc.a libstorage.a libcommon.a \
+	src/logwired$(EXEEXT)
+
+check_PROGRAMS += tests/test_server tests/test_server_stream tests/test_crash
+TESTS += tests/test_server tests/test_server_stream tests/test_crash
+
+tests_test_server_SOURCES = tests/test_server.c $(SERVER_TEST_SOURCES)
+tests_test_server_CPPFLAGS = $(SERVER_TEST_CPPFLAGS)
+tests_test_server_LDADD = $(SERVER_TEST_LIBS)
+tests_test_server_DEPENDENCIES = $(SERVER_TEST_DEPS)
+
+tests_test_server_stream_SOURCES = tests/test_server_stream.c \
+	$(SERVER_TEST_SOURCES)
+tests_test_server_stream_CPPFLAGS = $(SERVER_TEST_CPPFLAGS)
+tests_test_server_stream_LDADD = $(SERVER_TEST_LIBS)
+tests_test_server_stream_DEPENDENCIES = $(SERVER_TEST_DEPS)
+
+tests_test_crash_SOURCES = tests/test_crash.c $(SERVER_TEST_SOURCES)
+tests_test_crash_CPPFLAGS = $(SERVER_TEST_CPPFLAGS)
+tests_test_crash_LDADD = $(SERVER_TEST_LIBS)
+tests_test_crash_DEPENDENCIES = $(SERVER_TEST_DEPS)

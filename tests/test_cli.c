@@ -27,10 +27,10 @@
 
 #include "storage.h"
 
-#define MARKER		"MARKER-q7Zx3Kp"	/* found and flipped in data.mdb */
-#define NCHANS		5			/* chan-0 .. chan-4 */
-#define NMSGS		300			/* messages per channel */
-#define RUN_TIMEOUT	120			/* seconds for one logwire run */
+#define MARKER		"MARKER-q7Zx3Kp"  /* flipped in data.mdb */
+#define NCHANS		5		/* chan-0 .. chan-4 */
+#define NMSGS		300		/* messages per channel */
+#define RUN_TIMEOUT	120		/* seconds for one logwire run */
 
 static char	 logwire_bin[4096];
 static char	*tmproot;

@@ -119,6 +119,13 @@ ts_true(const json_t *j, const char *key)
 	return (json_is_true(json_object_get(j, key)));
 }
 
+/* Whether a and b are equal strings. */
+int
+ts_streq(const char *a, const char *b)
+{
+	return (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* Whether the reply's op is op. */
 int
 ts_is_op(const json_t *j, const char *op)

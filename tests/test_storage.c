@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1629,14 +1630,16 @@ t_crash_child(const char *dir, int fd)
 static void
 test_durability_crash(void)
 {
+	struct store_reader	*r;
 	struct store		*s;
 	struct store_chan	 ch;
 	struct tcoll		 c = { 0 };
+	struct pollfd		 pfd;
 	uint64_t		 serial, maxrep = 0, reported = 0;
 	unsigned char		 rnd;
 	char			*dir, want[64];
 	pid_t			 pid;
-	int			 p[2], cycle, status;
+	int			 p[2], cycle, status, rc;
 	size_t			 i;
 	ssize_t			 n;
 
@@ -1651,6 +1654,21 @@ test_durability_crash(void)
 			t_crash_child(dir, p[1]);
 		}
 		close(p[1]);
+		/*
+		 * Odd cycles kill at a random moment from the fork (during
+		 * open and recovery too); even ones wait for the child's first
+		 * commit, so that the kill surely lands among appends.
+		 */
+		if (cycle % 2 == 0) {
+			pfd.fd = p[0];
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, 10000) == 1 && read(p[0], &serial,
+			    sizeof serial) == sizeof serial) {
+				if (serial > maxrep)
+					maxrep = serial;
+				reported++;
+			}
+		}
 		t_random(&rnd, 1);
 		t_sleep_ms(5 + rnd % 46);
 		kill(pid, SIGKILL);
@@ -1669,7 +1687,14 @@ test_durability_crash(void)
 			    WEXITSTATUS(status));
 
 		s = t_open(dir, NULL);
-		ch = t_chan(s, "crash");
+		r = store_reader_open(s);
+		rc = store_chan_get(r, "crash", 5, &ch);
+		store_reader_close(r);
+		if (rc == STORE_ENOTFOUND && maxrep == 0) {
+			store_close(s);	/* killed before its first commit */
+			continue;
+		}
+		CU_ASSERT_EQUAL(rc, 0);
 		CU_ASSERT(ch.head >= maxrep);
 		CU_ASSERT_EQUAL(ch.first, 1);
 		CU_ASSERT_EQUAL(ch.count, ch.head);
@@ -1685,7 +1710,7 @@ test_durability_crash(void)
 	}
 	printf("\n    crash: 25 kills, %" PRIu64 " serials reported, head %"
 	    PRIu64 " ", reported, maxrep);
-	CU_ASSERT(reported >= 25);
+	CU_ASSERT(reported >= 13);
 	s = t_open(dir, NULL);
 	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
 	store_close(s);
@@ -2037,7 +2062,9 @@ test_snapshot_restore_refuses(void)
 
 	/* The good snapshot restores into an existing empty directory. */
 	CU_ASSERT_FATAL(mkdir(tgt, 0755) == 0);
-	CU_ASSERT_EQUAL(store_restore(snap, tgt, &cause), 0);
+	f = t_path("target/");	/* a trailing slash is the same directory */
+	T_RC(store_restore(snap, f, &cause), 0);
+	free(f);
 	CU_ASSERT_PTR_NULL(cause);
 	s = t_open(tgt, NULL);
 	t_check_bulk(s, "r", 500, 300);

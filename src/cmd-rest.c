@@ -1,0 +1,616 @@
+/*
+ * The REST commands of logwire: history, channels, export, and snapshot
+ * from a running server.  Each prints NDJSON, one object per line, flushed
+ * per line.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <zstd.h>
+
+#include "logwire.h"
+#include "httpc.h"
+
+#define CMD_REST_DEFAULT_URL	"http://127.0.0.1:8080"
+#define CMD_REST_TIMEOUT_MS	60000
+#define CMD_REST_PAGE_MAX	1000
+
+enum {
+	CMD_REST_FROM = CLI_OPT_FIRST + 0x80,
+	CMD_REST_TO,
+	CMD_REST_START,
+	CMD_REST_END,
+	CMD_REST_LIMIT,
+	CMD_REST_FORWARD,
+	CMD_REST_BACKWARD,
+	CMD_REST_PREFIX
+};
+
+static int	cmd_rest_history(struct cli *, struct cli_args *);
+static int	cmd_rest_channels(struct cli *, struct cli_args *);
+static int	cmd_rest_export(struct cli *, struct cli_args *);
+
+static const struct option cmd_history_longopts[] = {
+	{ "from",	required_argument,	NULL,	CMD_REST_FROM },
+	{ "to",		required_argument,	NULL,	CMD_REST_TO },
+	{ "start",	required_argument,	NULL,	CMD_REST_START },
+	{ "end",	required_argument,	NULL,	CMD_REST_END },
+	{ "limit",	required_argument,	NULL,	CMD_REST_LIMIT },
+	{ "forward",	no_argument,		NULL,	CMD_REST_FORWARD },
+	{ "backward",	no_argument,		NULL,	CMD_REST_BACKWARD },
+	{ NULL,		0,			NULL,	0 }
+};
+
+const struct cli_cmd cmd_history_entry = {
+	.name = "history",
+	.usage = "CHANNEL [--from S] [--to S] [--start MS] [--end MS] "
+	    "[--limit N] [--forward]",
+	.summary = "print stored messages of a channel as NDJSON",
+	.help =
+	    "  --from S, --to S      serial bounds (inclusive)\n"
+	    "  --start MS, --end MS  time bounds, Unix milliseconds (inclusive)\n"
+	    "  --limit N             print at most N messages (default 100)\n"
+	    "  --forward             oldest first (default: newest first)\n",
+	.longopts = cmd_history_longopts,
+	.minargs = 1,
+	.maxargs = 1,
+	.exec = cmd_rest_history
+};
+
+static const struct option cmd_channels_longopts[] = {
+	{ "prefix",	required_argument,	NULL,	CMD_REST_PREFIX },
+	{ NULL,		0,			NULL,	0 }
+};
+
+const struct cli_cmd cmd_channels_entry = {
+	.name = "channels",
+	.usage = "[--prefix P]",
+	.summary = "list channels and their metadata as NDJSON",
+	.help = "  --prefix P  only channels whose names start with P\n",
+	.longopts = cmd_channels_longopts,
+	.minargs = 0,
+	.maxargs = 0,
+	.exec = cmd_rest_channels
+};
+
+static const struct option cmd_export_longopts[] = {
+	{ "from",	required_argument,	NULL,	CMD_REST_FROM },
+	{ "to",		required_argument,	NULL,	CMD_REST_TO },
+	{ "start",	required_argument,	NULL,	CMD_REST_START },
+	{ "end",	required_argument,	NULL,	CMD_REST_END },
+	{ "output",	required_argument,	NULL,	'o' },
+	{ NULL,		0,			NULL,	0 }
+};
+
+const struct cli_cmd cmd_export_entry = {
+	.name = "export",
+	.usage = "CHANNEL [--from S] [--to S] [--start MS] [--end MS] "
+	    "[-o FILE]",
+	.summary = "write a range of a channel as NDJSON, for auditors",
+	.help =
+	    "  --from S, --to S      serial bounds (inclusive)\n"
+	    "  --start MS, --end MS  time bounds, Unix milliseconds\n"
+	    "  -o, --output FILE     write to FILE (zstd-compressed when it ends\n"
+	    "                        in .zst) instead of standard output\n"
+	    "FILE is written under a temporary name and renamed once complete.\n"
+	    "A progress bar is shown on standard error when it is a terminal.\n",
+	.shortopts = "o:",
+	.longopts = cmd_export_longopts,
+	.minargs = 1,
+	.maxargs = 1,
+	.exec = cmd_rest_export
+};
+
+/* Parse the base URL and build the Authorization header, if any. */
+static int
+cmd_rest_setup(struct cli *cli, struct cli_args *args, struct httpc_url *u,
+    char **auth)
+{
+	char	*cause, b64[1024];
+	size_t	 len;
+
+	*auth = NULL;
+	if (httpc_parse_url(cli->url != NULL ? cli->url : CMD_REST_DEFAULT_URL,
+	    u, &cause) != 0) {
+		cli_usage_error(args, "%s", cause);
+		free(cause);
+		return (-1);
+	}
+	if (cli->token != NULL)
+		xasprintf(auth, "Authorization: Bearer %s", cli->token);
+	else if (cli->key != NULL) {
+		len = strlen(cli->key);
+		if (len > 700) {
+			cli_usage_error(args, "--key is too long");
+			return (-1);
+		}
+		EVP_EncodeBlock((unsigned char *)b64,
+		    (const unsigned char *)cli->key, (int)len);
+		xasprintf(auth, "Authorization: Basic %s", b64);
+	}
+	return (0);
+}
+
+/* Report a failed response: the server's error message, or the status. */
+static int
+cmd_rest_fail(struct cli_args *args, const struct httpc_resp *r)
+{
+	json_t	*j, *e;
+	int	 rc;
+
+	j = r->body != NULL ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+	e = json_object_get(j, "error");
+	if (json_is_string(json_object_get(e, "message")))
+		rc = cli_error(args, "%s (%lld, HTTP %d)",
+		    json_string_value(json_object_get(e, "message")),
+		    json_integer_value(json_object_get(e, "code")), r->status);
+	else
+		rc = cli_error(args, "HTTP %d from the server", r->status);
+	json_decref(j);
+	return (rc);
+}
+
+/*
+ * GET path and parse the JSON body.  Returns the body (caller frees), or
+ * NULL after reporting the error.
+ */
+static json_t *
+cmd_rest_get_json(struct cli_args *args, const struct httpc_url *u,
+    const char *path, const char *auth, int *status)
+{
+	struct httpc_resp	 r;
+	const char		*hdrs[2] = { auth, NULL };
+	json_t			*j;
+	char			*cause;
+
+	if (httpc_request(u, "GET", path, auth != NULL ? hdrs : NULL, NULL, 0,
+	    CMD_REST_TIMEOUT_MS, &r, NULL, NULL, &cause) != 0) {
+		cli_error(args, "%s", cause);
+		free(cause);
+		*status = CLI_EXIT_ERROR;
+		return (NULL);
+	}
+	if (r.status != 200) {
+		*status = cmd_rest_fail(args, &r);
+		httpc_resp_free(&r);
+		return (NULL);
+	}
+	j = json_loadb(r.body != NULL ? r.body : "", r.body_len, 0, NULL);
+	httpc_resp_free(&r);
+	if (j == NULL) {
+		*status = cli_error(args, "the server sent malformed JSON");
+		return (NULL);
+	}
+	return (j);
+}
+
+/* Append "&param=value" for a numeric option; -1 after a usage error. */
+static int
+cmd_rest_num(struct cli_args *args, int ch, const char *param, char **query)
+{
+	const char	*v;
+	char		*end, *q;
+
+	if ((v = cli_args_get(args, ch)) == NULL)
+		return (0);
+	errno = 0;
+	strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0) {
+		cli_usage_error(args, "--%s: not a number: %s", param, v);
+		return (-1);
+	}
+	xasprintf(&q, "%s&%s=%s", *query, param, v);
+	free(*query);
+	*query = q;
+	return (0);
+}
+
+/* Build the range part of a query ("&from=..&to=.."), caller frees. */
+static int
+cmd_rest_range(struct cli_args *args, char **query)
+{
+	*query = xstrdup("");
+	if (cmd_rest_num(args, CMD_REST_FROM, "from", query) != 0 ||
+	    cmd_rest_num(args, CMD_REST_TO, "to", query) != 0 ||
+	    cmd_rest_num(args, CMD_REST_START, "start", query) != 0 ||
+	    cmd_rest_num(args, CMD_REST_END, "end", query) != 0) {
+		free(*query);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Print each item of a page as one line; returns how many. */
+static size_t
+cmd_rest_print_items(json_t *page, size_t max)
+{
+	json_t	*item;
+	size_t	 i, n = 0;
+	char	*text;
+
+	json_array_foreach(json_object_get(page, "items"), i, item) {
+		if (n == max)
+			break;
+		text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (text != NULL) {
+			printf("%s\n", text);
+			fflush(stdout);
+			free(text);
+		}
+		n++;
+	}
+	return (n);
+}
+
+/* logwire history: follow next links until the limit or the end. */
+static int
+cmd_rest_history(struct cli *cli, struct cli_args *args)
+{
+	struct httpc_url	 u;
+	json_t			*page;
+	const char		*next, *v;
+	char			*auth, *path = NULL, *range, *end;
+	unsigned long long	 limit = 100, printed = 0;
+	int			 status = CLI_EXIT_OK;
+
+	if (cli_args_has(args, CMD_REST_FORWARD) &&
+	    cli_args_has(args, CMD_REST_BACKWARD))
+		return (cli_usage_error(args, "--forward and --backward "
+		    "cannot be combined"));
+	if ((v = cli_args_get(args, CMD_REST_LIMIT)) != NULL) {
+		errno = 0;
+		limit = strtoull(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || limit == 0 ||
+		    errno != 0)
+			return (cli_usage_error(args, "--limit: want a "
+			    "positive integer"));
+	}
+	if (cmd_rest_range(args, &range) != 0)
+		return (CLI_EXIT_USAGE);
+	if (cmd_rest_setup(cli, args, &u, &auth) != 0) {
+		free(range);
+		return (CLI_EXIT_USAGE);
+	}
+	path = xstrdup("/v1/channels/");
+	httpc_pct_append(&path, args->argv[0]);
+	v = path;
+	xasprintf(&path, "%s/messages?direction=%s&limit=%llu%s", v,
+	    cli_args_has(args, CMD_REST_FORWARD) ? "forward" : "backward",
+	    MIN(limit, (unsigned long long)CMD_REST_PAGE_MAX), range);
+	free((char *)v);
+	free(range);
+	while (path != NULL && printed < limit) {
+		if ((page = cmd_rest_get_json(args, &u, path, auth,
+		    &status)) == NULL)
+			break;
+		printed += cmd_rest_print_items(page, limit - printed);
+		free(path);
+		path = NULL;
+		if ((next = json_string_value(json_object_get(page,
+		    "next"))) != NULL)
+			path = xstrdup(next);
+		json_decref(page);
+	}
+	free(path);
+	free(auth);
+	return (status);
+}
+
+/* logwire channels: every channel, page after page. */
+static int
+cmd_rest_channels(struct cli *cli, struct cli_args *args)
+{
+	struct httpc_url	 u;
+	json_t			*page;
+	const char		*next, *prefix;
+	char			*auth, *path;
+	int			 status = CLI_EXIT_OK;
+
+	if (cmd_rest_setup(cli, args, &u, &auth) != 0)
+		return (CLI_EXIT_USAGE);
+	path = xstrdup("/v1/channels?limit=1000");
+	if ((prefix = cli_args_get(args, CMD_REST_PREFIX)) != NULL) {
+		path = xrealloc(path, strlen(path) + 8);
+		strcat(path, "&prefix=");
+		httpc_pct_append(&path, prefix);
+	}
+	while (path != NULL) {
+		if ((page = cmd_rest_get_json(args, &u, path, auth,
+		    &status)) == NULL)
+			break;
+		cmd_rest_print_items(page, SIZE_MAX);
+		free(path);
+		path = NULL;
+		if ((next = json_string_value(json_object_get(page,
+		    "next"))) != NULL)
+			path = xstrdup(next);
+		json_decref(page);
+	}
+	free(path);
+	free(auth);
+	return (status);
+}
+
+struct cmd_export {
+	FILE		*out;
+	int		 zstd;		/* the bytes are zstd */
+	ZSTD_DCtx	*dctx;		/* to count lines for the progress bar */
+	int		 tty;
+	uint64_t	 total, lines, bytes;
+	int		 failed;
+};
+
+/* Draw the progress bar. */
+static void
+cmd_export_progress(struct cmd_export *ex, int done)
+{
+	unsigned int	pct, i, w = 40;
+
+	pct = ex->total > 0 ? (unsigned int)(MIN(ex->lines, ex->total) * 100 /
+	    ex->total) : 100;
+	fprintf(stderr, "\r[");
+	for (i = 0; i < w; i++)
+		fputc(i < pct * w / 100 ? '#' : ' ', stderr);
+	fprintf(stderr, "] %3u%% %llu/%llu messages", pct,
+	    (unsigned long long)ex->lines, (unsigned long long)ex->total);
+	if (done)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* Count the newlines of decompressed export bytes. */
+static void
+cmd_export_count(struct cmd_export *ex, const char *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n')
+			ex->lines++;
+	}
+}
+
+/* Take one piece of the export body. */
+static int
+cmd_export_body(const char *p, size_t len, void *arg)
+{
+	struct cmd_export	*ex = arg;
+	ZSTD_inBuffer		 in = { p, len, 0 };
+	ZSTD_outBuffer		 ob;
+	char			 buf[65536];
+	size_t			 rc;
+
+	if (fwrite(p, 1, len, ex->out) != len) {
+		ex->failed = errno;
+		return (-1);
+	}
+	ex->bytes += len;
+	if (ex->zstd) {
+		while (in.pos < in.size) {
+			ob.dst = buf;
+			ob.size = sizeof buf;
+			ob.pos = 0;
+			rc = ZSTD_decompressStream(ex->dctx, &ob, &in);
+			if (ZSTD_isError(rc))
+				break;
+			cmd_export_count(ex, buf, ob.pos);
+		}
+	} else
+		cmd_export_count(ex, p, len);
+	if (ex->tty)
+		cmd_export_progress(ex, 0);
+	return (0);
+}
+
+/* logwire export: stream the range to a file or standard output. */
+static int
+cmd_rest_export(struct cli *cli, struct cli_args *args)
+{
+	struct httpc_url	 u;
+	struct httpc_resp	 r;
+	struct cmd_export	 ex;
+	json_t			*meta;
+	const char		*file, *hdrs[3];
+	char			*auth, *path = NULL, *range = NULL, *tmp = NULL;
+	char			*cause, *base;
+	uint64_t		 lo, hi, v;
+	size_t			 n = 0;
+	int			 status = CLI_EXIT_ERROR, fd;
+
+	memset(&ex, 0, sizeof ex);
+	file = cli_args_get(args, 'o');
+	if (cmd_rest_range(args, &range) != 0)
+		return (CLI_EXIT_USAGE);
+	if (cmd_rest_setup(cli, args, &u, &auth) != 0) {
+		free(range);
+		return (CLI_EXIT_USAGE);
+	}
+	base = xstrdup("/v1/channels/");
+	httpc_pct_append(&base, args->argv[0]);
+
+	/* The channel's bounds give the progress bar its total. */
+	if ((meta = cmd_rest_get_json(args, &u, base, auth, &status)) == NULL)
+		goto out;
+	lo = (uint64_t)json_integer_value(json_object_get(meta, "first"));
+	hi = (uint64_t)json_integer_value(json_object_get(meta, "head"));
+	json_decref(meta);
+	if (cli_args_get(args, CMD_REST_FROM) != NULL &&
+	    (v = strtoull(cli_args_get(args, CMD_REST_FROM), NULL, 10)) > lo)
+		lo = v;
+	if (cli_args_get(args, CMD_REST_TO) != NULL &&
+	    (v = strtoull(cli_args_get(args, CMD_REST_TO), NULL, 10)) < hi)
+		hi = v;
+	ex.total = hi >= lo ? hi - lo + 1 : 0;
+
+	ex.zstd = file != NULL && strlen(file) > 4 &&
+	    strcmp(file + strlen(file) - 4, ".zst") == 0;
+	if (file != NULL) {
+		xasprintf(&tmp, "%s.tmp-XXXXXX", file);
+		if ((fd = mkstemp(tmp)) == -1 ||
+		    (ex.out = fdopen(fd, "w")) == NULL) {
+			status = cli_error(args, "%s: %s", file,
+			    strerror(errno));
+			free(tmp);
+			tmp = NULL;
+			goto out;
+		}
+	} else
+		ex.out = stdout;
+	if (ex.zstd && (ex.dctx = ZSTD_createDCtx()) == NULL)
+		fatalx("ZSTD_createDCtx failed");
+	ex.tty = isatty(STDERR_FILENO) && file != NULL;
+
+	xasprintf(&path, "%s/export?%s", base, range[0] == '&' ? range + 1 :
+	    range);
+	if (auth != NULL)
+		hdrs[n++] = auth;
+	if (ex.zstd)
+		hdrs[n++] = "Accept-Encoding: zstd";
+	hdrs[n] = NULL;
+	if (httpc_request(&u, "GET", path, hdrs, NULL, 0, CMD_REST_TIMEOUT_MS,
+	    &r, cmd_export_body, &ex, &cause) != 0) {
+		status = cli_error(args, "%s%s%s", cause, ex.failed ? ": " :
+		    "", ex.failed ? strerror(ex.failed) : "");
+		free(cause);
+		goto out;
+	}
+	if (r.status != 200) {
+		status = cmd_rest_fail(args, &r);
+		httpc_resp_free(&r);
+		goto out;
+	}
+	if (ex.zstd && (r.content_encoding == NULL ||
+	    strcmp(r.content_encoding, "zstd") != 0)) {
+		httpc_resp_free(&r);
+		status = cli_error(args, "the server did not compress the "
+		    "export; cannot write %s", file);
+		goto out;
+	}
+	httpc_resp_free(&r);
+	if (fflush(ex.out) != 0 || (file != NULL && fsync(fileno(ex.out)))) {
+		status = cli_error(args, "%s: %s", file != NULL ? file :
+		    "stdout", strerror(errno));
+		goto out;
+	}
+	if (ex.tty)
+		cmd_export_progress(&ex, 1);
+	if (file != NULL) {
+		if (fclose(ex.out) != 0 || rename(tmp, file) != 0) {
+			ex.out = NULL;
+			status = cli_error(args, "%s: %s", file,
+			    strerror(errno));
+			goto out;
+		}
+		ex.out = NULL;
+		free(tmp);
+		tmp = NULL;
+		fprintf(stderr, "logwire: export: %llu messages, %llu bytes "
+		    "to %s\n", (unsigned long long)ex.lines,
+		    (unsigned long long)ex.bytes, file);
+	}
+	status = CLI_EXIT_OK;
+out:
+	if (ex.out != NULL && ex.out != stdout)
+		fclose(ex.out);
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	if (ex.dctx != NULL)
+		ZSTD_freeDCtx(ex.dctx);
+	free(base);
+	free(path);
+	free(range);
+	free(auth);
+	return (status);
+}
+
+struct cmd_snap {
+	FILE	*out;
+	int	 failed;
+};
+
+/* Write a piece of a snapshot download. */
+static int
+cmd_snap_body(const char *p, size_t len, void *arg)
+{
+	struct cmd_snap	*sn = arg;
+
+	if (fwrite(p, 1, len, sn->out) != len) {
+		sn->failed = errno;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Fetch a snapshot from a running server (GET /v1/snapshot) into file,
+ * through a temporary file renamed once complete and synced.
+ */
+int
+cmd_rest_snapshot(struct cli *cli, struct cli_args *args, const char *file)
+{
+	struct httpc_url	 u;
+	struct httpc_resp	 r;
+	struct cmd_snap		 sn;
+	const char		*hdrs[2];
+	char			*auth, *tmp, *cause;
+	int			 fd, status = CLI_EXIT_ERROR;
+
+	if (cmd_rest_setup(cli, args, &u, &auth) != 0)
+		return (CLI_EXIT_USAGE);
+	hdrs[0] = auth;
+	hdrs[1] = NULL;
+	xasprintf(&tmp, "%s.tmp-XXXXXX", file);
+	memset(&sn, 0, sizeof sn);
+	if ((fd = mkstemp(tmp)) == -1 || (sn.out = fdopen(fd, "w")) == NULL) {
+		status = cli_error(args, "%s: %s", file, strerror(errno));
+		free(tmp);
+		free(auth);
+		return (status);
+	}
+	if (httpc_request(&u, "GET", "/v1/snapshot", auth != NULL ? hdrs :
+	    NULL, NULL, 0, CMD_REST_TIMEOUT_MS * 10, &r, cmd_snap_body, &sn,
+	    &cause) != 0) {
+		status = cli_error(args, "%s%s%s", cause, sn.failed ? ": " :
+		    "", sn.failed ? strerror(sn.failed) : "");
+		free(cause);
+		goto out;
+	}
+	if (r.status != 200) {
+		status = cmd_rest_fail(args, &r);
+		httpc_resp_free(&r);
+		goto out;
+	}
+	httpc_resp_free(&r);
+	if (fflush(sn.out) != 0 || fsync(fileno(sn.out)) != 0 ||
+	    fclose(sn.out) != 0) {
+		sn.out = NULL;
+		status = cli_error(args, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	sn.out = NULL;
+	if (rename(tmp, file) != 0) {
+		status = cli_error(args, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	status = CLI_EXIT_OK;
+out:
+	if (sn.out != NULL)
+		fclose(sn.out);
+	if (status != CLI_EXIT_OK)
+		unlink(tmp);
+	free(tmp);
+	free(auth);
+	return (status);
+}

@@ -1,0 +1,1357 @@
+/*
+ * Integration tests of logwired: the real daemon on a free loopback port
+ * with a temporary data directory, spoken to over real sockets. This
+ * program covers the handshake, bad input (guarantee 6), idempotent publish
+ * (4), resume, rewind and retention gaps (3), pings and graceful shutdown
+ * (2). test_server_stream.c covers ordering under load and slow readers
+ * (1, 5); test_crash.c covers acknowledgements across kill -9 (2).
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <jansson.h>
+#include <pthread.h>
+
+#include "logwire.h"
+#include "harness.h"
+#include "test_server_common.h"
+
+/* Send a raw request and return the answer's status (-1 if none). */
+static int
+raw_status(struct hd *hd, const char *req, int timeout_ms, char **resp)
+{
+	size_t	len;
+	int	status = -1;
+
+	*resp = NULL;
+	if (hd_raw(hd, req, strlen(req), resp, &len, timeout_ms) == -1)
+		return (-1);
+	if (sscanf(*resp, "HTTP/1.1 %d", &status) != 1)
+		status = -1;
+	return (status);
+}
+
+/* The error code in the JSON body of a raw HTTP answer, or -1. */
+static long long
+raw_error_code(const char *resp)
+{
+	const char	*body;
+	json_t		*j;
+	long long	 code;
+
+	if ((body = strstr(resp, "\r\n\r\n")) == NULL)
+		return (-1);
+	if ((j = json_loads(body + 4, JSON_DISABLE_EOF_CHECK, NULL)) == NULL)
+		return (-1);
+	code = ts_int(json_object_get(j, "error"), "code");
+	json_decref(j);
+	return (code);
+}
+
+/* Print an unexpected raw answer. */
+static void
+raw_show(const char *what, const char *resp)
+{
+	fprintf(stderr, "  %s: got %.400s\n", what, resp != NULL ? resp :
+	    "(nothing)");
+}
+
+#define UPGRADE_HEAD							\
+	"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+#define GOOD_KEY	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+
+/*
+ * The upgrade: 101 with the right accept key and the subprotocol echoed
+ * when offered (and not invented when not), the refusals with their
+ * statuses, requests pipelined behind the upgrade, 404 and /healthz.
+ */
+static void
+test_handshake(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct hd_resp	 r;
+	struct ts_raw	 raw = { -1, 0, NULL, NULL, 0, 0 };
+	struct wsc	*w = NULL;
+	json_t		*j = NULL;
+	uint8_t		 extra[512];
+	size_t		 n, plen;
+	char		*resp = NULL, *payload;
+	const char	*s;
+	const char	*pipe1 = "{\"op\":\"subscribe\",\"channel\":\"pipe\","
+			    "\"ref\":\"p1\"}";
+	const char	*pipe2 = "{\"op\":\"ping\",\"ref\":\"p2\"}";
+	int		 op, status, i, seen;
+	static const struct {
+		const char	*what;
+		const char	*req;
+		int		 status;
+		const char	*header;
+	} refusals[] = {
+		{ "version 8", "GET /v1/ws HTTP/1.1\r\n" UPGRADE_HEAD GOOD_KEY
+		    "Sec-WebSocket-Version: 8\r\n\r\n", 426,
+		    "\r\nSec-WebSocket-Version: 13\r\n" },
+		{ "no version", "GET /v1/ws HTTP/1.1\r\n" UPGRADE_HEAD GOOD_KEY
+		    "\r\n", 426, "\r\nSec-WebSocket-Version: 13\r\n" },
+		{ "no key", "GET /v1/ws HTTP/1.1\r\n" UPGRADE_HEAD
+		    "Sec-WebSocket-Version: 13\r\n\r\n", 400, NULL },
+		{ "malformed key", "GET /v1/ws HTTP/1.1\r\n" UPGRADE_HEAD
+		    "Sec-WebSocket-Key: abc\r\n"
+		    "Sec-WebSocket-Version: 13\r\n\r\n", 400, NULL },
+		{ "POST", "POST /v1/ws HTTP/1.1\r\n" UPGRADE_HEAD GOOD_KEY
+		    "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n",
+		    405, "\r\nAllow: GET\r\n" },
+		{ "no Upgrade", "GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		    "Connection: close\r\n\r\n", 426, NULL },
+	};
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+
+	/* wsc offers logwire.v1 and fails unless it is echoed. */
+	w = ts_ws(hd);
+	REQUIRE(w != NULL);
+	CU_ASSERT(wsc_protocol(w) != NULL &&
+	    strcmp(wsc_protocol(w), "logwire.v1") == 0);
+	CU_ASSERT(ts_pingpong(w, "hs") == 0);
+	wsc_close(w);
+	w = NULL;
+
+	/* RFC 6455's sample key, by hand. */
+	REQUIRE(ts_raw_open(hd, NULL, 0, &raw) == 0);
+	CU_ASSERT_EQUAL(raw.status, 101);
+	CU_ASSERT(strcasestr(raw.head,
+	    "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") !=
+	    NULL);
+	CU_ASSERT(strcasestr(raw.head,
+	    "\r\nSec-WebSocket-Protocol: logwire.v1\r\n") != NULL);
+	if (raw.status != 101)
+		raw_show("upgrade", raw.head);
+	ts_raw_close(&raw);
+
+	/* No subprotocol offered: none chosen. */
+	status = raw_status(hd, "GET /v1/ws HTTP/1.1\r\n" UPGRADE_HEAD GOOD_KEY
+	    "Sec-WebSocket-Version: 13\r\n\r\n", 300, &resp);
+	CU_ASSERT_EQUAL(status, 101);
+	CU_ASSERT(resp != NULL &&
+	    strcasestr(resp, "Sec-WebSocket-Protocol") == NULL);
+	if (status != 101)
+		raw_show("upgrade without subprotocol", resp);
+	free(resp);
+	resp = NULL;
+
+	for (i = 0; i < (int)nitems(refusals); i++) {
+		status = raw_status(hd, refusals[i].req, 3000, &resp);
+		CU_ASSERT_EQUAL(status, refusals[i].status);
+		CU_ASSERT(raw_error_code(resp) >= 40000);
+		if (refusals[i].header != NULL)
+			CU_ASSERT(strcasestr(resp, refusals[i].header) != NULL);
+		if (status != refusals[i].status ||
+		    raw_error_code(resp) < 40000 ||
+		    (refusals[i].header != NULL &&
+		    strcasestr(resp, refusals[i].header) == NULL)) {
+			fprintf(stderr, "  %s: expected %d%s%s with a JSON "
+			    "error\n", refusals[i].what, refusals[i].status,
+			    refusals[i].header != NULL ? " and " : "",
+			    refusals[i].header != NULL ?
+			    refusals[i].header + 2 : "");
+			raw_show(refusals[i].what, resp);
+		}
+		free(resp);
+		resp = NULL;
+	}
+
+	/* A subscribe and a ping in the same write as the upgrade. */
+	n = ts_frame(extra, 1, pipe1, strlen(pipe1), 1);
+	n += ts_frame(extra + n, 1, pipe2, strlen(pipe2), 1);
+	REQUIRE(ts_raw_open(hd, extra, n, &raw) == 0);
+	CU_ASSERT_EQUAL(raw.status, 101);
+	/* Either order: the refs say which reply answers which request. */
+	for (i = 0, seen = 0; i < 2; i++) {
+		payload = NULL;
+		if (ts_raw_frame(&raw, TS_TIMEOUT, &op, &payload, &plen) != 1) {
+			CU_FAIL("no answer to a request pipelined after the "
+			    "upgrade");
+			break;
+		}
+		j = json_loadb(payload, plen, 0, NULL);
+		s = ts_str(j, "ref");
+		if (op == 1 && ts_is_op(j, "subscribed") && ts_streq(s, "p1"))
+			seen |= 1;
+		else if (op == 1 && ts_is_op(j, "pong") && ts_streq(s, "p2"))
+			seen |= 2;
+		else
+			fprintf(stderr, "  pipelined: expected subscribed p1 "
+			    "and pong p2, got %s\n", payload);
+		json_decref(j);
+		j = NULL;
+		free(payload);
+	}
+	CU_ASSERT_EQUAL(seen, 3);
+	ts_raw_close(&raw);
+
+	/* Other paths: 404 with the JSON error body. */
+	REQUIRE(hd_http(hd, "GET", "/no/such/path", NULL, NULL, 0, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	j = hd_resp_json(&r);
+	CU_ASSERT(ts_int(json_object_get(j, "error"), "code") == 40400);
+	CU_ASSERT(ts_str(json_object_get(j, "error"), "message") != NULL);
+	if (r.status != 404 || ts_int(json_object_get(j, "error"), "code") !=
+	    40400)
+		fprintf(stderr, "  404: got %d %s\n", r.status, r.body);
+	json_decref(j);
+	j = NULL;
+	hd_resp_free(&r);
+
+	/* /healthz */
+	REQUIRE(hd_http(hd, "GET", "/healthz", NULL, NULL, 0, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	j = hd_resp_json(&r);
+	CU_ASSERT(ts_str(j, "status") != NULL &&
+	    strcmp(ts_str(j, "status"), "ok") == 0);
+	CU_ASSERT(ts_str(j, "storage") != NULL &&
+	    strcmp(ts_str(j, "storage"), "ok") == 0);
+	CU_ASSERT(ts_str(j, "version") != NULL);
+	CU_ASSERT(ts_int(j, "uptime_s") >= 0);
+	if (r.status != 200 || ts_int(j, "uptime_s") < 0)
+		fprintf(stderr, "  /healthz: got %d %s\n", r.status, r.body);
+	json_decref(j);
+	j = NULL;
+	hd_resp_free(&r);
+out:
+	json_decref(j);
+	if (w != NULL)
+		wsc_close(w);
+	ts_raw_close(&raw);
+	ts_done(hd, before);
+}
+
+/* One bad request and the error it must get. */
+struct bad_case {
+	const char	*req;
+	int		 code;
+	const char	*ref;		/* JSON text, NULL: no ref */
+};
+
+/*
+ * Guarantee 6: bad input gets an error with its code and the connection
+ * goes on (a ping still answers); WebSocket-level violations close with
+ * the RFC 6455 code; the server keeps serving.
+ */
+static void
+test_bad_input(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	static const struct bad_case cases[] = {
+		{ "{", 40000, NULL },
+		{ "{\"op\":\"ping\"", 40000, NULL },
+		{ "[1,2]", 40000, NULL },
+		{ "\"op\"", 40000, NULL },
+		{ "{\"ref\":1}", 40000, "1" },
+		{ "{\"op\":5,\"ref\":2}", 40000, "2" },
+		{ "{\"op\":\"nope\",\"ref\":\"r3\"}", 40001, "\"r3\"" },
+		{ "{\"op\":\"subscribe\",\"ref\":4}", 40000, "4" },
+		{ "{\"op\":\"subscribe\",\"channel\":5,\"ref\":5}", 40000, "5" },
+		{ "{\"op\":\"publish\",\"channel\":[\"a\"],\"data\":1,"
+		    "\"ref\":6}", 40000, "6" },
+		{ "{\"op\":\"unsubscribe\",\"ref\":7}", 40000, "7" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"\",\"ref\":8}", 40002,
+		    "8" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"a\\u0001b\",\"ref\":9}",
+		    40002, "9" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"a\\u007fb\",\"ref\":10}",
+		    40002, "10" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"a\\u0085b\",\"ref\":11}",
+		    40002, "11" },
+		{ "{\"op\":\"publish\",\"channel\":\"a\\nb\",\"data\":1,"
+		    "\"ref\":12}", 40002, "12" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"$x\",\"ref\":13}", 40301,
+		    "13" },
+		{ "{\"op\":\"publish\",\"channel\":\"$x\",\"data\":1,"
+		    "\"ref\":14}", 40301, "14" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"ok\",\"from\":"
+		    "{\"serial\":1},\"ref\":15}", 40003, "15" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"ok\",\"rewind\":-1,"
+		    "\"ref\":16}", 40003, "16" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"ok\",\"rewind\":\"10x\","
+		    "\"ref\":17}", 40003, "17" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"ok\",\"from\":"
+		    "{\"serial\":1,\"epoch\":\"0123456789abcdef\"},"
+		    "\"rewind\":5,\"ref\":18}", 40003, "18" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"ok\",\"since\":-5,"
+		    "\"ref\":19}", 40003, "19" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"ok\",\"rewind\":5,"
+		    "\"since\":5,\"ref\":20}", 40003, "20" },
+		{ "{\"op\":\"subscribe\",\"channel\":\"ok\",\"from\":"
+		    "{\"serial\":-1,\"epoch\":\"0123456789abcdef\"},"
+		    "\"ref\":21}", 40003, "21" },
+		{ "{\"op\":\"publish\",\"channel\":\"ok\",\"ref\":22}", 40000,
+		    "22" },
+		{ "{\"op\":\"unsubscribe\",\"channel\":\"never\",\"ref\":23}",
+		    40401, "23" },
+		{ "{\"op\":\"nope\",\"ref\":\"a string ref\"}", 40001,
+		    "\"a string ref\"" },
+		{ "{\"op\":\"nope\",\"ref\":2.5}", 40001, "2.5" },
+	};
+	struct hd	*hd;
+	struct wsc	*w = NULL, *v = NULL;
+	json_t		*j = NULL;
+	uint8_t		 frame[64];
+	const char	*badutf8 = "{\"op\":\"ping\",\"ref\":\"\xff\xfe\"}";
+	char		 ref[32], name[300], *big = NULL;
+	size_t		 i, n;
+	int		 code;
+
+	hd = ts_start("--max-message-bytes", "1024",
+	    "--max-subscriptions", "4", NULL);
+	REQUIRE(hd != NULL);
+	w = ts_ws(hd);
+	REQUIRE(w != NULL);
+
+	for (i = 0; i < nitems(cases); i++) {
+		CU_ASSERT(hd_ws_send_json(w, "%s", cases[i].req) == 0);
+		if (ts_expect_error(w, cases[i].code, cases[i].ref) != 0) {
+			CU_FAIL("wrong answer to a bad request");
+			fprintf(stderr, "  for request %s\n", cases[i].req);
+		}
+		snprintf(ref, sizeof ref, "after-%zu", i);
+		REQUIRE(ts_pingpong(w, ref) == 0);
+	}
+
+	/* 255 bytes is a name, 256 is not. */
+	memset(name, 'c', 256);
+	name[255] = '\0';
+	CU_ASSERT(ts_subscribe(w, name, NULL, NULL, NULL, NULL) == 0);
+	name[255] = 'c';
+	name[256] = '\0';
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":"
+	    "\"%s\",\"ref\":\"long\"}", name) == 0);
+	CU_ASSERT(ts_expect_error(w, 40002, "\"long\"") == 0);
+	REQUIRE(ts_pingpong(w, "after-long") == 0);
+	name[255] = '\0';
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"unsubscribe\",\"channel\":"
+	    "\"%s\"}", name) == 0);
+	json_decref(hd_ws_expect_op(w, "unsubscribed", TS_TIMEOUT));
+
+	/* Subscribe, twice, unsubscribe, twice; refs echoed on success. */
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":"
+	    "\"dup\",\"ref\":\"s1\"}") == 0);
+	j = hd_ws_expect_op(w, "subscribed", TS_TIMEOUT);
+	CU_ASSERT(j != NULL && ts_str(j, "ref") != NULL &&
+	    strcmp(ts_str(j, "ref"), "s1") == 0);
+	json_decref(j);
+	j = NULL;
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":"
+	    "\"dup\",\"ref\":\"s2\"}") == 0);
+	CU_ASSERT(ts_expect_error(w, 40901, "\"s2\"") == 0);
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"unsubscribe\",\"channel\":"
+	    "\"dup\",\"ref\":3}") == 0);
+	j = hd_ws_expect_op(w, "unsubscribed", TS_TIMEOUT);
+	CU_ASSERT(j != NULL && ts_int(j, "ref") == 3 &&
+	    ts_str(j, "channel") != NULL &&
+	    strcmp(ts_str(j, "channel"), "dup") == 0);
+	json_decref(j);
+	j = NULL;
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"unsubscribe\",\"channel\":"
+	    "\"dup\",\"ref\":4}") == 0);
+	CU_ASSERT(ts_expect_error(w, 40401, "4") == 0);
+	REQUIRE(ts_pingpong(w, "after-dup") == 0);
+
+	/* --max-subscriptions 4: the fifth is 42901 until one goes. */
+	for (i = 1; i <= 4; i++) {
+		snprintf(name, sizeof name, "many-%zu", i);
+		CU_ASSERT(ts_subscribe(w, name, NULL, NULL, NULL, NULL) == 0);
+	}
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":"
+	    "\"many-5\",\"ref\":5}") == 0);
+	CU_ASSERT(ts_expect_error(w, 42901, "5") == 0);
+	REQUIRE(ts_pingpong(w, "after-many") == 0);
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"unsubscribe\",\"channel\":"
+	    "\"many-1\"}") == 0);
+	json_decref(hd_ws_expect_op(w, "unsubscribed", TS_TIMEOUT));
+	CU_ASSERT(ts_subscribe(w, "many-5", NULL, NULL, NULL, NULL) == 0);
+	for (i = 2; i <= 5; i++) {
+		CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"unsubscribe\","
+		    "\"channel\":\"many-%zu\"}", i) == 0);
+		json_decref(hd_ws_expect_op(w, "unsubscribed", TS_TIMEOUT));
+	}
+
+	/* Over max_message_bytes (1024) but under 4x: 41300, still usable. */
+	big = xmalloc(3001);
+	memset(big, 'b', 3000);
+	big[3000] = '\0';
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"publish\",\"channel\":"
+	    "\"big\",\"ref\":\"big\",\"data\":\"%s\"}", big) == 0);
+	CU_ASSERT(ts_expect_error(w, 41300, "\"big\"") == 0);
+	REQUIRE(ts_pingpong(w, "after-big") == 0);
+	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"publish\",\"channel\":"
+	    "\"big\",\"ref\":42,\"data\":\"small\"}") == 0);
+	j = hd_ws_expect_op(w, "published", TS_TIMEOUT);
+	CU_ASSERT(j != NULL && ts_int(j, "ref") == 42 &&
+	    ts_int(j, "serial") == 1);
+	if (j != NULL && (ts_int(j, "ref") != 42 || ts_int(j, "serial") != 1))
+		ts_dump("expected published ref 42 serial 1", j);
+	json_decref(j);
+	j = NULL;
+
+	/* A binary frame: 40000, still usable. */
+	CU_ASSERT(wsc_send_binary(w, "\x01\x02\x03", 3) == 0);
+	CU_ASSERT(ts_expect_error(w, 40000, NULL) == 0);
+	REQUIRE(ts_pingpong(w, "after-binary") == 0);
+	CU_ASSERT(ts_healthy(hd));
+
+	/* An unmasked client frame: close 1002. */
+	REQUIRE((v = ts_ws(hd)) != NULL);
+	n = ts_frame(frame, 1, "{\"op\":\"ping\"}", 13, 0);
+	CU_ASSERT(wsc_send_raw(v, frame, n) == 0);
+	code = ts_close_code(v, TS_TIMEOUT);
+	CU_ASSERT_EQUAL(code, 1002);
+	if (code != 1002)
+		fprintf(stderr, "  unmasked frame: expected close 1002, got "
+		    "%d\n", code);
+	wsc_drop(v);
+	v = NULL;
+	CU_ASSERT(ts_healthy(hd));
+
+	/* Invalid UTF-8 in a text frame: close 1007. */
+	REQUIRE((v = ts_ws(hd)) != NULL);
+	CU_ASSERT(wsc_send_text(v, badutf8, strlen(badutf8)) == 0);
+	code = ts_close_code(v, TS_TIMEOUT);
+	CU_ASSERT_EQUAL(code, 1007);
+	if (code != 1007)
+		fprintf(stderr, "  invalid UTF-8: expected close 1007, got "
+		    "%d\n", code);
+	wsc_drop(v);
+	v = NULL;
+	CU_ASSERT(ts_healthy(hd));
+
+	/* Over 4 x max_message_bytes: close 1009. */
+	REQUIRE((v = ts_ws(hd)) != NULL);
+	big = xrealloc(big, 5001);
+	memset(big, ' ', 5000);
+	memcpy(big, "{\"op\":\"ping\"}", 13);
+	big[5000] = '\0';
+	wsc_send_text(v, big, 5000);
+	code = ts_close_code(v, TS_TIMEOUT);
+	CU_ASSERT_EQUAL(code, 1009);
+	if (code != 1009)
+		fprintf(stderr, "  5000-byte message with a limit of 4 x 1024: "
+		    "expected close 1009, got %d\n", code);
+	wsc_drop(v);
+	v = NULL;
+
+	/* The first connection and the server are still fine. */
+	CU_ASSERT(ts_pingpong(w, "at-the-end") == 0);
+	CU_ASSERT(ts_healthy(hd));
+	CU_ASSERT(hd_pid(hd) != -1);
+out:
+	free(big);
+	json_decref(j);
+	if (v != NULL)
+		wsc_drop(v);
+	if (w != NULL)
+		wsc_close(w);
+	ts_done(hd, before);
+}
+
+/*
+ * Guarantee 4: a second publish with the same id on the same channel is
+ * not stored again and gets the original serial with duplicate:true; a
+ * subscriber sees the message once. The same id elsewhere is stored.
+ */
+static void
+test_idempotent(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct wsc	*p = NULL, *s = NULL;
+	json_t		*j = NULL, *a = NULL, *b = NULL;
+	uint64_t	 s1, s2, s3;
+	int		 dup;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE((p = ts_ws(hd)) != NULL);
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(ts_subscribe(s, "idem", NULL, NULL, NULL, NULL) == 0);
+
+	REQUIRE(ts_publish(p, "idem", "dup-1", "{\"v\":\"first\"}", &s1,
+	    &dup) == 0);
+	CU_ASSERT_EQUAL(s1, 1);
+	CU_ASSERT_EQUAL(dup, 0);
+	REQUIRE(ts_publish(p, "idem", "dup-1", "{\"v\":\"second\"}", &s2,
+	    &dup) == 0);
+	CU_ASSERT_EQUAL(s2, s1);
+	CU_ASSERT_EQUAL(dup, 1);
+	if (s2 != s1 || dup != 1)
+		fprintf(stderr, "  repeated id: expected serial %llu "
+		    "duplicate true, got %llu %s\n", (unsigned long long)s1,
+		    (unsigned long long)s2, dup ? "true" : "false");
+	REQUIRE(ts_publish(p, "idem", "other", "2", &s3, &dup) == 0);
+	CU_ASSERT_EQUAL(s3, s1 + 1);
+	CU_ASSERT_EQUAL(dup, 0);
+
+	/* Two with one id in flight together: one serial, one duplicate. */
+	REQUIRE(hd_ws_send_json(p, "{\"op\":\"publish\",\"channel\":\"idem\","
+	    "\"id\":\"twin\",\"ref\":1,\"data\":\"a\"}") == 0);
+	REQUIRE(hd_ws_send_json(p, "{\"op\":\"publish\",\"channel\":\"idem\","
+	    "\"id\":\"twin\",\"ref\":2,\"data\":\"b\"}") == 0);
+	a = hd_ws_expect_op(p, "published", TS_TIMEOUT);
+	b = hd_ws_expect_op(p, "published", TS_TIMEOUT);
+	REQUIRE(a != NULL && b != NULL);
+	CU_ASSERT(ts_int(a, "ref") == 1 && ts_int(b, "ref") == 2);
+	CU_ASSERT(ts_int(a, "serial") == 3 && ts_int(b, "serial") == 3);
+	CU_ASSERT(json_is_false(json_object_get(a, "duplicate")) &&
+	    json_is_true(json_object_get(b, "duplicate")));
+	if (ts_int(a, "serial") != 3 || ts_int(b, "serial") != 3 ||
+	    !json_is_true(json_object_get(b, "duplicate"))) {
+		ts_dump("first of twins (want serial 3)", a);
+		ts_dump("second of twins (want serial 3, duplicate)", b);
+	}
+
+	/* The subscriber: 1 "first", 2 "other", 3 "a", and nothing else. */
+	j = hd_ws_expect_op(s, "message", TS_TIMEOUT);
+	CU_ASSERT(j != NULL && ts_int(j, "serial") == 1 &&
+	    ts_streq(ts_str(j, "id"), "dup-1") &&
+	    ts_streq(ts_str(json_object_get(j, "data"), "v"), "first"));
+	if (j == NULL || !ts_streq(ts_str(json_object_get(j, "data"), "v"),
+	    "first"))
+		ts_dump("expected message 1 \"dup-1\" {\"v\":\"first\"}", j);
+	json_decref(j);
+	j = hd_ws_expect_op(s, "message", TS_TIMEOUT);
+	CU_ASSERT(j != NULL && ts_int(j, "serial") == 2 &&
+	    ts_streq(ts_str(j, "id"), "other"));
+	if (j == NULL || ts_int(j, "serial") != 2)
+		ts_dump("expected message 2 \"other\"", j);
+	json_decref(j);
+	j = hd_ws_expect_op(s, "message", TS_TIMEOUT);
+	CU_ASSERT(j != NULL && ts_int(j, "serial") == 3 &&
+	    ts_streq(json_string_value(json_object_get(j, "data")), "a"));
+	json_decref(j);
+	j = NULL;
+	CU_ASSERT(ts_quiet(s, 300));
+
+	/* The same id on another channel is another message. */
+	REQUIRE(ts_publish(p, "idem-2", "dup-1", "1", &s1, &dup) == 0);
+	CU_ASSERT_EQUAL(s1, 1);
+	CU_ASSERT_EQUAL(dup, 0);
+	/* And still a duplicate on the first one later. */
+	REQUIRE(ts_publish(p, "idem", "dup-1", "3", &s1, &dup) == 0);
+	CU_ASSERT(s1 == 1 && dup == 1);
+	CU_ASSERT(ts_quiet(s, 200));
+out:
+	json_decref(a);
+	json_decref(b);
+	json_decref(j);
+	if (p != NULL)
+		wsc_close(p);
+	if (s != NULL)
+		wsc_close(s);
+	ts_done(hd, before);
+}
+
+/* Start a publisher of count messages on channel in a thread. */
+static int
+pub_start(struct ts_pub *p, pthread_t *t, struct hd *hd, const char *channel,
+    const char *tag, int count, int window)
+{
+	struct wsc	*w;
+
+	if ((w = ts_ws(hd)) == NULL)
+		return (-1);
+	ts_pub_init(p, w, channel, tag, 0, count, window);
+	if (pthread_create(t, NULL, ts_pub_run, p) != 0) {
+		wsc_close(w);
+		ts_pub_free(p);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Wait for a publisher thread and release it. */
+static void
+pub_join(struct ts_pub *p, pthread_t t)
+{
+	pthread_join(t, NULL);
+	CHECK_RUN(p);
+	CU_ASSERT_EQUAL(p->acked, p->count);
+	wsc_close(p->w);
+	ts_pub_free(p);
+}
+
+/* Publish count messages of publisher tag/0 on channel, in this thread. */
+static int
+pub_now(struct hd *hd, const char *channel, const char *tag, int count)
+{
+	struct ts_pub	 p;
+	struct wsc	*w;
+	int		 r;
+
+	if ((w = ts_ws(hd)) == NULL)
+		return (-1);
+	ts_pub_init(&p, w, channel, tag, 0, count, 64);
+	ts_pub_run(&p);
+	r = p.errors == 0 && p.acked == count ? 0 : -1;
+	if (r != 0)
+		fprintf(stderr, "  publishing %d on %s: %s\n", count, channel,
+		    p.err);
+	wsc_close(w);
+	ts_pub_free(&p);
+	return (r);
+}
+
+/* Read serials first..last of publisher tag/0 on w, in this thread. */
+static int
+sub_now(struct wsc *w, const char *channel, const char *tag, uint64_t first,
+    uint64_t last)
+{
+	struct ts_sub	s;
+
+	ts_sub_init(&s, w, channel, first, last);
+	s.check_pubs = 1;
+	s.tag = tag;
+	s.lastidx[0] = (int)first - 2;
+	s.deadline = ts_now() + 30000;
+	ts_sub_run(&s);
+	if (s.errors != 0)
+		fprintf(stderr, "  reading %llu..%llu of %s: %s\n",
+		    (unsigned long long)first, (unsigned long long)last,
+		    channel, s.err);
+	return (s.errors == 0 ? 0 : -1);
+}
+
+/*
+ * Guarantee 3: a client whose connection dropped mid-stream resumes with
+ * from = the last serial it saw and gets every later message once, while
+ * the publisher goes on.
+ */
+static void
+test_resume_dropped(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct ts_pub	 p;
+	struct wsc	*a = NULL, *b = NULL;
+	pthread_t	 t;
+	json_t		*j = NULL;
+	char		 epoch[17], from[64];
+	int		 started = 0;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE((a = ts_ws(hd)) != NULL);
+	REQUIRE(ts_subscribe(a, "resume", NULL, epoch, NULL, NULL) == 0);
+	REQUIRE(pub_start(&p, &t, hd, "resume", "rs", 3000, 2) == 0);
+	started = 1;
+
+	CU_ASSERT(sub_now(a, "resume", "rs", 1, 700) == 0);
+	wsc_drop(a);
+	a = NULL;
+
+	REQUIRE((b = ts_ws(hd)) != NULL);
+	snprintf(from, sizeof from, "\"from\":{\"serial\":700,\"epoch\":"
+	    "\"%s\"}", epoch);
+	REQUIRE(ts_subscribe(b, "resume", from, NULL, NULL, &j) == 0);
+	CU_ASSERT(ts_true(j, "resumed"));
+	CU_ASSERT(json_object_get(j, "reason") == NULL);
+	if (!ts_true(j, "resumed"))
+		ts_dump("expected resumed:true", j);
+	if (ts_int(j, "head") >= 3000)
+		fprintf(stderr, "  note: the publisher finished before the "
+		    "resume\n");
+	CU_ASSERT(sub_now(b, "resume", "rs", 701, 3000) == 0);
+	pub_join(&p, t);
+	started = 0;
+	CU_ASSERT(ts_quiet(b, 300));
+out:
+	if (started)
+		pub_join(&p, t);
+	json_decref(j);
+	if (a != NULL)
+		wsc_drop(a);
+	if (b != NULL)
+		wsc_close(b);
+	ts_done(hd, before);
+}
+
+/* Expect the next message on w to be serial with the given id. */
+static int
+expect_message(struct wsc *w, uint64_t serial)
+{
+	json_t	*j;
+	int	 r;
+
+	if ((j = hd_ws_expect_op(w, "message", TS_TIMEOUT)) == NULL)
+		return (-1);
+	r = ts_int(j, "serial") == (long long)serial ? 0 : -1;
+	if (r != 0) {
+		fprintf(stderr, "  expected serial %llu\n",
+		    (unsigned long long)serial);
+		ts_dump("got", j);
+	}
+	json_decref(j);
+	return (r);
+}
+
+/*
+ * Guarantee 3: resuming with another epoch says resumed:false
+ * reason:"epoch" and starts live; a serial beyond the head says
+ * reason:"serial"; the right epoch and serial resume; live subscriptions
+ * carry no "resumed".
+ */
+static void
+test_resume_epoch(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct wsc	*p = NULL, *s[5] = { NULL };
+	json_t		*j = NULL;
+	const char	*wrong;
+	char		 epoch[17], pos[96];
+	uint64_t	 serial;
+	int		 i;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE((p = ts_ws(hd)) != NULL);
+	for (i = 0; i < 5; i++)
+		REQUIRE(ts_publish(p, "ep", NULL, "1", &serial, NULL) == 0);
+	REQUIRE(ts_epoch(hd, "ep", epoch, NULL) == 0);
+	wrong = strcmp(epoch, "0123456789abcdef") == 0 ? "fedcba9876543210" :
+	    "0123456789abcdef";
+	for (i = 0; i < 5; i++)
+		REQUIRE((s[i] = ts_ws(hd)) != NULL);
+
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":3,\"epoch\":\"%s\"}",
+	    wrong);
+	REQUIRE(ts_subscribe(s[0], "ep", pos, NULL, NULL, &j) == 0);
+	CU_ASSERT(json_is_false(json_object_get(j, "resumed")) &&
+	    ts_str(j, "reason") != NULL &&
+	    strcmp(ts_str(j, "reason"), "epoch") == 0);
+	CU_ASSERT(ts_str(j, "epoch") != NULL &&
+	    strcmp(ts_str(j, "epoch"), epoch) == 0);
+	CU_ASSERT_EQUAL(ts_int(j, "head"), 5);
+	if (!json_is_false(json_object_get(j, "resumed")) ||
+	    ts_int(j, "head") != 5)
+		ts_dump("expected resumed:false reason:epoch head 5", j);
+	json_decref(j);
+	j = NULL;
+
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":99,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(s[1], "ep", pos, NULL, NULL, &j) == 0);
+	CU_ASSERT(json_is_false(json_object_get(j, "resumed")) &&
+	    ts_str(j, "reason") != NULL &&
+	    strcmp(ts_str(j, "reason"), "serial") == 0);
+	if (!json_is_false(json_object_get(j, "resumed")))
+		ts_dump("expected resumed:false reason:serial", j);
+	json_decref(j);
+	j = NULL;
+
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":3,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(s[2], "ep", pos, NULL, NULL, &j) == 0);
+	CU_ASSERT(ts_true(j, "resumed"));
+	CU_ASSERT(json_object_get(j, "reason") == NULL);
+	json_decref(j);
+	j = NULL;
+
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":5,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(s[3], "ep", pos, NULL, NULL, &j) == 0);
+	CU_ASSERT(ts_true(j, "resumed"));
+	json_decref(j);
+	j = NULL;
+
+	REQUIRE(ts_subscribe(s[4], "ep", NULL, NULL, NULL, &j) == 0);
+	CU_ASSERT(json_object_get(j, "resumed") == NULL);
+	CU_ASSERT(json_object_get(j, "reason") == NULL);
+	json_decref(j);
+	j = NULL;
+
+	/* Resumed from 3: 4 and 5; the others: nothing yet. */
+	CU_ASSERT(expect_message(s[2], 4) == 0);
+	CU_ASSERT(expect_message(s[2], 5) == 0);
+	for (i = 0; i < 5; i++)
+		CU_ASSERT(ts_quiet(s[i], i == 0 ? 300 : 50));
+
+	/* Then all are live. */
+	REQUIRE(ts_publish(p, "ep", NULL, "2", &serial, NULL) == 0);
+	CU_ASSERT_EQUAL(serial, 6);
+	for (i = 0; i < 5; i++)
+		CU_ASSERT(expect_message(s[i], 6) == 0);
+out:
+	json_decref(j);
+	if (p != NULL)
+		wsc_close(p);
+	for (i = 0; i < 5; i++) {
+		if (s[i] != NULL)
+			wsc_close(s[i]);
+	}
+	ts_done(hd, before);
+}
+
+/* Trim channel name of the stopped daemon's store to its last keep. */
+static int
+trim_store(struct hd *hd, const char *name, uint64_t keep, uint64_t *removed)
+{
+	struct store_retention	 ret = { keep, 0, 0 };
+	struct store		*st;
+	char			*cause = NULL;
+	uint64_t		 n;
+	int			 rc, i;
+
+	*removed = 0;
+	rc = store_open(hd_datadir(hd), NULL, &st, &cause);
+	if (rc != 0) {
+		fprintf(stderr, "  store_open %s: %s\n", hd_datadir(hd),
+		    cause != NULL ? cause : store_strerror(rc));
+		free(cause);
+		return (-1);
+	}
+	for (i = 0; i < 1000; i++) {
+		rc = store_trim(st, name, strlen(name), &ret, 0, 1000, &n);
+		if (rc < 0) {
+			fprintf(stderr, "  store_trim: %s\n",
+			    store_strerror(rc));
+			break;
+		}
+		*removed += n;
+		if (rc == 0)
+			break;
+	}
+	store_close(st);
+	return (rc == 0 ? 0 : -1);
+}
+
+/* Expect {"op":"gap"} with exact bounds. */
+static int
+expect_gap(struct wsc *w, const char *channel, uint64_t from, uint64_t to)
+{
+	json_t	*j;
+	int	 r;
+
+	if ((j = hd_ws_expect_op(w, "gap", TS_TIMEOUT)) == NULL)
+		return (-1);
+	r = ts_int(j, "from") == (long long)from &&
+	    ts_int(j, "to") == (long long)to && ts_str(j, "reason") != NULL &&
+	    strcmp(ts_str(j, "reason"), "retention") == 0 &&
+	    ts_str(j, "channel") != NULL &&
+	    strcmp(ts_str(j, "channel"), channel) == 0 ? 0 : -1;
+	if (r != 0) {
+		fprintf(stderr, "  expected gap %llu..%llu reason retention\n",
+		    (unsigned long long)from, (unsigned long long)to);
+		ts_dump("got", j);
+	}
+	json_decref(j);
+	return (r);
+}
+
+/*
+ * Guarantee 3 with retention: when the wanted messages were trimmed,
+ * delivery starts at the oldest kept one, preceded by a gap naming exactly
+ * what is missing. The server cannot trim by itself yet, so the store is
+ * trimmed with the storage API while the server is stopped.
+ */
+static void
+test_resume_gap(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct wsc	*s[5] = { NULL }, *p = NULL;
+	json_t		*j = NULL;
+	char		 epoch[17], pos[96];
+	uint64_t	 removed, head, serial;
+	int		 i;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE(pub_now(hd, "gap", "gp", 100) == 0);
+	REQUIRE(ts_epoch(hd, "gap", epoch, &head) == 0);
+	CU_ASSERT_EQUAL(head, 100);
+	REQUIRE(hd_stop(hd) == 0);
+	REQUIRE(trim_store(hd, "gap", 40, &removed) == 0);
+	CU_ASSERT_EQUAL(removed, 60);
+	REQUIRE(hd_restart(hd) == 0);
+
+	for (i = 0; i < 5; i++)
+		REQUIRE((s[i] = ts_ws(hd)) != NULL);
+	/* From 10: gap 11..60, then 61..100. */
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":10,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(s[0], "gap", pos, NULL, &head, &j) == 0);
+	CU_ASSERT(ts_true(j, "resumed"));
+	CU_ASSERT_EQUAL(head, 100);
+	json_decref(j);
+	j = NULL;
+	CU_ASSERT(expect_gap(s[0], "gap", 11, 60) == 0);
+	CU_ASSERT(sub_now(s[0], "gap", "gp", 61, 100) == 0);
+
+	/* From 59: gap 60..60. */
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":59,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(s[1], "gap", pos, NULL, NULL, NULL) == 0);
+	CU_ASSERT(expect_gap(s[1], "gap", 60, 60) == 0);
+	CU_ASSERT(sub_now(s[1], "gap", "gp", 61, 100) == 0);
+
+	/* From 60 misses nothing. */
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":60,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(s[2], "gap", pos, NULL, NULL, NULL) == 0);
+	CU_ASSERT(sub_now(s[2], "gap", "gp", 61, 100) == 0);
+
+	/* From 0: everything was wanted, 1..60 are gone. */
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":0,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(s[3], "gap", pos, NULL, NULL, NULL) == 0);
+	CU_ASSERT(expect_gap(s[3], "gap", 1, 60) == 0);
+	CU_ASSERT(sub_now(s[3], "gap", "gp", 61, 100) == 0);
+
+	/* rewind larger than the log: everything kept, no gap. */
+	REQUIRE(ts_subscribe(s[4], "gap", "\"rewind\":1000", NULL, NULL,
+	    NULL) == 0);
+	CU_ASSERT(sub_now(s[4], "gap", "gp", 61, 100) == 0);
+
+	/* All of them go on live. */
+	REQUIRE((p = ts_ws(hd)) != NULL);
+	REQUIRE(ts_publish(p, "gap", NULL, "\"live\"", &serial, NULL) == 0);
+	CU_ASSERT_EQUAL(serial, 101);
+	for (i = 0; i < 5; i++)
+		CU_ASSERT(expect_message(s[i], 101) == 0);
+	for (i = 0; i < 5; i++)
+		CU_ASSERT(ts_quiet(s[i], i == 0 ? 200 : 20));
+out:
+	json_decref(j);
+	if (p != NULL)
+		wsc_close(p);
+	for (i = 0; i < 5; i++) {
+		if (s[i] != NULL)
+			wsc_close(s[i]);
+	}
+	ts_done(hd, before);
+}
+
+/* rewind N: the last N, then live; N over the log: everything. */
+static void
+test_rewind_count(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	static const struct {
+		const char	*pos;
+		uint64_t	 first;	/* 51: nothing before live */
+	} cases[] = {
+		{ "\"rewind\":10", 41 },
+		{ "\"rewind\":1", 50 },
+		{ "\"rewind\":0", 51 },
+		{ "\"rewind\":50", 1 },
+		{ "\"rewind\":1000000", 1 },
+		{ NULL, 51 },
+	};
+	struct hd	*hd;
+	struct wsc	*s[nitems(cases)] = { NULL }, *p = NULL;
+	uint64_t	 head, serial;
+	size_t		 i;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE(pub_now(hd, "rw", "rw", 50) == 0);
+	for (i = 0; i < nitems(cases); i++) {
+		REQUIRE((s[i] = ts_ws(hd)) != NULL);
+		REQUIRE(ts_subscribe(s[i], "rw", cases[i].pos, NULL, &head,
+		    NULL) == 0);
+		CU_ASSERT_EQUAL(head, 50);
+		if (cases[i].first <= 50 && sub_now(s[i], "rw", "rw",
+		    cases[i].first, 50) != 0) {
+			CU_FAIL("rewind by count");
+			fprintf(stderr, "  for %s\n", cases[i].pos);
+		}
+		CU_ASSERT(ts_quiet(s[i], 50));
+	}
+	REQUIRE((p = ts_ws(hd)) != NULL);
+	REQUIRE(ts_publish(p, "rw", "rw-0-50", "{\"k\":0,\"i\":50}", &serial,
+	    NULL) == 0);
+	CU_ASSERT_EQUAL(serial, 51);
+	for (i = 0; i < nitems(cases); i++)
+		CU_ASSERT(expect_message(s[i], 51) == 0);
+out:
+	if (p != NULL)
+		wsc_close(p);
+	for (i = 0; i < nitems(cases); i++) {
+		if (s[i] != NULL)
+			wsc_close(s[i]);
+	}
+	ts_done(hd, before);
+}
+
+/* Read n messages with serials from first up, storing their times. */
+static int
+read_times(struct wsc *w, uint64_t first, int n, long long *times)
+{
+	json_t	*j;
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		if ((j = hd_ws_expect_op(w, "message", TS_TIMEOUT)) == NULL)
+			return (-1);
+		if (ts_int(j, "serial") != (long long)first + i) {
+			fprintf(stderr, "  expected serial %llu\n",
+			    (unsigned long long)first + i);
+			ts_dump("got", j);
+			json_decref(j);
+			return (-1);
+		}
+		if (times != NULL)
+			times[i] = ts_int(j, "time");
+		json_decref(j);
+	}
+	return (0);
+}
+
+/*
+ * rewind by duration and since: messages with time >= now - duration, or
+ * >= since. Two bursts 1.5 s apart tell them apart.
+ */
+static void
+test_rewind_time(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct wsc	*p = NULL, *s = NULL;
+	long long	 times[10];
+	char		 pos[64];
+	uint64_t	 serial;
+	int		 i;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE((p = ts_ws(hd)) != NULL);
+	for (i = 0; i < 5; i++)
+		REQUIRE(ts_publish(p, "tm", NULL, "1", NULL, NULL) == 0);
+	ts_sleep(1500);
+	for (i = 0; i < 5; i++)
+		REQUIRE(ts_publish(p, "tm", NULL, "2", NULL, NULL) == 0);
+
+	/* The last second holds the second burst only. */
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(ts_subscribe(s, "tm", "\"rewind\":\"1s\"", NULL, NULL,
+	    NULL) == 0);
+	CU_ASSERT(read_times(s, 6, 5, NULL) == 0);
+	CU_ASSERT(ts_quiet(s, 100));
+	wsc_close(s);
+
+	/* The last ten minutes hold everything; keep the times. */
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(ts_subscribe(s, "tm", "\"rewind\":\"10m\"", NULL, NULL,
+	    NULL) == 0);
+	REQUIRE(read_times(s, 1, 10, times) == 0);
+	CU_ASSERT(ts_quiet(s, 100));
+	wsc_close(s);
+	for (i = 1; i < 10; i++)
+		CU_ASSERT(times[i] >= times[i - 1]);
+	CU_ASSERT(times[5] - times[4] >= 1000);
+
+	/* since the time of serial 6, and just after serial 5's. */
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	snprintf(pos, sizeof pos, "\"since\":%lld", times[5]);
+	REQUIRE(ts_subscribe(s, "tm", pos, NULL, NULL, NULL) == 0);
+	CU_ASSERT(read_times(s, 6, 5, NULL) == 0);
+	CU_ASSERT(ts_quiet(s, 100));
+	wsc_close(s);
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	snprintf(pos, sizeof pos, "\"since\":%lld", times[4] + 1);
+	REQUIRE(ts_subscribe(s, "tm", pos, NULL, NULL, NULL) == 0);
+	CU_ASSERT(read_times(s, 6, 5, NULL) == 0);
+	wsc_close(s);
+	/* since serial 5's time exactly includes it (and any as old). */
+	for (i = 0; times[i] < times[4]; i++)
+		;
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	snprintf(pos, sizeof pos, "\"since\":%lld", times[4]);
+	REQUIRE(ts_subscribe(s, "tm", pos, NULL, NULL, NULL) == 0);
+	CU_ASSERT(read_times(s, i + 1, 10 - i, NULL) == 0);
+	wsc_close(s);
+	/* since 0: everything. */
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(ts_subscribe(s, "tm", "\"since\":0", NULL, NULL, NULL) == 0);
+	CU_ASSERT(read_times(s, 1, 10, NULL) == 0);
+	wsc_close(s);
+	/* since the future: nothing, then live. */
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	snprintf(pos, sizeof pos, "\"since\":%lld", times[9] + 3600000);
+	REQUIRE(ts_subscribe(s, "tm", pos, NULL, NULL, NULL) == 0);
+	CU_ASSERT(ts_quiet(s, 200));
+	REQUIRE(ts_publish(p, "tm", NULL, "3", &serial, NULL) == 0);
+	CU_ASSERT(expect_message(s, 11) == 0);
+out:
+	if (p != NULL)
+		wsc_close(p);
+	if (s != NULL)
+		wsc_close(s);
+	ts_done(hd, before);
+}
+
+/*
+ * A client that does not answer pings is closed with 4408 within
+ * ping_interval + ping_timeout (plus slack); one that reads stays.
+ */
+static void
+test_ping_timeout(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct ts_raw	 raw = { -1, 0, NULL, NULL, 0, 0 };
+	struct wsc	*w = NULL;
+	struct wsc_msg	 m;
+	int64_t		 t0, tping = -1, tclose = -1, deadline;
+	size_t		 len;
+	char		*payload;
+	int		 op, r, code = -1, eof = 0;
+
+	hd = ts_start("--ping-interval", "300ms", "--ping-timeout", "300ms",
+	    NULL);
+	REQUIRE(hd != NULL);
+
+	/* A raw client that never answers. */
+	REQUIRE(ts_raw_open(hd, NULL, 0, &raw) == 0);
+	REQUIRE(raw.status == 101);
+	t0 = ts_now();
+	deadline = t0 + 6000;
+	while (ts_now() < deadline) {
+		r = ts_raw_frame(&raw, (int)(deadline - ts_now()), &op,
+		    &payload, &len);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			eof = 1;
+			break;
+		}
+		if (op == 0x9 && tping == -1)
+			tping = ts_now() - t0;
+		if (op == 0x8 && tclose == -1) {
+			tclose = ts_now() - t0;
+			code = len >= 2 ? ((uint8_t)payload[0] << 8 |
+			    (uint8_t)payload[1]) : 1005;
+		}
+		free(payload);
+	}
+	fprintf(stderr, "  ping after %lld ms, close %d after %lld ms, "
+	    "socket %s\n", (long long)tping, code, (long long)tclose,
+	    eof ? "closed" : "open");
+	CU_ASSERT(tping >= 200 && tping <= 1500);
+	CU_ASSERT_EQUAL(code, 4408);
+	CU_ASSERT(tclose >= 450 && tclose <= 2500);
+	/* The server drops the socket too, within its close grace. */
+	CU_ASSERT(eof);
+	ts_raw_close(&raw);
+
+	/* A client that reads (wsc answers pings in wsc_recv) stays. */
+	REQUIRE((w = ts_ws(hd)) != NULL);
+	deadline = ts_now() + 1500;
+	while (ts_now() < deadline) {
+		r = wsc_recv(w, (int)(deadline - ts_now()), &m);
+		if (r == 0)
+			break;
+		CU_ASSERT(r == 1 && m.opcode != WSC_CLOSE);
+		if (r != 1)
+			break;
+		if (m.opcode == WSC_CLOSE)
+			fprintf(stderr, "  reader closed with %u\n", m.code);
+		wsc_msg_free(&m);
+	}
+	CU_ASSERT(ts_pingpong(w, "still-here") == 0);
+out:
+	ts_raw_close(&raw);
+	if (w != NULL)
+		wsc_close(w);
+	ts_done(hd, before);
+}
+
+/* Read messages until the close frame; return its code or -1. */
+static int
+drain_to_close(struct wsc *w, int timeout_ms)
+{
+	struct wsc_msg	m;
+	int64_t		deadline = ts_now() + timeout_ms;
+	int		r, code;
+
+	while (ts_now() < deadline) {
+		r = wsc_recv(w, (int)(deadline - ts_now()), &m);
+		if (r != 1)
+			break;
+		if (m.opcode == WSC_CLOSE) {
+			code = m.code;
+			wsc_msg_free(&m);
+			return (code);
+		}
+		wsc_msg_free(&m);
+	}
+	return (-1);
+}
+
+#define SD_PUBS		3
+#define SD_COUNT	500
+
+/*
+ * SIGTERM: publishes sent before are all answered (published, or 50300
+ * if they reached the server during shutdown), every WebSocket gets close
+ * 1001, the exit status is 0, and every acked message is there after a
+ * restart (and no refused one).
+ */
+static void
+test_shutdown(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct ts_pub	 p[SD_PUBS];
+	struct wsc	*s = NULL;
+	struct ts_sub	 sub;
+	uint32_t	*keys = NULL;
+	uint64_t	 head;
+	int		 i, k, n = 0, acked = 0, refused = 0, status, code;
+
+	memset(p, 0, sizeof p);
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(ts_subscribe(s, "sd", NULL, NULL, NULL, NULL) == 0);
+	for (k = 0; k < SD_PUBS; k++) {
+		struct wsc *w = ts_ws(hd);
+
+		REQUIRE(w != NULL);
+		ts_pub_init(&p[k], w, "sd", "sd", k, SD_COUNT, 0);
+		p[k].no_recv = 1;
+		p[k].in_order = 0;
+		p[k].allow_50300 = 1;
+		p[k].until_closed = 1;
+		n++;
+	}
+	/* Everything written to the sockets, then SIGTERM at once. */
+	for (k = 0; k < SD_PUBS; k++) {
+		ts_pub_run(&p[k]);
+		CU_ASSERT_EQUAL(p[k].sent, SD_COUNT);
+	}
+	REQUIRE(kill(hd_pid(hd), SIGTERM) == 0);
+
+	for (k = 0; k < SD_PUBS; k++) {
+		ts_pub_drain(&p[k], 10000);
+		CHECK_RUN(&p[k]);
+		CU_ASSERT_EQUAL(p[k].acked + p[k].nrefused, SD_COUNT);
+		CU_ASSERT_EQUAL(p[k].close_code, 1001);
+		if (p[k].acked + p[k].nrefused != SD_COUNT ||
+		    p[k].close_code != 1001)
+			fprintf(stderr, "  publisher %d: %d sent, %d acked, "
+			    "%d refused (50300), close %d; expected all "
+			    "answered and close 1001\n", k, p[k].sent,
+			    p[k].acked, p[k].nrefused, p[k].close_code);
+		acked += p[k].acked;
+		refused += p[k].nrefused;
+	}
+	fprintf(stderr, "  shutdown: %d acked, %d refused\n", acked, refused);
+	code = drain_to_close(s, 10000);
+	CU_ASSERT_EQUAL(code, 1001);
+	if (code != 1001)
+		fprintf(stderr, "  subscriber: expected close 1001, got %d\n",
+		    code);
+	wsc_drop(s);
+	s = NULL;
+	status = hd_stop(hd);
+	CU_ASSERT_EQUAL(status, 0);
+	if (status != 0)
+		fprintf(stderr, "  exit status %d, expected 0\n", status);
+
+	/* Restart: exactly the acked messages, at their serials. */
+	REQUIRE(hd_restart(hd) == 0);
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(ts_subscribe(s, "sd", "\"rewind\":100000", NULL, &head,
+	    NULL) == 0);
+	CU_ASSERT_EQUAL(head, (uint64_t)acked);
+	if (head != (uint64_t)acked)
+		fprintf(stderr, "  after restart head %llu, %d were acked\n",
+		    (unsigned long long)head, acked);
+	if (head > 0) {
+		keys = xcalloc(head, sizeof *keys);
+		ts_sub_init(&sub, s, "sd", 1, head);
+		sub.check_pubs = 1;
+		sub.from_zero = 0;
+		sub.tag = "sd";
+		sub.keys = keys;
+		ts_sub_run(&sub);
+		CHECK_RUN(&sub);
+		for (k = 0; k < SD_PUBS && sub.errors == 0; k++) {
+			for (i = 0; i < SD_COUNT; i++) {
+				if (p[k].serials[i] == 0)
+					continue;
+				if (p[k].serials[i] > head ||
+				    keys[p[k].serials[i] - 1] !=
+				    (uint32_t)(k << 24 | i)) {
+					CU_FAIL("acked message missing after "
+					    "restart");
+					fprintf(stderr, "  sd-%d-%d acked as "
+					    "%llu is not there\n", k, i,
+					    (unsigned long long)
+					    p[k].serials[i]);
+					break;
+				}
+			}
+		}
+	}
+out:
+	free(keys);
+	for (k = 0; k < n; k++) {
+		wsc_drop(p[k].w);
+		ts_pub_free(&p[k]);
+	}
+	if (s != NULL)
+		wsc_drop(s);
+	ts_done(hd, before);
+}
+
+int
+main(void)
+{
+	CU_pSuite	 suite;
+	unsigned int	 failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return (CU_get_error());
+	suite = CU_add_suite("logwired", NULL, NULL);
+	if (suite == NULL ||
+	    CU_add_test(suite, "handshake: upgrade, refusals, pipelining, "
+	    "404, healthz", test_handshake) == NULL ||
+	    CU_add_test(suite, "bad input: error codes, close codes, "
+	    "connection still usable", test_bad_input) == NULL ||
+	    CU_add_test(suite, "idempotent publish: same id, same serial, "
+	    "delivered once", test_idempotent) == NULL ||
+	    CU_add_test(suite, "resume after a dropped connection",
+	    test_resume_dropped) == NULL ||
+	    CU_add_test(suite, "resume: epoch mismatch, serial beyond head, "
+	    "live", test_resume_epoch) == NULL ||
+	    CU_add_test(suite, "resume across retention: exact gap",
+	    test_resume_gap) == NULL ||
+	    CU_add_test(suite, "rewind by count", test_rewind_count) == NULL ||
+	    CU_add_test(suite, "rewind by duration and since",
+	    test_rewind_time) == NULL ||
+	    CU_add_test(suite, "ping timeout closes with 4408",
+	    test_ping_timeout) == NULL ||
+	    CU_add_test(suite, "SIGTERM: all answered, close 1001, exit 0, "
+	    "acks kept", test_shutdown) == NULL) {
+		CU_cleanup_registry();
+		return (CU_get_error());
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() +
+	    CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return (failed != 0 ? 1 : 0);
+}
