@@ -24,12 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "logwire.h"
-
-#define BENCH_EXIT_OK		0
-#define BENCH_EXIT_ERROR	1
-#define BENCH_EXIT_USAGE	2
-#define BENCH_HELP		(-1)	/* help printed: exit 0 */
 
 struct bench_scenario {
 	const char	*name;
@@ -45,6 +41,19 @@ static const struct bench_scenario bench_scenarios[] = {
 	  "[-d DIR] [--sync always|batch|none] [--size BYTES] [--messages N] "
 	  "[--channels C] [--batch B] [--json]",
 	  "append and read rates of the storage engine alone, no network" },
+	{ "publish", benchnet_main, NULL,
+	  "P connections x W unacknowledged publishes over N channels: "
+	  "acks/s, ack latency" },
+	{ "fanout", benchnet_main, NULL,
+	  "C subscribers of one channel, publishes at R/s: deliveries/s, "
+	  "publish-to-deliver latency" },
+	{ "replay", benchnet_main, NULL,
+	  "pre-fill M messages, K clients rewind over all of them: msg/s" },
+	{ "resume", benchnet_main, NULL,
+	  "K clients drop (server restart optional) and resume B behind: "
+	  "clients/s, time to catch up" },
+	{ "connections", benchnet_main, NULL,
+	  "K idle subscribed connections: server RSS per connection" },
 };
 
 /*
@@ -115,7 +124,7 @@ struct bench_storage_list {
 };
 
 /* Print a one-line error message for a scenario. */
-static void
+void
 bench_error(const char *scenario, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -133,7 +142,7 @@ bench_error(const char *scenario, const char *fmt, ...)
 }
 
 /* Return the monotonic clock in seconds. */
-static double
+double
 bench_now(void)
 {
 	struct timespec	ts;
@@ -143,7 +152,7 @@ bench_now(void)
 }
 
 /* Parse a positive integer no larger than max; return 0 or -1. */
-static int
+int
 bench_number(const char *s, uint64_t max, uint64_t *out)
 {
 	unsigned long long	 v;
@@ -653,7 +662,10 @@ bench_usage(FILE *f)
 	fprintf(f, "usage: logwire-bench SCENARIO [options]\n\nscenarios:\n");
 	for (i = 0; i < nitems(bench_scenarios); i++) {
 		fprintf(f, "  %s %s\n      %s\n", bench_scenarios[i].name,
-		    bench_scenarios[i].usage, bench_scenarios[i].summary);
+		    bench_scenarios[i].usage != NULL ?
+		    bench_scenarios[i].usage :
+		    benchnet_usage(bench_scenarios[i].name),
+		    bench_scenarios[i].summary);
 	}
 }
 

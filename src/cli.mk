@@ -7,7 +7,12 @@ src_logwire_LDADD = $(STORAGE_LIBS) libwsc.a libcommon.a $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) -lpthread
 src_logwire_DEPENDENCIES = libstorage.a libwsc.a libcommon.a
 
-src_logwire_bench_SOURCES = src/bench.c src/logwire.h
-src_logwire_bench_LDADD = $(STORAGE_LIBS) libcommon.a $(JANSSON_LIBS) \
-	-lpthread
+src_logwire_bench_SOURCES = src/bench.c src/bench-hist.c src/bench-ws.c \
+	src/bench-net.c src/bench.h src/logwire.h
+src_logwire_bench_LDADD = $(STORAGE_LIBS) libcommon.a $(LIBEVENT_LIBS) \
+	$(OPENSSL_LIBS) $(JANSSON_LIBS) -lpthread
 src_logwire_bench_DEPENDENCIES = libstorage.a libcommon.a
+if HAVE_NATS
+src_logwire_bench_SOURCES += src/bench-nats.c
+src_logwire_bench_LDADD += $(NATS_LIBS)
+endif

@@ -22,6 +22,9 @@ log_init(const char *prog, int level)
 	log_level = level;
 }
 
+static void	log_vwrite(int, int, const char *, va_list)
+		    __attribute__((__format__(__printf__, 3, 0)));
+
 /* Write one line at level, with an optional errno string. */
 static void
 log_vwrite(int level, int err, const char *fmt, va_list ap)

@@ -4,3 +4,4 @@ include $(srcdir)/tests/cli.mk
 include $(srcdir)/tests/server.mk
 include $(srcdir)/tests/harness.mk
 include $(srcdir)/tests/rest.mk
+include $(srcdir)/tests/fuzz.mk

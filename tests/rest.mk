@@ -1,0 +1,13 @@
+# tests/: test_rest, integration tests of the REST API against the real
+# logwired (tests/harness.h): publish and read back, history pages while
+# publishers append, time ranges, a 100k-message export (plain and zstd),
+# HTTP publish to WebSocket subscribers, every error status, keep-alive
+# and pipelining, HEAD, CORS, /metrics, channel listing, curl end to end,
+# and the snapshot endpoint with logwire verify and restore.
+check_PROGRAMS += tests/test_rest
+TESTS += tests/test_rest
+tests_test_rest_SOURCES = tests/test_rest.c
+tests_test_rest_CPPFLAGS = $(HARNESS_CPPFLAGS) $(ZSTD_CFLAGS)
+tests_test_rest_LDADD = $(HARNESS_LIBS) $(ZSTD_LIBS) -lpthread
+tests_test_rest_DEPENDENCIES = tests/libharness.a libwsc.a libcommon.a \
+	src/logwired$(EXEEXT) src/logwire$(EXEEXT)

@@ -149,6 +149,12 @@ crash_cycles(const char *sync, int cycles)
 			for (acked = 0, k = 0; k < CRASH_PUBS; k++)
 				acked += ts_pub_acked(&pub[k]);
 		} while (acked < CRASH_MIN_ACKS && ts_now() < deadline);
+		if (acked < CRASH_MIN_ACKS) {
+			fprintf(stderr, "  cycle %d: %d acked in 10 s\n", c,
+			    acked);
+			for (k = 0; k < CRASH_PUBS; k++)
+				CHECK_RUN(&pub[k]);
+		}
 		REQUIRE(acked >= CRASH_MIN_ACKS);
 		delay = (int)(rand_r(&seed) % CRASH_DELAY_MS);
 		ts_sleep(delay);

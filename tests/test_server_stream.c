@@ -8,7 +8,10 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
+#include <dirent.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +270,36 @@ out:
  */
 #define SLOW_BOUND_KB	(40 * 1024)
 
+/*
+ * The bound is on anonymous memory (RssAnon), where buffering would show.
+ * The resident set as a whole (VmRSS) also counts the pages of the LMDB
+ * data file mapped by the daemon, which is page cache, shared and
+ * reclaimable, and grows with the data written (about 100 MB here) however
+ * well the server behaves: it is bounded by the same 40 MiB plus the size
+ * of the data files.
+ */
+
+/* Total size in KiB of the regular files in a directory. */
+static long
+dir_kb(const char *path)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		 file[PATH_MAX];
+	long long	 bytes = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		snprintf(file, sizeof file, "%s/%s", path, de->d_name);
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode))
+			bytes += st.st_size;
+	}
+	closedir(d);
+	return ((long)(bytes / 1024));
+}
+
 struct rss_watch {
 	pid_t		 pid;
 	volatile int	 stop;
@@ -311,7 +344,7 @@ test_slow_subscriber(void)
 	struct rss_watch rw;
 	struct wsc	*s = NULL, *w;
 	pthread_t	 wt, stt;
-	long		 base_anon, base_rss, pub_anon, pub_rss;
+	long		 base_anon, base_rss, pub_anon, pub_rss, data_kb;
 	int64_t		 t0;
 	int		 watching = 0;
 
@@ -346,12 +379,14 @@ test_slow_subscriber(void)
 	CU_ASSERT_EQUAL(pub.acked, SLOW_COUNT);
 	pub_anon = rw.max_anon;
 	pub_rss = rw.max_rss;
-	fprintf(stderr, "  published %d in %lld ms; daemon RSS %ld -> max %ld "
-	    "KiB (anonymous %ld -> %ld) with the reader stopped\n", pub.acked,
-	    (long long)(ts_now() - t0), base_rss, pub_rss, base_anon,
-	    pub_anon);
+	data_kb = dir_kb(hd_datadir(hd));
+	fprintf(stderr, "  published %d in %lld ms; daemon anonymous memory "
+	    "%ld -> max %ld KiB, RSS %ld -> max %ld KiB (data files %ld KiB) "
+	    "with the reader stopped\n", pub.acked,
+	    (long long)(ts_now() - t0), base_anon, pub_anon, base_rss,
+	    pub_rss, data_kb);
 	CU_ASSERT(pub_anon - base_anon < SLOW_BOUND_KB);
-	CU_ASSERT(pub_rss - base_rss < SLOW_BOUND_KB);
+	CU_ASSERT(pub_rss - base_rss < SLOW_BOUND_KB + data_kb);
 
 	/* Now read it all: 1..200000, in order, no gap. */
 	t0 = ts_now();
