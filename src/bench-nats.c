@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct bnats_conn {
 	uint64_t		 errors;	/* atomic */
 	uint64_t		 last;
 	uint64_t		 out_of_order;
+	char			**subjects;	/* round robin */
 	int			 stamped;
 	struct benchhist	*lat;
 	char			 err[128];
@@ -89,6 +91,9 @@ bnats_load(uint64_t *p)
 	return (__atomic_load_n(p, __ATOMIC_RELAXED));
 }
 
+static void	bnats_ack_cb(jsCtx *, natsMsg *, jsPubAck *, jsPubAckErr *,
+		    void *);
+
 /* Connect one client; return 0 or -1 with *cause set. */
 static int
 bnats_connect(struct bnats *b, struct bnats_conn *c, int js, char **cause)
@@ -112,6 +117,8 @@ bnats_connect(struct bnats *b, struct bnats_conn *c, int js, char **cause)
 		jsOptions_Init(&jo);
 		jo.PublishAsync.MaxPending = c->cfg->window;
 		jo.PublishAsync.StallWait = BNATS_STALL_MS;
+		jo.PublishAsync.AckHandler = bnats_ack_cb;
+		jo.PublishAsync.AckHandlerClosure = c;
 		jo.Wait = 30000;
 		s = natsConnection_JetStream(&c->js, c->nc, &jo);
 	}
@@ -197,25 +204,453 @@ bnats_publisher(void *arg)
 {
 	struct bnats_conn	*c = arg;
 	const struct benchnet_cfg *cfg = c->cfg;
-	jsOptions		 jo;
-	struct bnats		*b = (struct bnats *)c->err;	/* unused */
 	char			*data;
 	size_t			 len = cfg->size < 8 ? 8 : cfg->size;
 	uint64_t		 i, t;
 	natsStatus		 s;
 
-	(void)b;
-	(void)jo;
 	data = xmalloc(len);
 	benchnet_payload(data, len, 0x9e3779b97f4a7c15ULL);
 	for (i = 0; i < c->to_send; i++) {
 		t = bnats_ns();
 		memcpy(data, &t, sizeof t);
-		s = js_PublishAsync(c->js, (const char *)c->sub == NULL ?
-		    ((char **)c->thread)[0] : NULL, data, (int)len, NULL);
-		if (s != NATS_OK)
+		s = js_PublishAsync(c->js, c->subjects[(c->first + i) %
+		    cfg->channels], data, (int)len, NULL);
+		if (s != NATS_OK) {
+			snprintf(c->err, sizeof c->err, "js_PublishAsync: %s",
+			    natsStatus_GetText(s));
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
 			break;
+		}
 	}
 	free(data);
 	return (NULL);
+}
+
+/* Mark the start of the measured phase. */
+static void
+bnats_measure_start(struct bnats *b)
+{
+	b->t0 = bench_now();
+	b->cpu_server0 = benchnet_proc_cpu(b->res->server_pid);
+	b->cpu_client0 = benchnet_self_cpu();
+}
+
+/* Mark its end. */
+static void
+bnats_measure_end(struct bnats *b)
+{
+	double	c;
+
+	b->res->seconds = bench_now() - b->t0;
+	c = benchnet_proc_cpu(b->res->server_pid);
+	b->res->server_cpu_s = (c >= 0 && b->cpu_server0 >= 0) ?
+	    c - b->cpu_server0 : -1;
+	b->res->client_cpu_s = benchnet_self_cpu() - b->cpu_client0;
+}
+
+/* Sum a counter over n clients. */
+static uint64_t
+bnats_sum(struct bnats_conn *cs, size_t n, size_t off)
+{
+	uint64_t	t = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		t += bnats_load((uint64_t *)((char *)&cs[i] + off));
+	return (t);
+}
+
+/* Wait until the counter at off sums to want over n clients, or timeout. */
+static int
+bnats_wait(struct bnats *b, struct bnats_conn *cs, size_t n, size_t off,
+    uint64_t want)
+{
+	while (bnats_sum(cs, n, off) < want) {
+		if (bnats_sum(cs, n, offsetof(struct bnats_conn, errors)) > 0)
+			return (-1);
+		if (bench_now() > b->deadline) {
+			b->res->timed_out = 1;
+			return (-1);
+		}
+		usleep(BNATS_POLL_US);
+	}
+	return (0);
+}
+
+/*
+ * Publish n messages over the stream's subjects from np connections in
+ * parallel, each with its window, and wait for every ack.
+ */
+static int
+bnats_publish(struct bnats *b, struct bnats_conn *pubs, size_t np, uint64_t n,
+    char **cause)
+{
+	size_t		i;
+	uint64_t	first = 0;
+	int		error;
+
+	for (i = 0; i < np; i++) {
+		pubs[i].to_send = n / np + (i < n % np ? 1 : 0);
+		pubs[i].first = first;
+		first += pubs[i].to_send;
+		if (pthread_create(&pubs[i].thread, NULL, bnats_publisher,
+		    &pubs[i]) != 0)
+			fatalx("pthread_create failed");
+	}
+	error = bnats_wait(b, pubs, np, offsetof(struct bnats_conn, acked), n);
+	for (i = 0; i < np; i++)
+		pthread_join(pubs[i].thread, NULL);
+	b->res->sent += n;
+	b->res->acked += bnats_sum(pubs, np, offsetof(struct bnats_conn,
+	    acked));
+	b->res->errors += bnats_sum(pubs, np, offsetof(struct bnats_conn,
+	    errors));
+	if (error != 0) {
+		for (i = 0; i < np && pubs[i].err[0] == '\0'; i++)
+			;
+		xasprintf(cause, "%s", i < np ? pubs[i].err :
+		    b->res->timed_out ? "timed out waiting for acks" :
+		    "publish failed");
+	}
+	return (error);
+}
+
+/* A message for a subscriber (core or JetStream). */
+static void
+bnats_msg_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+    void *arg)
+{
+	struct bnats_conn	*c = arg;
+	uint64_t		 t, seq = 0, now;
+	jsMsgMetaData		*meta = NULL;
+
+	if (c->stamped && natsMsg_GetDataLength(msg) >= 8) {
+		memcpy(&t, natsMsg_GetData(msg), sizeof t);
+		now = bnats_ns();
+		benchhist_add(c->lat, now > t ? now - t : 0);
+	}
+	if (c->js != NULL && natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+		seq = meta->Sequence.Stream;
+		jsMsgMetaData_Destroy(meta);
+		if (seq <= c->last)
+			c->out_of_order++;
+		c->last = seq;
+	}
+	natsMsg_Destroy(msg);
+	__atomic_add_fetch(&c->received, 1, __ATOMIC_RELEASE);
+}
+
+/* Subscribe a client: core, or an ordered JetStream consumer from start. */
+static int
+bnats_subscribe(struct bnats *b, struct bnats_conn *c, const char *subj,
+    uint64_t start, char **cause)
+{
+	jsSubOptions	so;
+	jsErrCode	jerr = 0;
+	natsStatus	s;
+
+	if (c->js == NULL) {
+		s = natsConnection_Subscribe(&c->sub, c->nc, subj, bnats_msg_cb,
+		    c);
+		if (s == NATS_OK)
+			s = natsSubscription_SetPendingLimits(c->sub, -1, -1);
+		if (s == NATS_OK)
+			s = natsConnection_Flush(c->nc);
+	} else {
+		jsSubOptions_Init(&so);
+		so.Ordered = true;
+		if (start > 1) {
+			so.Config.DeliverPolicy = js_DeliverByStartSequence;
+			so.Config.OptStartSeq = start;
+		}
+		s = js_Subscribe(&c->sub, c->js, subj, bnats_msg_cb, c, NULL,
+		    &so, &jerr);
+		if (s == NATS_OK)
+			s = natsSubscription_SetPendingLimits(c->sub, -1, -1);
+	}
+	if (s != NATS_OK) {
+		xasprintf(cause, "subscribe %s: %s (%d)", subj,
+		    natsStatus_GetText(s), (int)jerr);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Sum what the subscribers saw into the result. */
+static void
+bnats_collect(struct bnats *b, struct bnats_conn *subs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		b->res->delivered += bnats_load(&subs[i].received);
+		b->res->out_of_order += subs[i].out_of_order;
+		if (bnats_load(&subs[i].received) >= subs[i].want)
+			b->res->caught_up++;
+		if (subs[i].lat != NULL && subs[i].lat != &b->res->lat)
+			benchhist_merge(&b->res->lat, subs[i].lat);
+	}
+}
+
+/* publish: P threads of async JetStream publishes. */
+static int
+bnats_run_publish(struct bnats *b, struct bnats_conn *cs, char **cause)
+{
+	const struct benchnet_cfg *cfg = b->cfg;
+	size_t		 i, n = cfg->conns;
+	int		 error;
+
+	for (i = 0; i < n; i++) {
+		cs[i].lat = xmalloc(sizeof *cs[i].lat);
+		benchhist_init(cs[i].lat);
+	}
+	bnats_measure_start(b);
+	error = bnats_publish(b, cs, n, cfg->messages, cause);
+	bnats_measure_end(b);
+	for (i = 0; i < n; i++)
+		benchhist_merge(&b->res->lat, cs[i].lat);
+	return (error);
+}
+
+/* fanout: core NATS, C subscriber connections, one paced publisher. */
+static int
+bnats_run_fanout(struct bnats *b, struct bnats_conn *cs, char **cause)
+{
+	const struct benchnet_cfg *cfg = b->cfg;
+	struct bnats_conn	*pub = &cs[0], *subs = &cs[1];
+	size_t			 i, n = cfg->conns;
+	char			*data;
+	size_t			 len = cfg->size < 8 ? 8 : cfg->size;
+	uint64_t		 sent, due, t;
+	double			 start;
+	natsStatus		 s = NATS_OK;
+
+	for (i = 0; i < n; i++) {
+		subs[i].stamped = 1;
+		subs[i].want = cfg->messages;
+		subs[i].lat = xmalloc(sizeof *subs[i].lat);
+		benchhist_init(subs[i].lat);
+		if (bnats_subscribe(b, &subs[i], b->subjects[0], 0, cause) != 0)
+			return (-1);
+		b->res->subscribed++;
+	}
+	data = xmalloc(len);
+	benchnet_payload(data, len, 1);
+	bnats_measure_start(b);
+	start = bench_now();
+	for (sent = 0; sent < cfg->messages && s == NATS_OK; ) {
+		due = cfg->rate == 0 ? cfg->messages :
+		    (uint64_t)((bench_now() - start) * cfg->rate) + 1;
+		if (due > cfg->messages)
+			due = cfg->messages;
+		if (sent >= due) {
+			usleep(200);
+			continue;
+		}
+		for (; sent < due && s == NATS_OK; sent++) {
+			t = bnats_ns();
+			memcpy(data, &t, sizeof t);
+			s = natsConnection_Publish(pub->nc, b->subjects[0], data,
+			    (int)len);
+		}
+		if (bench_now() > b->deadline)
+			break;
+	}
+	if (s == NATS_OK)
+		s = natsConnection_Flush(pub->nc);
+	free(data);
+	b->res->sent = sent;
+	b->res->acked = sent;		/* core NATS: no acks */
+	if (s != NATS_OK) {
+		xasprintf(cause, "publish: %s", natsStatus_GetText(s));
+		return (-1);
+	}
+	if (bnats_wait(b, subs, n, offsetof(struct bnats_conn, received),
+	    n * cfg->messages) != 0) {
+		xasprintf(cause, "timed out before every delivery");
+		bnats_measure_end(b);
+		bnats_collect(b, subs, n);
+		return (-1);
+	}
+	bnats_measure_end(b);
+	bnats_collect(b, subs, n);
+	return (0);
+}
+
+/* replay and resume: pre-fill, then K ordered consumers from a start. */
+static int
+bnats_run_replay(struct bnats *b, struct bnats_conn *cs, char **cause)
+{
+	const struct benchnet_cfg *cfg = b->cfg;
+	struct bnats_conn	*pub = &cs[0], *subs = &cs[1];
+	size_t			 i, n = cfg->conns;
+	uint64_t		 start = 1, want = cfg->messages, got;
+	double			 t, first = 0;
+	int			 resume = strcmp(cfg->scenario, "resume") == 0;
+	int			 status;
+
+	if (bnats_stream(b, pub, cause) != 0)
+		return (-1);
+	t = bench_now();
+	if (bnats_publish(b, pub, 1, cfg->messages, cause) != 0)
+		return (-1);
+	b->res->prefill_s = bench_now() - t;
+	if (resume) {
+		start = cfg->messages - cfg->behind + 1;
+		want = cfg->behind;
+		if (cfg->restart_cmd != NULL) {
+			bnats_close(pub);
+			t = bench_now();
+			if ((status = system(cfg->restart_cmd)) != 0) {
+				xasprintf(cause, "--restart-cmd exited with "
+				    "%d", status);
+				return (-1);
+			}
+			b->res->restart_s = bench_now() - t;
+			b->res->restarted = 1;
+			if (bnats_connect(b, pub, 1, cause) != 0)
+				return (-1);
+			if (cfg->pid == 0)
+				b->res->server_pid =
+				    benchnet_find_pid(cfg->port);
+		}
+	}
+	bnats_measure_start(b);
+	for (i = 0; i < n; i++) {
+		subs[i].want = want;
+		subs[i].last = start - 1;
+		if (resume && bnats_connect(b, &subs[i], 1, cause) != 0)
+			return (-1);
+		if (bnats_subscribe(b, &subs[i], b->subj_all, start,
+		    cause) != 0)
+			return (-1);
+		b->res->subscribed++;
+		if (resume)
+			b->res->resumed++;
+	}
+	b->res->subscribe_s = bench_now() - b->t0;
+	b->res->connect_s = b->res->subscribe_s;
+	while ((got = bnats_sum(subs, n, offsetof(struct bnats_conn,
+	    received))) < n * want) {
+		if (first == 0 && bnats_load(&subs[0].received) >= want)
+			first = bench_now() - b->t0;
+		if (bench_now() > b->deadline) {
+			b->res->timed_out = 1;
+			xasprintf(cause, "timed out: %llu of %llu delivered",
+			    (unsigned long long)got,
+			    (unsigned long long)(n * want));
+			bnats_measure_end(b);
+			bnats_collect(b, subs, n);
+			return (-1);
+		}
+		usleep(BNATS_POLL_US);
+	}
+	bnats_measure_end(b);
+	b->res->first_caught_s = first > 0 ? first : b->res->seconds;
+	bnats_collect(b, subs, n);
+	return (0);
+}
+
+/* connections: K connections with one core subscription each, then RSS. */
+static int
+bnats_run_connections(struct bnats *b, struct bnats_conn *cs, char **cause)
+{
+	const struct benchnet_cfg *cfg = b->cfg;
+	size_t		 i, n = cfg->conns;
+
+	b->res->rss_base_kb = benchnet_proc_rss_kb(b->res->server_pid);
+	bnats_measure_start(b);
+	for (i = 0; i < n; i++) {
+		if (bnats_connect(b, &cs[i], 0, cause) != 0)
+			return (-1);
+		if (bnats_subscribe(b, &cs[i], b->subjects[i % cfg->channels],
+		    0, cause) != 0)
+			return (-1);
+		b->res->subscribed++;
+		if (bench_now() > b->deadline) {
+			b->res->timed_out = 1;
+			xasprintf(cause, "timed out after %zu connections", i);
+			return (-1);
+		}
+	}
+	bnats_measure_end(b);
+	b->res->subscribe_s = b->res->seconds;
+	b->res->caught_up = n;
+	usleep(cfg->hold_ms * 1000);
+	b->res->rss_kb = benchnet_proc_rss_kb(b->res->server_pid);
+	b->res->client_rss_kb = benchnet_proc_rss_kb(0);
+	return (0);
+}
+
+/* Run a network scenario against nats-server. */
+int
+benchnats_run(const struct benchnet_cfg *cfg, struct benchnet_res *res,
+    char **cause)
+{
+	struct bnats		 b;
+	struct bnats_conn	*cs;
+	size_t			 i, n, npub = 0;
+	int			 error = -1, js;
+
+	memset(&b, 0, sizeof b);
+	b.cfg = cfg;
+	b.res = res;
+	b.deadline = bench_now() + cfg->timeout_ms / 1e3;
+	snprintf(b.url, sizeof b.url, "nats://%s:%d", cfg->host, cfg->port);
+	snprintf(b.stream, sizeof b.stream, "%s", cfg->prefix);
+	snprintf(b.subj_all, sizeof b.subj_all, "%s.>", cfg->prefix);
+	b.subjects = xcalloc(cfg->channels, sizeof *b.subjects);
+	for (i = 0; i < cfg->channels; i++)
+		xasprintf(&b.subjects[i], "%s.%zu", cfg->prefix, i);
+	nats_SetMessageDeliveryPoolSize(2);
+
+	if (strcmp(cfg->scenario, "publish") == 0)
+		npub = cfg->conns;
+	else if (strcmp(cfg->scenario, "connections") != 0)
+		npub = 1;
+	n = strcmp(cfg->scenario, "publish") == 0 ? npub : npub + cfg->conns;
+	cs = xcalloc(n, sizeof *cs);
+	res->clients = n;
+	for (i = 0; i < n; i++) {
+		cs[i].cfg = cfg;
+		cs[i].subjects = b.subjects;
+	}
+	if (strcmp(cfg->scenario, "fanout") == 0 ||
+	    strcmp(cfg->scenario, "replay") == 0)
+		res->expected = cfg->conns * cfg->messages;
+	else if (strcmp(cfg->scenario, "resume") == 0)
+		res->expected = cfg->conns * cfg->behind;
+
+	/* Publishers (and replay's readers) connect before the clock. */
+	js = strcmp(cfg->scenario, "fanout") != 0;
+	for (i = 0; i < n; i++) {
+		if (strcmp(cfg->scenario, "connections") == 0 ||
+		    (strcmp(cfg->scenario, "resume") == 0 && i >= npub))
+			break;
+		if (bnats_connect(&b, &cs[i], js, cause) != 0)
+			goto out;
+	}
+	if (strcmp(cfg->scenario, "publish") == 0) {
+		if ((error = bnats_stream(&b, &cs[0], cause)) == 0)
+			error = bnats_run_publish(&b, cs, cause);
+	} else if (strcmp(cfg->scenario, "fanout") == 0)
+		error = bnats_run_fanout(&b, cs, cause);
+	else if (strcmp(cfg->scenario, "connections") == 0)
+		error = bnats_run_connections(&b, cs, cause);
+	else
+		error = bnats_run_replay(&b, cs, cause);
+	if (js && cs[0].js != NULL)
+		js_DeleteStream(cs[0].js, b.stream, NULL, NULL);
+out:
+	for (i = 0; i < n; i++) {
+		bnats_close(&cs[i]);
+		if (cs[i].lat != NULL && cs[i].lat != &res->lat)
+			free(cs[i].lat);
+	}
+	free(cs);
+	for (i = 0; i < cfg->channels; i++)
+		free(b.subjects[i]);
+	free(b.subjects);
+	return (error);
 }

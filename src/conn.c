@@ -33,6 +33,28 @@ static size_t		  nconns;
 static uint64_t		  next_conn_id = 1;
 
 #define CONN_CLOSE_GRACE_MS	2000	/* wait for the client's close frame */
+#define CONN_INPUT_MAX		(256 * 1024)
+
+/*
+ * Publishes in flight per connection: past the limit the connection is not
+ * read until acks come back, so a client that publishes faster than the
+ * disk commits is slowed down instead of queueing without bound.
+ */
+void
+conn_inflight(struct conn *c, int delta)
+{
+	c->inflight += delta;
+	if (c->bev == NULL)
+		return;
+	if (delta > 0 && c->inflight >= server.cfg->max_inflight)
+		bufferevent_disable(c->bev, EV_READ);
+	else if (delta < 0 && c->inflight == server.cfg->max_inflight / 2 &&
+	    c->state == CONN_WS_OPEN) {
+		bufferevent_enable(c->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			event_active(c->pump_ev, EV_READ, 0);
+	}
+}
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
@@ -120,6 +142,8 @@ conn_accept(int fd, const struct sockaddr *sa, int salen)
 	    c);
 	bufferevent_setwatermark(c->bev, EV_WRITE,
 	    server.cfg->max_output_bytes / 4, 0);
+	/* Unparsed input (pipelined while a reply is pending) is bounded. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
@@ -229,10 +253,16 @@ conn_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	c->pump_pending = 0;
-	if (c->state == CONN_WS_OPEN)
-		sub_pump(c);
-	else if (c->state == CONN_HTTP_HEAD && (what & EV_READ))
+	if (what & EV_TIMEOUT) {
+		c->pump_pending = 0;
+		if (c->state == CONN_WS_OPEN)
+			sub_pump(c);
+	}
+	/*
+	 * Input left waiting: a REST reply was pending, or reading stopped
+	 * at the in-flight limit.  Last, since it may close the connection.
+	 */
+	if ((what & EV_READ) && c->bev != NULL)
 		conn_read_cb(c->bev, c);
 }
 

@@ -211,6 +211,7 @@ struct config {
 	size_t		  max_subscriptions;
 	size_t		  max_connections;
 	size_t		  max_output_bytes;	/* slow-subscriber watermark */
+	size_t		  max_inflight;		/* unacked publishes per conn */
 	size_t		  max_head_bytes;
 	size_t		  max_body_bytes;
 	char		**cors;			/* allowed browser origins */
@@ -351,6 +352,7 @@ int		 conn_over_watermark(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
 void		 conn_close_all(uint16_t);
 void		 conn_pong(struct conn *);
+void		 conn_inflight(struct conn *, int);
 void		 conn_http_done(struct conn *, int);
 void		 conn_set_flush(struct conn *);
 size_t		 conn_count(void);

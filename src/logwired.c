@@ -21,6 +21,7 @@ enum {
 	OPT_MAX_SUBS,
 	OPT_MAX_CONNS,
 	OPT_MAX_OUTPUT,
+	OPT_MAX_INFLIGHT,
 	OPT_MAX_HEAD,
 	OPT_MAX_BODY,
 	OPT_CORS,
@@ -42,6 +43,7 @@ static const struct option logwired_opts[] = {
 	{ "max-subscriptions",	required_argument, NULL, OPT_MAX_SUBS },
 	{ "max-connections",	required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-output-bytes",	required_argument, NULL, OPT_MAX_OUTPUT },
+	{ "max-inflight",	required_argument, NULL, OPT_MAX_INFLIGHT },
 	{ "max-header-bytes",	required_argument, NULL, OPT_MAX_HEAD },
 	{ "max-body-bytes",	required_argument, NULL, OPT_MAX_BODY },
 	{ "cors-origin",	required_argument, NULL, OPT_CORS },
@@ -76,6 +78,8 @@ usage(FILE *f)
 "      --max-subscriptions N   per connection (default 256)\n"
 "      --max-connections N     (default 100000)\n"
 "      --max-output-bytes N    slow-subscriber watermark (default 1048576)\n"
+"      --max-inflight N        unacknowledged publishes per connection\n"
+"                              before it is read no more (default 1024)\n"
 "      --max-header-bytes N    largest HTTP request head (default 16384)\n"
 "      --max-body-bytes N      largest HTTP request body (default 8388608)\n"
 "      --cors-origin ORIGIN    allow this browser origin on the REST API\n"
@@ -107,6 +111,7 @@ config_default(struct config *cfg)
 	cfg->max_subscriptions = 256;
 	cfg->max_connections = 100000;
 	cfg->max_output_bytes = 1024 * 1024;
+	cfg->max_inflight = 1024;
 	cfg->max_head_bytes = 16 * 1024;
 	cfg->max_body_bytes = 8 * 1024 * 1024;
 	cfg->header_timeout_ms = 10 * 1000;
@@ -193,6 +198,10 @@ main(int argc, char **argv)
 		case OPT_MAX_OUTPUT:
 			cfg.max_output_bytes = flag_size("max-output-bytes",
 			    optarg, 4096, (size_t)1 << 32);
+			break;
+		case OPT_MAX_INFLIGHT:
+			cfg.max_inflight = flag_size("max-inflight", optarg, 2,
+			    1000000);
 			break;
 		case OPT_MAX_HEAD:
 			cfg.max_head_bytes = flag_size("max-header-bytes",

@@ -454,7 +454,7 @@ proto_publish(struct conn *c, json_t *req, const char *ref)
 	w->ref = ref != NULL ? xstrdup(ref) : NULL;
 	w->conn = c;
 	c->refs++;
-	c->inflight++;
+	conn_inflight(c, 1);
 	server.stats.publishes++;
 	writer_submit(w);
 }
@@ -573,8 +573,8 @@ proto_committed(struct wreq *w)
 
 	switch (w->type) {
 	case WREQ_PUBLISH:
-		w->conn->inflight--;
 		proto_published(w);
+		conn_inflight(w->conn, -1);
 		break;
 	case WREQ_ENSURE:
 		if ((s = w->arg) == NULL)
