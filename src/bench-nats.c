@@ -38,6 +38,7 @@
 #include "logwire.h"
 
 #define BNATS_POLL_US		1000	/* main thread polling */
+#define BNATS_STORM_THREADS	16	/* parallel connects */
 #define BNATS_STALL_MS		60000	/* js_PublishAsync wait at MaxPending */
 
 /* One connection of a scenario and what its handlers counted. */
@@ -478,6 +479,81 @@ bnats_run_fanout(struct bnats *b, struct bnats_conn *cs, char **cause)
 	return (0);
 }
 
+/* A share of a connection storm. */
+struct bnats_storm {
+	struct bnats		*b;
+	struct bnats_conn	*cs;
+	size_t			 lo, hi;
+	int			 connect;
+	const char		*subj;	/* NULL: the client's channel */
+	uint64_t		 start;
+	char			*cause;
+};
+
+/* Connect (if asked) and subscribe the clients of one share. */
+static void *
+bnats_storm_one(void *arg)
+{
+	struct bnats_storm	*w = arg;
+	struct bnats_conn	*c;
+	size_t			 i;
+	int			 js = w->subj != NULL;
+
+	for (i = w->lo; i < w->hi && w->cause == NULL; i++) {
+		c = &w->cs[i];
+		if (bench_now() > w->b->deadline) {
+			xasprintf(&w->cause, "timed out connecting");
+			break;
+		}
+		if (w->connect && bnats_connect(w->b, c, js, &w->cause) != 0)
+			break;
+		bnats_subscribe(w->b, c, w->subj != NULL ? w->subj :
+		    c->subjects[i % w->b->cfg->channels], w->start, &w->cause);
+	}
+	return (NULL);
+}
+
+/*
+ * Connect and subscribe n clients from BNATS_STORM_THREADS threads, as
+ * many independent clients would: each JetStream consumer is a request
+ * and reply, so doing them one by one would measure the round trips.
+ */
+static int
+bnats_storm(struct bnats *b, struct bnats_conn *cs, size_t n, int connect,
+    const char *subj, uint64_t start, char **cause)
+{
+	struct bnats_storm	w[BNATS_STORM_THREADS];
+	pthread_t		t[BNATS_STORM_THREADS];
+	size_t			i, nt = MIN(n, BNATS_STORM_THREADS);
+	int			error = 0;
+
+	for (i = 0; i < nt; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].b = b;
+		w[i].cs = cs;
+		w[i].lo = n * i / nt;
+		w[i].hi = n * (i + 1) / nt;
+		w[i].connect = connect;
+		w[i].subj = subj;
+		w[i].start = start;
+		if (pthread_create(&t[i], NULL, bnats_storm_one, &w[i]) != 0)
+			fatalx("pthread_create failed");
+	}
+	for (i = 0; i < nt; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].cause != NULL) {
+			if (error == 0)
+				*cause = w[i].cause;
+			else
+				free(w[i].cause);
+			error = -1;
+		}
+	}
+	if (error != 0 && bench_now() > b->deadline)
+		b->res->timed_out = 1;
+	return (error);
+}
+
 /* replay and resume: pre-fill, then K ordered consumers from a start. */
 static int
 bnats_run_replay(struct bnats *b, struct bnats_conn *cs, char **cause)
@@ -520,15 +596,12 @@ bnats_run_replay(struct bnats *b, struct bnats_conn *cs, char **cause)
 	for (i = 0; i < n; i++) {
 		subs[i].want = want;
 		subs[i].last = start - 1;
-		if (resume && bnats_connect(b, &subs[i], 1, cause) != 0)
-			return (-1);
-		if (bnats_subscribe(b, &subs[i], b->subj_all, start,
-		    cause) != 0)
-			return (-1);
-		b->res->subscribed++;
-		if (resume)
-			b->res->resumed++;
 	}
+	if (bnats_storm(b, subs, n, resume, b->subj_all, start, cause) != 0)
+		return (-1);
+	b->res->subscribed += n;
+	if (resume)
+		b->res->resumed += n;
 	b->res->subscribe_s = bench_now() - b->t0;
 	b->res->connect_s = b->res->subscribe_s;
 	while ((got = bnats_sum(subs, n, offsetof(struct bnats_conn,
@@ -557,23 +630,13 @@ static int
 bnats_run_connections(struct bnats *b, struct bnats_conn *cs, char **cause)
 {
 	const struct benchnet_cfg *cfg = b->cfg;
-	size_t		 i, n = cfg->conns;
+	size_t		 n = cfg->conns;
 
 	b->res->rss_base_kb = benchnet_proc_rss_kb(b->res->server_pid);
 	bnats_measure_start(b);
-	for (i = 0; i < n; i++) {
-		if (bnats_connect(b, &cs[i], 0, cause) != 0)
-			return (-1);
-		if (bnats_subscribe(b, &cs[i], b->subjects[i % cfg->channels],
-		    0, cause) != 0)
-			return (-1);
-		b->res->subscribed++;
-		if (bench_now() > b->deadline) {
-			b->res->timed_out = 1;
-			xasprintf(cause, "timed out after %zu connections", i);
-			return (-1);
-		}
-	}
+	if (bnats_storm(b, cs, n, 1, NULL, 0, cause) != 0)
+		return (-1);
+	b->res->subscribed += n;
 	bnats_measure_end(b);
 	b->res->subscribe_s = b->res->seconds;
 	b->res->caught_up = n;

@@ -328,7 +328,9 @@ struct conn {
 	unsigned int		 refs;	/* the socket, in-flight publishes */
 	struct bufferevent	*bev;
 	struct http_req		*req;
-	void			*ws;	/* wslay_event_context_ptr */
+	void			*ws;	/* wslay_event_context_ptr or NULL */
+	uint64_t		 ws_frame_left;	/* of the frame wslay reads */
+	int			 ws_msg_open;	/* a fragmented message */
 	struct event		*timer;	/* header timeout, pings */
 	struct event		*pump_ev;
 	int			 pump_pending;

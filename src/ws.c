@@ -8,6 +8,14 @@
  * wslay_event_send() returns.  That is what lets the server put its own
  * frames (replies, shared message frames) into the same buffer at frame
  * boundaries.
+ *
+ * Idle connections hold no wslay context.  A context carries two 4 KiB
+ * buffers, too much for tens of thousands of idle subscribers, and between
+ * two messages it holds no state worth keeping.  So the receive callback
+ * hands wslay one frame at a time (it reads the frame header itself to know
+ * the frame's length), which tells us when wslay stands between frames and
+ * between messages; the context is then freed, and made again when the next
+ * byte arrives or a ping or close must be sent.
  */
 
 #include "config.h"
@@ -108,19 +116,67 @@ ws_handshake(struct conn *c, char **cause, int *status)
 	return (0);
 }
 
-/* Give wslay what the input buffer holds. */
+/*
+ * At a frame boundary, read the next frame's header from the input to learn
+ * its whole length (header and payload).  Returns 0, or -1 if the header is
+ * not all there yet.
+ */
+static int
+ws_next_frame(struct conn *c, struct evbuffer *in)
+{
+	unsigned char	h[14];
+	uint64_t	plen;
+	size_t		hlen, avail = evbuffer_get_length(in), i;
+	int		opcode, fin;
+
+	if (avail < 2)
+		return (-1);
+	evbuffer_copyout(in, h, MIN(avail, sizeof h));
+	plen = h[1] & 0x7f;
+	hlen = 2 + (plen == 126 ? 2 : plen == 127 ? 8 : 0) +
+	    ((h[1] & 0x80) ? 4 : 0);
+	if (avail < hlen)
+		return (-1);
+	if (plen == 126)
+		plen = (uint64_t)h[2] << 8 | h[3];
+	else if (plen == 127) {
+		plen = 0;
+		for (i = 2; i < 10; i++)
+			plen = plen << 8 | h[i];
+	}
+	/* wslay refuses anything this large itself (1009). */
+	if (plen > UINT64_MAX / 2)
+		plen = UINT64_MAX / 2;
+	c->ws_frame_left = hlen + plen;
+	opcode = h[0] & 0x0f;
+	fin = (h[0] & 0x80) != 0;
+	if (opcode == WSLAY_TEXT_FRAME || opcode == WSLAY_BINARY_FRAME ||
+	    opcode == WSLAY_CONTINUATION_FRAME)
+		c->ws_msg_open = !fin;
+	return (0);
+}
+
+/* Give wslay the input, one frame at a time. */
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
     void *arg)
 {
 	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
 	int		 n;
 
-	n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
+	if (c->ws_frame_left == 0 && ws_next_frame(c, in) != 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return (-1);
+	}
+	if (len > c->ws_frame_left)
+		len = (size_t)c->ws_frame_left;
+	n = evbuffer_remove(in, buf, len);
 	if (n <= 0) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return (-1);
 	}
+	c->ws_frame_left -= (uint64_t)n;
 	return (n);
 }
 
@@ -170,9 +226,9 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	}
 }
 
-/* Set up the wslay context once the 101 answer is queued. */
-int
-ws_start(struct conn *c)
+/* Make the wslay context if the connection has none. */
+static int
+ws_ctx(struct conn *c)
 {
 	struct wslay_event_callbacks	 cb = {
 		.recv_callback = ws_recv_cb,
@@ -182,11 +238,22 @@ ws_start(struct conn *c)
 	};
 	wslay_event_context_ptr		 ctx;
 
+	if (c->ws != NULL)
+		return (0);
 	if (wslay_event_context_server_init(&ctx, &cb, c) != 0)
 		return (-1);
 	wslay_event_config_set_max_recv_msg_length(ctx,
 	    4 * (uint64_t)server.cfg->max_message_bytes);
 	c->ws = ctx;
+	return (0);
+}
+
+/* Start WebSocket framing once the 101 answer is queued. */
+int
+ws_start(struct conn *c)
+{
+	c->ws_frame_left = 0;
+	c->ws_msg_open = 0;
 	return (0);
 }
 
@@ -207,11 +274,20 @@ ws_free(struct conn *c)
 int
 ws_read(struct conn *c)
 {
-	if (c->ws == NULL)
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    c->ws == NULL)
+		return (0);
+	if (ws_ctx(c) != 0)
 		return (-1);
 	if (wslay_event_recv(c->ws) != 0)
 		return (-1);
 	ws_flush(c);
+	/* Between messages and still open: let the context go. */
+	if (c->state == CONN_WS_OPEN && c->ws_frame_left == 0 &&
+	    !c->ws_msg_open && wslay_event_want_read(c->ws) &&
+	    !wslay_event_want_write(c->ws) &&
+	    !wslay_event_get_close_sent(c->ws))
+		ws_free(c);
 	return (0);
 }
 
@@ -229,7 +305,7 @@ ws_send_ping(struct conn *c)
 {
 	struct wslay_event_msg	m = { WSLAY_PING, (const uint8_t *)"lw", 2 };
 
-	if (wslay_event_queue_msg(c->ws, &m) != 0)
+	if (ws_ctx(c) != 0 || wslay_event_queue_msg(c->ws, &m) != 0)
 		return (-1);
 	ws_flush(c);
 	return (0);
@@ -239,7 +315,7 @@ ws_send_ping(struct conn *c)
 void
 ws_send_close(struct conn *c, uint16_t code, const char *reason)
 {
-	if (c->ws == NULL || wslay_event_get_close_sent(c->ws))
+	if (ws_ctx(c) != 0 || wslay_event_get_close_sent(c->ws))
 		return;
 	wslay_event_queue_close(c->ws, code, (const uint8_t *)reason,
 	    reason != NULL ? strlen(reason) : 0);
@@ -250,7 +326,7 @@ ws_send_close(struct conn *c, uint16_t code, const char *reason)
 int
 ws_reading(struct conn *c)
 {
-	return (c->ws != NULL && wslay_event_want_read(c->ws));
+	return (c->ws == NULL || wslay_event_want_read(c->ws));
 }
 
 /* Whether the WebSocket is finished (close sent, nothing more to read). */
@@ -258,7 +334,7 @@ int
 ws_done(struct conn *c)
 {
 	if (c->ws == NULL)
-		return (1);
+		return (c->state != CONN_WS_OPEN);
 	return (!wslay_event_want_read(c->ws) &&
 	    !wslay_event_want_write(c->ws));
 }

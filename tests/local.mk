@@ -5,3 +5,4 @@ include $(srcdir)/tests/server.mk
 include $(srcdir)/tests/harness.mk
 include $(srcdir)/tests/rest.mk
 include $(srcdir)/tests/fuzz.mk
+include $(srcdir)/tests/bench.mk
