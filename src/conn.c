@@ -323,7 +323,7 @@ static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer	*in = bufferevent_get_input(bev), *cors;
 	const char	*error;
 	int		 status;
 
@@ -333,8 +333,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		case HTTP_REQ_ERROR:
 			status = http_req_status(c->req, &error);
+			cors = evbuffer_new();
+			rest_cors_headers(cors, rest_cors_origin(
+			    http_req_header(c->req, "origin")));
+			evbuffer_add_lit(cors, "\0");
 			http_respond_error(conn_output(c), status,
-			    status == 413 ? 41300 : 40000, error, NULL, 0);
+			    status == 413 ? 41300 : 40000, error,
+			    (const char *)evbuffer_pullup(cors, -1), 0);
+			evbuffer_free(cors);
 			conn_set_state(c, CONN_HTTP_FLUSH);
 			return;
 		case HTTP_REQ_DONE:

@@ -382,6 +382,8 @@ int		 proto_base64_valid(const char *, size_t);
 /* rest.c */
 struct rest_job;
 int		 rest_request(struct conn *);
+const char	*rest_cors_origin(const char *);
+void		 rest_cors_headers(struct evbuffer *, const char *);
 int		 rest_committed(struct wreq *);
 void		 rest_stream(struct conn *);
 void		 rest_conn_closed(struct conn *);

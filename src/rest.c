@@ -83,7 +83,7 @@ struct rest_req {
 static void	rest_job_free(struct rest_job *);
 
 /* The extra headers for CORS, if the origin is allowed. */
-static void
+void
 rest_cors_headers(struct evbuffer *b, const char *origin)
 {
 	if (origin == NULL)
@@ -93,7 +93,7 @@ rest_cors_headers(struct evbuffer *b, const char *origin)
 }
 
 /* Whether origin is in the configured CORS list; returns what to echo. */
-static const char *
+const char *
 rest_cors_origin(const char *origin)
 {
 	size_t	i;
@@ -104,7 +104,7 @@ rest_cors_origin(const char *origin)
 		if (strcmp(server.cfg->cors[i], "*") == 0)
 			return ("*");
 		if (strcmp(server.cfg->cors[i], origin) == 0)
-			return (origin);
+			return (server.cfg->cors[i]);	/* outlives the request */
 	}
 	return (NULL);
 }
@@ -1007,9 +1007,8 @@ rest_snapshot_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct rest_job	*job = arg;
 	struct conn	*c = job->conn;
-	struct evbuffer	*out;
+	struct evbuffer	*out, *h;
 	struct stat	 st;
-	char		 hdr[512];
 
 	pthread_join(job->thread, NULL);
 	if (job->orphan) {
@@ -1018,25 +1017,29 @@ rest_snapshot_done(evutil_socket_t fd, short what, void *arg)
 	}
 	out = conn_output(c);
 	c->job = NULL;
+	h = evbuffer_new();
+	rest_cors_headers(h, job->cors);
+	evbuffer_add_lit(h, "\0");
 	if (job->snap_rc != 0 || fstat(job->fd, &st) != 0) {
 		metrics_error(50000);
 		http_respond_error(out, 500, 50000, job->snap_cause != NULL ?
-		    job->snap_cause : store_strerror(job->snap_rc), NULL,
-		    job->keepalive);
+		    job->snap_cause : store_strerror(job->snap_rc),
+		    (const char *)evbuffer_pullup(h, -1), job->keepalive);
 	} else {
-		snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nServer: "
+		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nServer: "
 		    "logwire/%s\r\nContent-Type: application/octet-stream\r\n"
 		    "Content-Disposition: attachment; filename=\"logwire."
-		    "snapshot\"\r\nContent-Length: %lld\r\n%s\r\n",
+		    "snapshot\"\r\nContent-Length: %lld\r\n%s%s\r\n",
 		    PACKAGE_VERSION, (long long)st.st_size, job->keepalive ?
-		    "" : "Connection: close\r\n");
-		evbuffer_add(out, hdr, strlen(hdr));
+		    "" : "Connection: close\r\n",
+		    (const char *)evbuffer_pullup(h, -1));
 		if (st.st_size > 0) {
 			/* The buffer now owns the descriptor. */
 			evbuffer_add_file(out, job->fd, 0, st.st_size);
 			job->fd = -1;
 		}
 	}
+	evbuffer_free(h);
 	conn_http_done(c, job->keepalive);
 	rest_job_free(job);
 }
@@ -1046,7 +1049,23 @@ static int
 rest_snapshot(struct rest_req *r)
 {
 	struct rest_job	*job;
+	struct evbuffer	*h;
 	char		*path;
+
+	if (r->head) {
+		/* The size is known only once the copy is made. */
+		h = evbuffer_new();
+		evbuffer_add_printf(h, "HTTP/1.1 200 OK\r\nServer: logwire/%s"
+		    "\r\nContent-Type: application/octet-stream\r\n",
+		    PACKAGE_VERSION);
+		rest_cors_headers(h, r->cors);
+		if (!r->keepalive)
+			evbuffer_add_lit(h, "Connection: close\r\n");
+		evbuffer_add_lit(h, "\r\n");
+		evbuffer_add_buffer(r->out, h);
+		evbuffer_free(h);
+		return (0);
+	}
 
 	xasprintf(&path, "%s/.snapshot-XXXXXX", server.cfg->datadir);
 	job = xcalloc(1, sizeof *job);
@@ -1061,6 +1080,7 @@ rest_snapshot(struct rest_req *r)
 	free(path);
 	job->conn = r->conn;
 	job->keepalive = r->keepalive;
+	job->cors = r->cors;
 	job->snap_ev = event_new(server.base, -1, 0, rest_snapshot_done, job);
 	r->conn->job = job;
 	if (pthread_create(&job->thread, NULL, rest_snapshot_main, job) != 0)

@@ -1785,6 +1785,7 @@ test_errors(void)
 	}
 	big = malloc(9000);
 	memset(big, ' ', 8000);
+	big[8000] = '\0';
 	memcpy(big, "{\"data\":1}", 10);
 	req = tfmt("POST /v1/channels/c/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
