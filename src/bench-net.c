@@ -1505,9 +1505,10 @@ bn_print_json(const struct benchnet_cfg *cfg, const struct benchnet_res *r,
 		bn_set_int(o, "sources", cfg->sources);
 		bn_set_int(o, "server_rss_base_kb", r->rss_base_kb);
 		bn_set_int(o, "server_rss_kb", r->rss_kb);
-		bn_set_int(o, "bytes_per_conn", r->rss_kb > 0 &&
-		    r->rss_base_kb > 0 && cfg->conns > 0 ?
-		    (r->rss_kb - r->rss_base_kb) * 1024 / cfg->conns : 0);
+		json_object_set_new(o, "bytes_per_conn", json_integer(
+		    r->rss_kb > 0 && r->rss_base_kb > 0 && cfg->conns > 0 ?
+		    (json_int_t)(r->rss_kb - r->rss_base_kb) * 1024 /
+		    (json_int_t)cfg->conns : 0));
 		bn_set_int(o, "client_rss_kb", r->client_rss_kb);
 	}
 	bn_set_int(o, "server_pid", r->server_pid);

@@ -111,13 +111,35 @@ const struct cli_cmd cmd_export_entry = {
 	.exec = cmd_rest_export
 };
 
+/*
+ * The Authorization header line for --token or --key, or NULL.  Returns
+ * -1 if the key is too long to send.
+ */
+int
+cmd_rest_auth(struct cli *cli, char **auth)
+{
+	char	b64[1024];
+	size_t	len;
+
+	*auth = NULL;
+	if (cli->token != NULL)
+		xasprintf(auth, "Authorization: Bearer %s", cli->token);
+	else if (cli->key != NULL) {
+		if ((len = strlen(cli->key)) > 700)
+			return (-1);
+		EVP_EncodeBlock((unsigned char *)b64,
+		    (const unsigned char *)cli->key, (int)len);
+		xasprintf(auth, "Authorization: Basic %s", b64);
+	}
+	return (0);
+}
+
 /* Parse the base URL and build the Authorization header, if any. */
 static int
 cmd_rest_setup(struct cli *cli, struct cli_args *args, struct httpc_url *u,
     char **auth)
 {
-	char	*cause, b64[1024];
-	size_t	 len;
+	char	*cause;
 
 	*auth = NULL;
 	if (httpc_parse_url(cli->url != NULL ? cli->url : CMD_REST_DEFAULT_URL,
@@ -126,17 +148,9 @@ cmd_rest_setup(struct cli *cli, struct cli_args *args, struct httpc_url *u,
 		free(cause);
 		return (-1);
 	}
-	if (cli->token != NULL)
-		xasprintf(auth, "Authorization: Bearer %s", cli->token);
-	else if (cli->key != NULL) {
-		len = strlen(cli->key);
-		if (len > 700) {
-			cli_usage_error(args, "--key is too long");
-			return (-1);
-		}
-		EVP_EncodeBlock((unsigned char *)b64,
-		    (const unsigned char *)cli->key, (int)len);
-		xasprintf(auth, "Authorization: Basic %s", b64);
+	if (cmd_rest_auth(cli, auth) != 0) {
+		cli_usage_error(args, "--key is too long");
+		return (-1);
 	}
 	return (0);
 }
@@ -252,16 +266,44 @@ cmd_rest_print_items(json_t *page, size_t max)
 	return (n);
 }
 
+/*
+ * Print the items of the page at path and of the pages its next links
+ * lead to, at most limit in all.  Frees path.  Returns an exit status.
+ */
+static int
+cmd_rest_follow(struct cli_args *args, const struct httpc_url *u, char *path,
+    const char *auth, size_t limit)
+{
+	json_t		*page;
+	const char	*next;
+	size_t		 printed = 0;
+	int		 status = CLI_EXIT_OK;
+
+	while (path != NULL && printed < limit) {
+		if ((page = cmd_rest_get_json(args, u, path, auth,
+		    &status)) == NULL)
+			break;
+		printed += cmd_rest_print_items(page, limit - printed);
+		free(path);
+		path = NULL;
+		if ((next = json_string_value(json_object_get(page,
+		    "next"))) != NULL)
+			path = xstrdup(next);
+		json_decref(page);
+	}
+	free(path);
+	return (status);
+}
+
 /* logwire history: follow next links until the limit or the end. */
 static int
 cmd_rest_history(struct cli *cli, struct cli_args *args)
 {
 	struct httpc_url	 u;
-	json_t			*page;
-	const char		*next, *v;
+	const char		*v;
 	char			*auth, *path = NULL, *range, *end;
-	unsigned long long	 limit = 100, printed = 0;
-	int			 status = CLI_EXIT_OK;
+	unsigned long long	 limit = 100;
+	int			 status;
 
 	if (cli_args_has(args, CMD_REST_FORWARD) &&
 	    cli_args_has(args, CMD_REST_BACKWARD))
@@ -289,19 +331,7 @@ cmd_rest_history(struct cli *cli, struct cli_args *args)
 	    MIN(limit, (unsigned long long)CMD_REST_PAGE_MAX), range);
 	free((char *)v);
 	free(range);
-	while (path != NULL && printed < limit) {
-		if ((page = cmd_rest_get_json(args, &u, path, auth,
-		    &status)) == NULL)
-			break;
-		printed += cmd_rest_print_items(page, limit - printed);
-		free(path);
-		path = NULL;
-		if ((next = json_string_value(json_object_get(page,
-		    "next"))) != NULL)
-			path = xstrdup(next);
-		json_decref(page);
-	}
-	free(path);
+	status = cmd_rest_follow(args, &u, path, auth, (size_t)limit);
 	free(auth);
 	return (status);
 }
@@ -311,10 +341,9 @@ static int
 cmd_rest_channels(struct cli *cli, struct cli_args *args)
 {
 	struct httpc_url	 u;
-	json_t			*page;
-	const char		*next, *prefix;
+	const char		*prefix;
 	char			*auth, *path;
-	int			 status = CLI_EXIT_OK;
+	int			 status;
 
 	if (cmd_rest_setup(cli, args, &u, &auth) != 0)
 		return (CLI_EXIT_USAGE);
@@ -324,19 +353,7 @@ cmd_rest_channels(struct cli *cli, struct cli_args *args)
 		strcat(path, "&prefix=");
 		httpc_pct_append(&path, prefix);
 	}
-	while (path != NULL) {
-		if ((page = cmd_rest_get_json(args, &u, path, auth,
-		    &status)) == NULL)
-			break;
-		cmd_rest_print_items(page, SIZE_MAX);
-		free(path);
-		path = NULL;
-		if ((next = json_string_value(json_object_get(page,
-		    "next"))) != NULL)
-			path = xstrdup(next);
-		json_decref(page);
-	}
-	free(path);
+	status = cmd_rest_follow(args, &u, path, auth, SIZE_MAX);
 	free(auth);
 	return (status);
 }

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "logwire.h"
 #include "wsc.h"
@@ -107,22 +106,13 @@ cmd_ws_connect(struct cli *cli, char **cause)
 	struct wsc_opts	 opts;
 	struct wsc	*ws;
 	const char	*hdrs[2] = { NULL, NULL };
-	char		*auth = NULL, b64[1024];
-	size_t		 len;
+	char		*auth;
 	int		 status = 0;
 
 	memset(&opts, 0, sizeof opts);
-	if (cli->token != NULL)
-		xasprintf(&auth, "Authorization: Bearer %s", cli->token);
-	else if (cli->key != NULL) {
-		len = strlen(cli->key);
-		if (len > 700) {
-			*cause = xstrdup("--key is too long");
-			return (NULL);
-		}
-		EVP_EncodeBlock((unsigned char *)b64,
-		    (const unsigned char *)cli->key, (int)len);
-		xasprintf(&auth, "Authorization: Basic %s", b64);
+	if (cmd_rest_auth(cli, &auth) != 0) {
+		*cause = xstrdup("--key is too long");
+		return (NULL);
 	}
 	hdrs[0] = auth;
 	opts.headers = auth != NULL ? hdrs : NULL;

@@ -56,7 +56,7 @@ frame_text(struct evbuffer *out, const void *text, size_t len)
  * name, client, encoding and data, then the closing brace.  Shared by the
  * WebSocket "message" op and the REST and export items.
  */
-void
+static void
 frame_encode_fields(struct evbuffer *b, const struct store_rec *rec)
 {
 	evbuffer_add_printf(b, "\"serial\":%llu,\"time\":%llu,\"id\":",
@@ -77,12 +77,18 @@ frame_encode_fields(struct evbuffer *b, const struct store_rec *rec)
 	evbuffer_add_lit(b, "}");
 }
 
-/* Append the JSON text of a "message" op for rec on channel name. */
+/*
+ * Append the JSON text of a message on channel name: the "message" op when
+ * with_op, else the item of REST history and export (the same without op).
+ */
 void
-frame_encode_message(struct evbuffer *b, const char *name, size_t name_len,
-    const struct store_rec *rec)
+frame_encode(struct evbuffer *b, int with_op, const char *name,
+    size_t name_len, const struct store_rec *rec)
 {
-	evbuffer_add_lit(b, "{\"op\":\"message\",\"channel\":");
+	if (with_op)
+		evbuffer_add_lit(b, "{\"op\":\"message\",\"channel\":");
+	else
+		evbuffer_add_lit(b, "{\"channel\":");
 	jstr_escape(b, name, name_len);
 	evbuffer_add_lit(b, ",");
 	frame_encode_fields(b, rec);
@@ -99,7 +105,7 @@ frame_message(const char *name, size_t name_len, const struct store_rec *rec)
 
 	if (scratch == NULL)
 		scratch = evbuffer_new();
-	frame_encode_message(scratch, name, name_len, rec);
+	frame_encode(scratch, 1, name, name_len, rec);
 	len = evbuffer_get_length(scratch);
 	hlen = frame_header(h, len);
 	f = xmalloc(sizeof *f + hlen + len);

@@ -139,6 +139,7 @@ extern const struct cli_cmd cmd_channels_entry;
 extern const struct cli_cmd cmd_export_entry;
 int		 cmd_rest_snapshot(struct cli *, struct cli_args *,
 		     const char *);
+int		 cmd_rest_auth(struct cli *, char **);
 
 /* ---- end of CLI sections ---- */
 
@@ -243,9 +244,8 @@ void		 frame_ref(struct frame *);
 void		 frame_unref(struct frame *);
 void		 frame_add(struct evbuffer *, struct frame *);
 void		 frame_text(struct evbuffer *, const void *, size_t);
-void		 frame_encode_message(struct evbuffer *, const char *, size_t,
+void		 frame_encode(struct evbuffer *, int, const char *, size_t,
 		     const struct store_rec *);
-void		 frame_encode_fields(struct evbuffer *, const struct store_rec *);
 
 struct conn;
 struct sub;

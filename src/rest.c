@@ -259,15 +259,36 @@ rest_channel_obj(struct evbuffer *b, const struct store_chan *sc)
 	    ch != NULL ? ch->nsubs : 0);
 }
 
-/* Append one message item: the channel and the message's fields. */
+/* Append one message item: the message op without its "op". */
 void
 rest_item(struct evbuffer *b, const char *name, size_t len,
     const struct store_rec *rec)
 {
-	evbuffer_add_lit(b, "{\"channel\":");
-	jstr_escape(b, name, len);
-	evbuffer_add_lit(b, ",");
-	frame_encode_fields(b, rec);
+	frame_encode(b, 0, name, len, rec);
+}
+
+/*
+ * End a list page: "next" (the link, or null), then send it with a Link
+ * header when there is a next page.  Frees link.
+ */
+static void
+rest_list_end(struct rest_req *r, struct evbuffer *b, struct evbuffer *link)
+{
+	char	*hdr = NULL;
+
+	evbuffer_add_lit(b, "],\"next\":");
+	if (link != NULL) {
+		evbuffer_add_lit(link, "\0");
+		jstr_escape(b, (const char *)evbuffer_pullup(link, -1),
+		    evbuffer_get_length(link) - 1);
+		xasprintf(&hdr, "Link: <%s>; rel=\"next\"\r\n",
+		    (const char *)evbuffer_pullup(link, -1));
+		evbuffer_free(link);
+	} else
+		evbuffer_add_lit(b, "null");
+	evbuffer_add_lit(b, "}\n");
+	rest_json(r, 200, b, hdr);
+	free(hdr);
 }
 
 struct rest_list_arg {
@@ -303,7 +324,7 @@ rest_channels(struct rest_req *r)
 	struct rest_list_arg	 la;
 	struct evbuffer		*b, *link;
 	uint64_t		 limit = REST_LIMIT_DEFAULT;
-	char			*prefix = NULL, *cursor = NULL, *hdr = NULL;
+	char			*prefix = NULL, *cursor = NULL;
 	int			 rc;
 
 	if (rest_uint_param(r, "limit", &limit) < 0)
@@ -331,7 +352,7 @@ rest_channels(struct rest_req *r)
 		evbuffer_free(b);
 		goto out;
 	}
-	evbuffer_add_lit(b, "],\"next\":");
+	link = NULL;
 	if (la.n > la.limit) {
 		link = evbuffer_new();
 		evbuffer_add_printf(link, "/v1/channels?limit=%llu&cursor=",
@@ -341,18 +362,9 @@ rest_channels(struct rest_req *r)
 			evbuffer_add_lit(link, "&prefix=");
 			rest_pct_encode(link, prefix, strlen(prefix));
 		}
-		evbuffer_add_lit(link, "\0");
-		jstr_escape(b, (const char *)evbuffer_pullup(link, -1),
-		    evbuffer_get_length(link) - 1);
-		xasprintf(&hdr, "Link: <%s>; rel=\"next\"\r\n",
-		    (const char *)evbuffer_pullup(link, -1));
-		evbuffer_free(link);
-	} else
-		evbuffer_add_lit(b, "null");
-	evbuffer_add_lit(b, "}\n");
-	rest_json(r, 200, b, hdr);
+	}
+	rest_list_end(r, b, link);
 	evbuffer_free(b);
-	free(hdr);
 out:
 	free(prefix);
 	free(cursor);
@@ -471,7 +483,7 @@ rest_history(struct rest_req *r)
 	struct store_chan	 sc;
 	struct evbuffer		*b, *link;
 	uint64_t		 lo, hi, limit = REST_LIMIT_DEFAULT;
-	char			*dir = NULL, *hdr = NULL;
+	char			*dir = NULL;
 	int			 backward = 1, rc;
 
 	if (rest_chan(r, &sc) != 0)
@@ -513,7 +525,7 @@ rest_history(struct rest_req *r)
 			return;
 		}
 	}
-	evbuffer_add_lit(b, "],\"next\":");
+	link = NULL;
 	if (ha.more) {
 		link = evbuffer_new();
 		evbuffer_add_lit(link, "/v1/channels/");
@@ -524,18 +536,9 @@ rest_history(struct rest_req *r)
 		    (unsigned long long)(backward ? ha.last - 1 : hi),
 		    (unsigned long long)limit,
 		    backward ? "backward" : "forward");
-		evbuffer_add_lit(link, "\0");
-		jstr_escape(b, (const char *)evbuffer_pullup(link, -1),
-		    evbuffer_get_length(link) - 1);
-		xasprintf(&hdr, "Link: <%s>; rel=\"next\"\r\n",
-		    (const char *)evbuffer_pullup(link, -1));
-		evbuffer_free(link);
-	} else
-		evbuffer_add_lit(b, "null");
-	evbuffer_add_lit(b, "}\n");
-	rest_json(r, 200, b, hdr);
+	}
+	rest_list_end(r, b, link);
 	evbuffer_free(b);
-	free(hdr);
 }
 
 struct rest_one_arg {

@@ -113,7 +113,7 @@ sub_pump_rec(const struct store_rec *rec, void *arg)
 
 	if (rec->serial > s->next)
 		sub_gap(s, s->next, rec->serial - 1, "retention");
-	frame_encode_message(pa->scratch, s->name, s->name_len, rec);
+	frame_encode(pa->scratch, 1, s->name, s->name_len, rec);
 	proto_send(s->conn, pa->scratch);
 	evbuffer_drain(pa->scratch, evbuffer_get_length(pa->scratch));
 	s->next = rec->serial + 1;
