@@ -29,7 +29,7 @@
 #include "test_server_common.h"
 
 #define CRASH_PUBS	2
-#define CRASH_MAX	200000	/* publishes a publisher may send a cycle */
+#define CRASH_MAX	200000	/* publishes per publisher and cycle */
 #define CRASH_WINDOW	16
 #define CRASH_MIN_ACKS	20	/* acks before the kill may come */
 #define CRASH_DELAY_MS	300	/* then up to this much longer */

@@ -25,6 +25,8 @@
 #include "harness.h"
 #include "test_server_common.h"
 
+static int	expect_message(struct wsc *, uint64_t);
+
 /* Send a raw request and return the answer's status (-1 if none). */
 static int
 raw_status(struct hd *hd, const char *req, int timeout_ms, char **resp)
@@ -235,6 +237,121 @@ out:
 	ts_done(hd, before);
 }
 
+/* Whether s is 16 lowercase hex characters. */
+static int
+is_epoch(const char *s)
+{
+	return (s != NULL && strlen(s) == 16 &&
+	    strspn(s, "0123456789abcdef") == 16);
+}
+
+/*
+ * The shapes of subscribed, published and message as DESIGN.md gives
+ * them: a new channel's epoch comes with the first subscribe and is the
+ * one it resumes with; server-generated ids are "<epoch>-<serial>"; name
+ * and encoding travel with the message; time is the commit time.
+ */
+static void
+test_shapes(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	struct wsc	*p = NULL, *s = NULL, *r = NULL;
+	json_t		*j = NULL, *want = NULL;
+	char		 epoch[17], id[64], pos[96];
+	long long	 now, t;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE((p = ts_ws(hd)) != NULL);
+	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(hd_ws_send_json(s, "{\"op\":\"subscribe\",\"channel\":"
+	    "\"shape\",\"ref\":\"sub\"}") == 0);
+	REQUIRE((j = hd_ws_expect_op(s, "subscribed", TS_TIMEOUT)) != NULL);
+	CU_ASSERT(ts_streq(ts_str(j, "ref"), "sub"));
+	CU_ASSERT(ts_streq(ts_str(j, "channel"), "shape"));
+	CU_ASSERT(is_epoch(ts_str(j, "epoch")));
+	CU_ASSERT(ts_int(j, "head") == 0);
+	CU_ASSERT(json_object_get(j, "resumed") == NULL);
+	if (!is_epoch(ts_str(j, "epoch")) || ts_int(j, "head") != 0)
+		ts_dump("expected subscribed with an epoch and head 0", j);
+	REQUIRE(is_epoch(ts_str(j, "epoch")));
+	snprintf(epoch, sizeof epoch, "%s", ts_str(j, "epoch"));
+	json_decref(j);
+
+	/* No id: the server makes one, "<epoch>-<serial>". */
+	REQUIRE(hd_ws_send_json(p, "{\"op\":\"publish\",\"channel\":"
+	    "\"shape\",\"name\":\"created\",\"ref\":7,\"data\":"
+	    "{\"n\":1,\"s\":\"\\u00e9\"}}") == 0);
+	REQUIRE((j = hd_ws_expect_op(p, "published", TS_TIMEOUT)) != NULL);
+	snprintf(id, sizeof id, "%s-1", epoch);
+	CU_ASSERT(ts_int(j, "ref") == 7 && ts_int(j, "serial") == 1 &&
+	    ts_streq(ts_str(j, "channel"), "shape") &&
+	    ts_streq(ts_str(j, "id"), id) &&
+	    json_is_false(json_object_get(j, "duplicate")) &&
+	    ts_streq(ts_str(j, "sync"), "always"));
+	if (!ts_streq(ts_str(j, "id"), id) || ts_int(j, "serial") != 1) {
+		fprintf(stderr, "  expected published ref 7 serial 1 id %s "
+		    "duplicate false sync always\n", id);
+		ts_dump("got", j);
+	}
+	json_decref(j);
+	REQUIRE((j = hd_ws_expect_op(s, "message", TS_TIMEOUT)) != NULL);
+	now = (long long)store_now_ms();
+	t = ts_int(j, "time");
+	want = json_pack("{s:i,s:s}", "n", 1, "s", "\xc3\xa9");
+	CU_ASSERT(ts_streq(ts_str(j, "channel"), "shape") &&
+	    ts_int(j, "serial") == 1 && ts_streq(ts_str(j, "id"), id) &&
+	    ts_streq(ts_str(j, "name"), "created") &&
+	    json_object_get(j, "encoding") == NULL &&
+	    json_object_get(j, "client") == NULL &&
+	    json_equal(json_object_get(j, "data"), want));
+	CU_ASSERT(t > now - 60000 && t <= now + 1000);
+	if (!json_equal(json_object_get(j, "data"), want) ||
+	    !ts_streq(ts_str(j, "name"), "created") ||
+	    !ts_streq(ts_str(j, "id"), id))
+		ts_dump("expected message 1 name created data "
+		    "{\"n\":1,\"s\":\"\\u00e9\"} id <epoch>-1", j);
+	json_decref(j);
+	json_decref(want);
+	want = NULL;
+
+	/* Binary as base64. */
+	REQUIRE(hd_ws_send_json(p, "{\"op\":\"publish\",\"channel\":"
+	    "\"shape\",\"encoding\":\"base64\",\"data\":\"aGVsbG8=\"}") ==
+	    0);
+	json_decref(hd_ws_expect_op(p, "published", TS_TIMEOUT));
+	REQUIRE((j = hd_ws_expect_op(s, "message", TS_TIMEOUT)) != NULL);
+	CU_ASSERT(ts_int(j, "serial") == 2 &&
+	    ts_streq(ts_str(j, "encoding"), "base64") &&
+	    ts_streq(json_string_value(json_object_get(j, "data")),
+	    "aGVsbG8=") && json_object_get(j, "name") == NULL);
+	if (!ts_streq(ts_str(j, "encoding"), "base64"))
+		ts_dump("expected message 2 encoding base64 data aGVsbG8=", j);
+	json_decref(j);
+	j = NULL;
+
+	/* The epoch of the first subscribe is the one to resume with. */
+	REQUIRE((r = ts_ws(hd)) != NULL);
+	snprintf(pos, sizeof pos, "\"from\":{\"serial\":1,\"epoch\":\"%s\"}",
+	    epoch);
+	REQUIRE(ts_subscribe(r, "shape", pos, NULL, NULL, &j) == 0);
+	CU_ASSERT(ts_true(j, "resumed") && ts_int(j, "head") == 2);
+	json_decref(j);
+	j = NULL;
+	CU_ASSERT(expect_message(r, 2) == 0);
+out:
+	json_decref(j);
+	json_decref(want);
+	if (p != NULL)
+		wsc_close(p);
+	if (s != NULL)
+		wsc_close(s);
+	if (r != NULL)
+		wsc_close(r);
+	ts_done(hd, before);
+}
+
 /* One bad request and the error it must get. */
 struct bad_case {
 	const char	*req;
@@ -260,7 +377,8 @@ test_bad_input(void)
 		{ "{\"op\":5,\"ref\":2}", 40000, "2" },
 		{ "{\"op\":\"nope\",\"ref\":\"r3\"}", 40001, "\"r3\"" },
 		{ "{\"op\":\"subscribe\",\"ref\":4}", 40000, "4" },
-		{ "{\"op\":\"subscribe\",\"channel\":5,\"ref\":5}", 40000, "5" },
+		{ "{\"op\":\"subscribe\",\"channel\":5,\"ref\":5}", 40000,
+		    "5" },
 		{ "{\"op\":\"publish\",\"channel\":[\"a\"],\"data\":1,"
 		    "\"ref\":6}", 40000, "6" },
 		{ "{\"op\":\"unsubscribe\",\"ref\":7}", 40000, "7" },
@@ -325,6 +443,7 @@ test_bad_input(void)
 		}
 		snprintf(ref, sizeof ref, "after-%zu", i);
 		REQUIRE(ts_pingpong(w, ref) == 0);
+		CU_ASSERT(ts_healthy(hd));
 	}
 
 	/* 255 bytes is a name, 256 is not. */
@@ -1198,60 +1317,76 @@ drain_to_close(struct wsc *w, int timeout_ms)
 }
 
 #define SD_PUBS		3
-#define SD_COUNT	500
+#define SD_BACKLOG	2000
 
 /*
  * SIGTERM: publishes sent before are all answered (published, or 50300
  * if they reached the server during shutdown), every WebSocket gets close
  * 1001, the exit status is 0, and every acked message is there after a
- * restart (and no refused one).
+ * restart (and no refused one). count publishes per connection are sent
+ * without reading, then the signal; batch_max bounds the group commit, so
+ * that many are still queued for the writer when it comes.
  */
 static void
-test_shutdown(void)
+shutdown_run(int count, const char *batch_max, const char *max_inflight,
+    int read_first)
 {
 	unsigned int	 before = CU_get_number_of_failures();
 	struct hd	*hd;
 	struct ts_pub	 p[SD_PUBS];
-	struct wsc	*s = NULL;
+	struct wsc	*s = NULL, *w;
 	struct ts_sub	 sub;
 	uint32_t	*keys = NULL;
 	uint64_t	 head;
 	int		 i, k, n = 0, acked = 0, refused = 0, status, code;
 
 	memset(p, 0, sizeof p);
-	hd = ts_start(NULL);
+	hd = ts_start("--batch-max", batch_max, "--max-inflight", max_inflight,
+	    NULL);
 	REQUIRE(hd != NULL);
 	REQUIRE((s = ts_ws(hd)) != NULL);
 	REQUIRE(ts_subscribe(s, "sd", NULL, NULL, NULL, NULL) == 0);
 	for (k = 0; k < SD_PUBS; k++) {
-		struct wsc *w = ts_ws(hd);
-
-		REQUIRE(w != NULL);
-		ts_pub_init(&p[k], w, "sd", "sd", k, SD_COUNT, 0);
+		REQUIRE((w = ts_ws(hd)) != NULL);
+		ts_pub_init(&p[k], w, "sd", "sd", k, count, 0);
+		p[k].deadline = ts_now() + 60000;
 		p[k].no_recv = 1;
 		p[k].in_order = 0;
 		p[k].allow_50300 = 1;
 		p[k].until_closed = 1;
 		n++;
 	}
-	/* Everything written to the sockets, then SIGTERM at once. */
+	/*
+	 * Everything written to the sockets, then SIGTERM at once; or, with
+	 * read_first, once the server has read every publish (a ping behind
+	 * them was answered): then none arrived during the shutdown, and
+	 * every one must be published.
+	 */
 	for (k = 0; k < SD_PUBS; k++) {
 		ts_pub_run(&p[k]);
-		CU_ASSERT_EQUAL(p[k].sent, SD_COUNT);
+		CU_ASSERT_EQUAL(p[k].sent, count);
 	}
+	for (k = 0; k < SD_PUBS && read_first; k++)
+		REQUIRE(ts_pub_sync(&p[k], "all-read", 30000) == 0);
 	REQUIRE(kill(hd_pid(hd), SIGTERM) == 0);
 
 	for (k = 0; k < SD_PUBS; k++) {
 		ts_pub_drain(&p[k], 10000);
 		CHECK_RUN(&p[k]);
-		CU_ASSERT_EQUAL(p[k].acked + p[k].nrefused, SD_COUNT);
+		CU_ASSERT_EQUAL(p[k].acked + p[k].nrefused, count);
 		CU_ASSERT_EQUAL(p[k].close_code, 1001);
-		if (p[k].acked + p[k].nrefused != SD_COUNT ||
+		if (p[k].acked + p[k].nrefused != count ||
 		    p[k].close_code != 1001)
 			fprintf(stderr, "  publisher %d: %d sent, %d acked, "
 			    "%d refused (50300), close %d; expected all "
 			    "answered and close 1001\n", k, p[k].sent,
 			    p[k].acked, p[k].nrefused, p[k].close_code);
+		if (read_first && p[k].nrefused != 0) {
+			CU_FAIL("a publish read before SIGTERM was refused");
+			fprintf(stderr, "  publisher %d: %d refused with 50300 "
+			    "though read before the signal\n", k,
+			    p[k].nrefused);
+		}
 		acked += p[k].acked;
 		refused += p[k].nrefused;
 	}
@@ -1287,7 +1422,7 @@ test_shutdown(void)
 		ts_sub_run(&sub);
 		CHECK_RUN(&sub);
 		for (k = 0; k < SD_PUBS && sub.errors == 0; k++) {
-			for (i = 0; i < SD_COUNT; i++) {
+			for (i = 0; i < count; i++) {
 				if (p[k].serials[i] == 0)
 					continue;
 				if (p[k].serials[i] > head ||
@@ -1315,6 +1450,28 @@ out:
 	ts_done(hd, before);
 }
 
+/*
+ * SIGTERM with a short backlog: 3 x 500 publishes in groups of at most
+ * 16, a fraction of a second of commits.
+ */
+static void
+test_shutdown(void)
+{
+	shutdown_run(500, "16", "1024", 0);
+}
+
+/*
+ * SIGTERM with a backlog of several seconds: 3 x 2000 publishes all read
+ * by the server before the signal (--max-inflight lets them in), one
+ * commit and fsync each, about 1 ms apiece here. The contract does not
+ * change with the size of the queue: all published, close 1001.
+ */
+static void
+test_shutdown_backlog(void)
+{
+	shutdown_run(SD_BACKLOG, "1", "4096", 1);
+}
+
 int
 main(void)
 {
@@ -1328,6 +1485,8 @@ main(void)
 	if (suite == NULL ||
 	    CU_add_test(suite, "handshake: upgrade, refusals, pipelining, "
 	    "404, healthz", test_handshake) == NULL ||
+	    CU_add_test(suite, "reply and message shapes, server ids, "
+	    "base64", test_shapes) == NULL ||
 	    CU_add_test(suite, "bad input: error codes, close codes, "
 	    "connection still usable", test_bad_input) == NULL ||
 	    CU_add_test(suite, "idempotent publish: same id, same serial, "
@@ -1344,7 +1503,9 @@ main(void)
 	    CU_add_test(suite, "ping timeout closes with 4408",
 	    test_ping_timeout) == NULL ||
 	    CU_add_test(suite, "SIGTERM: all answered, close 1001, exit 0, "
-	    "acks kept", test_shutdown) == NULL) {
+	    "acks kept", test_shutdown) == NULL ||
+	    CU_add_test(suite, "SIGTERM with seconds of commits queued: the "
+	    "same", test_shutdown_backlog) == NULL) {
 		CU_cleanup_registry();
 		return (CU_get_error());
 	}

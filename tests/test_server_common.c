@@ -324,7 +324,8 @@ ts_close_code(struct wsc *w, int timeout_ms)
 		if (r == 0)
 			break;
 		if (r == -1)
-			return (wsc_close_code(w) != 0 ? wsc_close_code(w) : -1);
+			return (wsc_close_code(w) != 0 ? wsc_close_code(w) :
+			    -1);
 		if (m.opcode == WSC_CLOSE) {
 			code = m.code;
 			wsc_msg_free(&m);
@@ -550,6 +551,42 @@ ts_pub_run(void *arg)
 out:
 	free(pad);
 	return (NULL);
+}
+
+/* Read a publisher's answers until the pong of a ping sent after them. */
+int
+ts_pub_sync(struct ts_pub *p, const char *ref, int timeout_ms)
+{
+	struct wsc_msg	 m;
+	json_t		*j;
+	int64_t		 deadline = ts_now() + timeout_ms;
+	int		 r, pong;
+
+	if (hd_ws_send_json(p->w, "{\"op\":\"ping\",\"ref\":\"%s\"}",
+	    ref) != 0) {
+		PFAIL(p, "publisher %d: cannot send a ping", p->k);
+		return (-1);
+	}
+	while (ts_now() < deadline) {
+		r = wsc_recv(p->w, (int)(deadline - ts_now()), &m);
+		if (r != 1 || m.opcode != WSC_TEXT) {
+			if (r == 1)
+				wsc_msg_free(&m);
+			break;
+		}
+		j = json_loadb(m.data, m.len, 0, NULL);
+		pong = ts_is_op(j, "pong") && ts_streq(ts_str(j, "ref"), ref);
+		json_decref(j);
+		if (!pong)
+			r = ts_pub_answer(p, m.data, m.len);
+		wsc_msg_free(&m);
+		if (pong)
+			return (0);
+		if (r != 0)
+			return (-1);
+	}
+	PFAIL(p, "publisher %d: no pong behind %d publishes", p->k, p->sent);
+	return (-1);
 }
 
 /* Read the answers of a publisher that sent without reading. */
@@ -786,8 +823,8 @@ ts_raw_open(struct hd *hd, const void *extra, size_t extralen,
 		    (end = strstr((char *)r->buf, "\r\n\r\n")) != NULL)
 			break;
 		if (ts_raw_fill(r, deadline) <= 0) {
-			fprintf(stderr, "  raw upgrade: no answer head: %.200s\n",
-			    r->buf != NULL ? (char *)r->buf : "");
+			fprintf(stderr, "  raw upgrade: no answer head: "
+			    "%.200s\n", r->buf != NULL ? (char *)r->buf : "");
 			return (-1);
 		}
 	}
