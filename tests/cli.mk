@@ -8,3 +8,13 @@ tests_test_cli_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS) \
 	-DTOP_BUILDDIR='"$(abs_top_builddir)"'
 tests_test_cli_LDADD = $(STORAGE_LIBS) libcommon.a $(CUNIT_LIBS) -lpthread
 tests_test_cli_DEPENDENCIES = libstorage.a libcommon.a src/logwire$(EXEEXT)
+
+# test_cli_net runs logwire's network commands against the real logwired,
+# including tail resuming by itself across a kill -9 and restart.
+check_PROGRAMS += tests/test_cli_net
+TESTS += tests/test_cli_net
+tests_test_cli_net_SOURCES = tests/test_cli_net.c
+tests_test_cli_net_CPPFLAGS = $(HARNESS_CPPFLAGS)
+tests_test_cli_net_LDADD = $(HARNESS_LIBS)
+tests_test_cli_net_DEPENDENCIES = tests/libharness.a src/logwire$(EXEEXT) \
+	src/logwired$(EXEEXT)
