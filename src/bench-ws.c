@@ -161,7 +161,7 @@ benchws_upgrade(struct benchws *ws, const char **cause)
 		}
 		return (1);
 	}
-	head = xmalloc(end.pos + 3);
+	head = xmalloc(end.pos + 4);
 	evbuffer_remove(in, head, end.pos + 4);
 	head[end.pos + 2] = '\0';
 	if (sscanf(head, "HTTP/1.1 %d", &status) != 1 || status != 101) {

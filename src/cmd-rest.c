@@ -347,12 +347,11 @@ cmd_rest_channels(struct cli *cli, struct cli_args *args)
 
 	if (cmd_rest_setup(cli, args, &u, &auth) != 0)
 		return (CLI_EXIT_USAGE);
-	path = xstrdup("/v1/channels?limit=1000");
 	if ((prefix = cli_args_get(args, CMD_REST_PREFIX)) != NULL) {
-		path = xrealloc(path, strlen(path) + 8);
-		strcat(path, "&prefix=");
+		path = xstrdup("/v1/channels?limit=1000&prefix=");
 		httpc_pct_append(&path, prefix);
-	}
+	} else
+		path = xstrdup("/v1/channels?limit=1000");
 	status = cmd_rest_follow(args, &u, path, auth, SIZE_MAX);
 	free(auth);
 	return (status);

@@ -46,7 +46,9 @@ conn_inflight(struct conn *c, int delta)
 	c->inflight += delta;
 	if (c->bev == NULL)
 		return;
-	if (delta > 0 && c->inflight >= server.cfg->max_inflight)
+	/* While stopping, publishes are refused at once: keep reading. */
+	if (delta > 0 && c->inflight >= server.cfg->max_inflight &&
+	    !server.stopping)
 		bufferevent_disable(c->bev, EV_READ);
 	else if (delta < 0 && c->inflight == server.cfg->max_inflight / 2 &&
 	    c->state == CONN_WS_OPEN) {
@@ -213,6 +215,24 @@ conn_close_all(uint16_t code)
 			conn_ws_close(c, code, "server shutting down");
 		else if (c->state == CONN_HTTP_HEAD)
 			conn_close(c);
+	}
+}
+
+/*
+ * Read every WebSocket again (shutdown): what clients sent before the
+ * signal is answered before the close.
+ */
+void
+conn_read_all(void)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (c->state != CONN_WS_OPEN)
+			continue;
+		bufferevent_enable(c->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			event_active(c->pump_ev, EV_READ, 0);
 	}
 }
 

@@ -353,6 +353,7 @@ void		 conn_schedule_pump(struct conn *);
 int		 conn_over_watermark(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
 void		 conn_close_all(uint16_t);
+void		 conn_read_all(void);
 void		 conn_pong(struct conn *);
 void		 conn_inflight(struct conn *, int);
 void		 conn_http_done(struct conn *, int);
@@ -458,6 +459,7 @@ struct server {
 	struct config		*cfg;
 	int			 stopping;
 	int			 storage_state;	/* 0 ok, STORE_EFULL, STORE_EIO */
+	uint64_t		 last_request_ns; /* while stopping */
 	uint64_t		 started_ms;
 	struct server_stats	 stats;
 };

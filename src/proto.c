@@ -482,6 +482,8 @@ proto_message(struct conn *c, const char *text, size_t len)
 	const char	*op;
 	char		*ref = NULL;
 
+	if (server.stopping)
+		server.last_request_ns = server_mono_ns();
 	if ((req = json_loadb(text, len, 0, &err)) == NULL) {
 		proto_error(c, NULL, 40000, "malformed JSON: %s", err.text);
 		return;

@@ -32,6 +32,7 @@
 struct server		 server;
 
 #define SERVER_STOP_GRACE_MS	3000
+#define SERVER_STOP_QUIET_MS	100	/* no request for this long: close */
 
 static struct evconnlistener	**listeners;
 static size_t			  nlisteners;
@@ -146,6 +147,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	stop_started = server_mono_ns();
 	for (i = 0; i < nlisteners; i++)
 		evconnlistener_disable(listeners[i]);
+	conn_read_all();
 	event_add(stop_timer, &tv);
 }
 
@@ -153,16 +155,22 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
  * Step the shutdown: first wait for the writer to hand back every queued
  * request, however long its commits take (the queue is bounded by
  * --max-inflight per connection, and every queued publish is committed
- * anyway, so each must get its ack).  Then close the WebSockets with 1001
- * and leave the loop once no connection is left or the grace period for
- * the closing handshakes is over.
+ * anyway, so each must get its ack), and for the clients to go quiet:
+ * requests they sent before the signal may still sit in the sockets, and
+ * each gets its answer (50300 for a publish) before the close.  Then close
+ * the WebSockets with 1001 and leave the loop once no connection is left
+ * or the grace period for the closing handshakes is over.
  */
 static void
 server_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval	tv = { 0, 10000 };
+	uint64_t	now = server_mono_ns(), quiet_ms;
 
-	if (stop_phase == 0 && writer_pending() == 0) {
+	quiet_ms = (now - server.last_request_ns) / 1000000;
+	if (stop_phase == 0 && writer_pending() == 0 &&
+	    (quiet_ms >= SERVER_STOP_QUIET_MS ||
+	    (now - stop_started) / 1000000 > SERVER_STOP_GRACE_MS)) {
 		conn_close_all(1001);
 		stop_phase = 1;
 		stop_started = server_mono_ns();

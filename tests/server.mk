@@ -29,3 +29,12 @@ tests_test_crash_SOURCES = tests/test_crash.c $(SERVER_TEST_SOURCES)
 tests_test_crash_CPPFLAGS = $(SERVER_TEST_CPPFLAGS)
 tests_test_crash_LDADD = $(SERVER_TEST_LIBS)
 tests_test_crash_DEPENDENCIES = $(SERVER_TEST_DEPS)
+
+# test_limits: disk full on a small tmpfs (root only; exit 77, reported as
+# SKIP, without), request-head timeout, connection limit.
+check_PROGRAMS += tests/test_limits
+TESTS += tests/test_limits
+tests_test_limits_SOURCES = tests/test_limits.c
+tests_test_limits_CPPFLAGS = $(HARNESS_CPPFLAGS)
+tests_test_limits_LDADD = $(HARNESS_LIBS)
+tests_test_limits_DEPENDENCIES = tests/libharness.a src/logwired$(EXEEXT)
