@@ -75,11 +75,10 @@ run)
 	[ $# -gt 0 ] && shift
 	build
 	mkdir -p var
-	if [ -x src/logwired ]; then
-		echo "quickstart: logwired on http://127.0.0.1:8080/ (data in ./var)"
-		exec src/logwired -d var "$@"
-	fi
-	echo "quickstart: built; logwired is not there yet"
+	echo "quickstart: logwired on http://127.0.0.1:8080/ (data in ./var)"
+	echo "quickstart: in another terminal: src/logwire tail demo"
+	echo "quickstart: and in a third: src/logwire publish demo hello"
+	exec src/logwired -d var "$@"
 	;;
 *)
 	echo "usage: $0 [run [logwired flags] | check]" >&2
