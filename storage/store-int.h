@@ -145,29 +145,31 @@ struct chanlog_ent {
 /* A write operation run by store_write(); may be run again after growth. */
 typedef int	(*store_write_fn)(struct store *, MDB_txn *, void *);
 
-/* Store big-endian integers. */
+/*
+ * Big-endian integers.  memcpy and a byte swap compile to one load or
+ * store and a bswap; they run for every key and record header.
+ */
+
+/* Store a big-endian 64-bit integer. */
 static inline void
 store_be64enc(void *p, uint64_t v)
 {
-	unsigned char	*b = p;
-	int		 i;
-
-	for (i = 7; i >= 0; i--) {
-		b[i] = v & 0xff;
-		v >>= 8;
-	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, sizeof v);
 }
 
 /* Load a big-endian 64-bit integer. */
 static inline uint64_t
 store_be64dec(const void *p)
 {
-	const unsigned char	*b = p;
-	uint64_t		 v = 0;
-	int			 i;
+	uint64_t	v;
 
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | b[i];
+	memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return (v);
 }
 
