@@ -29,13 +29,15 @@ struct chanlog_wtx {
 	uint64_t	 next_id;	/* meta "next_chan_id" */
 	int		 next_dirty;
 	uint64_t	 now;
+	uint64_t	 gseq;		/* next global sequence number */
 };
 
-/* An append in progress, for store_write(). */
+/* An append in progress, for store_write_post(). */
 struct chanlog_batch {
 	struct store_msg	*msgs;
 	size_t			 n;
 	uint64_t		 now;
+	uint64_t		 gseq;	/* next gseq after the batch */
 };
 
 /* A channel creation in progress, for store_write(). */
@@ -427,20 +429,21 @@ chanlog_dedupe_put(struct chanlog_wtx *w, struct store_msg *m,
 }
 
 /*
- * Put the record of message m as the next serial of channel e.  The record
- * is written straight into the page (MDB_RESERVE).  On the channel with the
- * highest id, the new key is the last of the whole log, so MDB_APPEND skips
- * the search and fills pages completely; that is the single-channel bulk
- * case.
+ * Put the record of message m, the next serial of channel e, at the end of
+ * the global log, and note its index entry for after the commit.  Every
+ * key is the last of glog, so MDB_APPEND skips the search and fills pages
+ * completely, whatever the channel; the record is written straight into
+ * the page (MDB_RESERVE).
  */
 static int
 chanlog_put_record(struct chanlog_wtx *w, struct chanlog_ent *e,
     struct store_msg *m)
 {
+	struct store		*s = w->s;
 	struct record_in	 in;
-	unsigned char		 key[STORE_LOGKEY_LEN];
+	struct cidx_ent		*ie;
+	unsigned char		 key[STORE_GKEY_LEN];
 	char			 idbuf[STORE_EPOCH_LEN + 24];
-	unsigned int		 flags;
 	MDB_val			 k, v;
 	int			 rc;
 
@@ -461,27 +464,26 @@ chanlog_put_record(struct chanlog_wtx *w, struct chanlog_ent *e,
 	in.data_len = m->data_len;
 	in.flags = m->flags;
 	in.time = m->time;
-	record_prepare(w->s, &in);
+	in.chan = e->rec.id;
+	in.serial = m->serial;
+	record_prepare(s, &in);
 
-	store_logkey(key, e->rec.id, m->serial);
+	store_be64enc(key, w->gseq);
 	k.mv_data = key;
 	k.mv_size = sizeof key;
 	v.mv_data = NULL;
 	v.mv_size = in.size;
-	flags = MDB_RESERVE;
-	if (e->rec.id + 1 == w->next_id)
-		flags |= MDB_APPEND;
-	rc = mdb_put(w->txn, w->s->dbi_log, &k, &v, flags);
-	if (rc == MDB_KEYEXIST && (flags & MDB_APPEND)) {
-		v.mv_size = in.size;
-		rc = mdb_put(w->txn, w->s->dbi_log, &k, &v,
-		    MDB_RESERVE | MDB_NOOVERWRITE);
-	}
+	rc = mdb_put(w->txn, s->dbi_glog, &k, &v, MDB_RESERVE | MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
-		return (STORE_ECORRUPT);	/* a record beyond the head */
+		return (STORE_ECORRUPT);	/* glog beyond its end */
 	if (rc != 0)
 		return (rc);
 	record_write(&in, key, v.mv_data);
+
+	ie = &s->bents[s->nbents++];
+	ie->chan = e->rec.id;
+	ie->serial = m->serial;
+	ie->gseq = w->gseq++;
 
 	e->rec.head = m->serial;
 	e->rec.count++;
@@ -533,7 +535,13 @@ chanlog_append_txn(struct store *s, MDB_txn *txn, void *arg)
 	w.s = s;
 	w.txn = txn;
 	w.now = b->now;
+	w.gseq = s->next_gseq;
 	chanlog_cache_reset(s, b->n);
+	if (b->n > s->bentsalloc) {
+		s->bents = store_xrealloc(s->bents, b->n * sizeof *s->bents);
+		s->bentsalloc = b->n;
+	}
+	s->nbents = 0;
 	if ((rc = chanlog_next_load(&w)) != 0)
 		return (rc);
 	if ((rc = chanlog_dedupe_sweep(&w, CHANLOG_SWEEP_MIN + b->n)) != 0)
@@ -551,7 +559,18 @@ chanlog_append_txn(struct store *s, MDB_txn *txn, void *arg)
 		if ((rc = chanlog_append_one(&w, m)) != 0)
 			return (rc);
 	}
+	b->gseq = w.gseq;
 	return (chanlog_cache_flush(&w));
+}
+
+/* After a batch committed: move on the gseq, add the index entries. */
+static void
+chanlog_append_done(struct store *s, void *arg)
+{
+	struct chanlog_batch	*b = arg;
+
+	s->next_gseq = b->gseq;
+	cidx_batch_done(s);
 }
 
 /* Reset the results of a failed batch: nothing of it was stored. */
@@ -584,9 +603,13 @@ store_append(struct store *s, struct store_msg *msgs, size_t n,
 	b.msgs = msgs;
 	b.n = n;
 	b.now = now_ms != 0 ? now_ms : store_now_ms();
-	if ((rc = store_write(s, chanlog_append_txn, &b)) != 0)
+	if ((rc = store_write_post(s, chanlog_append_txn, chanlog_append_done,
+	    &b)) != 0) {
 		chanlog_batch_clear(msgs, n);
-	return (rc);
+		return (rc);
+	}
+	cidx_maybe_flush(s);
+	return (0);
 }
 
 /* Create or look up one channel inside a write transaction. */
@@ -603,6 +626,7 @@ chanlog_ensure_txn(struct store *s, MDB_txn *txn, void *arg)
 	w.txn = txn;
 	w.now = ce->now;
 	chanlog_cache_reset(s, 1);
+	s->nbents = 0;
 	if ((rc = chanlog_next_load(&w)) != 0)
 		return (rc);
 	if ((rc = chanlog_cache_get(&w, ce->name, ce->len, &e)) != 0)
@@ -713,30 +737,82 @@ out:
 	return (rc != 0 ? store_err(rc) : n);
 }
 
-/* Position cur at the last record of chan_id at or below serial `to`. */
+/*
+ * A read of one channel: the index lookup position and a cursor on glog.
+ * The glog cursor steps with MDB_NEXT (MDB_PREV backwards) when the wanted
+ * record is the neighbour of the last one, which is the common case of a
+ * channel written in bulk; otherwise it seeks.
+ */
+struct chanlog_rd {
+	struct cidx_cur	 cc;
+	MDB_cursor	*gc;
+	uint64_t	 last;		/* gseq the cursor is on, 0: none */
+};
+
+/* Start a read of channel chan_id in reader r's operation. */
 static int
-chanlog_seek_back(MDB_cursor *cur, uint64_t chan_id, uint64_t to, MDB_val *k,
+chanlog_rd_open(struct chanlog_rd *rd, struct store_reader *r,
+    uint64_t chan_id, int backward)
+{
+	cidx_cur_init(&rd->cc, r->store, r->txn, r->pidx, chan_id, backward);
+	rd->last = 0;
+	return (mdb_cursor_open(r->txn, r->store->dbi_glog, &rd->gc));
+}
+
+/* End a read. */
+static void
+chanlog_rd_close(struct chanlog_rd *rd)
+{
+	cidx_cur_close(&rd->cc);
+	if (rd->gc != NULL)
+		mdb_cursor_close(rd->gc);
+	rd->gc = NULL;
+}
+
+/*
+ * Find the record of serial (which the snapshot's metadata says is kept)
+ * and check that it is that channel's serial.  Sets *v and the key.  A
+ * serial missing from the index or the log, or a record of another
+ * serial, is STORE_ECORRUPT.
+ */
+static int
+chanlog_rd_get(struct chanlog_rd *rd, uint64_t serial, unsigned char *key,
     MDB_val *v)
 {
-	unsigned char	key[STORE_LOGKEY_LEN];
+	MDB_val		k;
+	uint64_t	gseq, chan, ser;
 	int		rc;
 
-	store_logkey(key, chan_id, to);
-	k->mv_data = key;
-	k->mv_size = sizeof key;
-	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
-	if (rc == MDB_NOTFOUND)
-		return (mdb_cursor_get(cur, k, v, MDB_LAST));
-	if (rc != 0)
-		return (rc);
-	if (k->mv_size == STORE_LOGKEY_LEN && memcmp(k->mv_data, key,
-	    sizeof key) == 0)
-		return (0);
-	return (mdb_cursor_get(cur, k, v, MDB_PREV));
+	if ((rc = cidx_cur_get(&rd->cc, serial, &gseq)) != 0)
+		return (rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc);
+	if (rd->last != 0 && gseq == rd->last + (rd->cc.backward ? -1 : 1)) {
+		rc = mdb_cursor_get(rd->gc, &k, v, rd->cc.backward ?
+		    MDB_PREV : MDB_NEXT);
+		if (rc == 0 && (k.mv_size != STORE_GKEY_LEN ||
+		    store_be64dec(k.mv_data) != gseq))
+			rc = MDB_NOTFOUND;
+	} else {
+		store_be64enc(key, gseq);
+		k.mv_data = key;
+		k.mv_size = STORE_GKEY_LEN;
+		rc = mdb_cursor_get(rd->gc, &k, v, MDB_SET);
+	}
+	if (rc != 0) {
+		rd->last = 0;
+		return (rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc);
+	}
+	rd->last = gseq;
+	store_be64enc(key, gseq);
+	if (record_ident(v->mv_data, v->mv_size, &chan, &ser) != 0 ||
+	    chan != rd->cc.chan || ser != serial)
+		return (STORE_ECORRUPT);
+	return (0);
 }
 
 /*
  * Read channel chan_id from serial `from` towards serial `to` (inclusive).
+ * The range is clipped to the channel's kept serials in this snapshot, so
+ * every serial in it must be found.
  */
 int
 store_read(struct store_reader *r, uint64_t chan_id, uint64_t from,
@@ -744,40 +820,39 @@ store_read(struct store_reader *r, uint64_t chan_id, uint64_t from,
     store_rec_cb cb, void *arg)
 {
 	struct store_rec	 rec;
-	MDB_cursor		*cur = NULL;
-	unsigned char		 key[STORE_LOGKEY_LEN];
-	MDB_val			 k, v;
+	struct chanlog_rd	 rd;
+	struct chanrec		 c;
+	unsigned char		 key[STORE_GKEY_LEN];
+	char			 name[STORE_NAME_MAX + 1];
+	MDB_val			 v;
 	uint64_t		 serial;
-	size_t			 bytes = 0;
+	size_t			 bytes = 0, len;
 	int			 rc, n = 0;
 
 	if (from > to)
 		return (0);
-	if ((rc = store_reader_begin(r)) != 0)
+	if ((rc = cidx_read_begin(r)) != 0)
 		return (rc);
-	if ((rc = mdb_cursor_open(r->txn, r->store->dbi_log, &cur)) != 0)
+	rd.gc = NULL;
+	rd.cc.ic = NULL;
+	rc = chanlog_meta_get(r->store, r->txn, chan_id, &c, name, &len);
+	if (rc != 0)
 		goto out;
-	if (backward)
-		rc = chanlog_seek_back(cur, chan_id, to, &k, &v);
-	else {
-		store_logkey(key, chan_id, from);
-		k.mv_data = key;
-		k.mv_size = sizeof key;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	}
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v,
-	    backward ? MDB_PREV : MDB_NEXT)) {
-		if (k.mv_size != STORE_LOGKEY_LEN) {
-			rc = STORE_ECORRUPT;
-			break;
-		}
-		serial = store_be64dec((unsigned char *)k.mv_data + 8);
-		if (store_be64dec(k.mv_data) != chan_id ||
-		    serial < from || serial > to)
-			break;
+	if (from < c.first)
+		from = c.first;
+	if (to > c.head)
+		to = c.head;
+	if (from > to)
+		goto out;
+	if ((rc = chanlog_rd_open(&rd, r, chan_id, backward)) != 0)
+		goto out;
+	serial = backward ? to : from;
+	for (;;) {
 		if (max_count != 0 && (size_t)n >= max_count)
 			break;
-		if ((rc = record_decode(r, k.mv_data, v.mv_data, v.mv_size,
+		if ((rc = chanlog_rd_get(&rd, serial, key, &v)) != 0)
+			break;
+		if ((rc = record_decode(r, key, v.mv_data, v.mv_size,
 		    &rec)) != 0)
 			break;
 		if (n > 0 && max_bytes != 0 && bytes + rec.data_len > max_bytes)
@@ -786,13 +861,15 @@ store_read(struct store_reader *r, uint64_t chan_id, uint64_t from,
 		n++;
 		if (cb(&rec, arg) != 0)
 			break;
+		if (serial == (backward ? from : to))
+			break;
+		serial += backward ? -1 : 1;
 	}
+out:
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
-out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	store_reader_end(r);
+	chanlog_rd_close(&rd);
+	cidx_read_end(r);
 	return (rc != 0 ? store_err(rc) : n);
 }
 
@@ -801,44 +878,32 @@ int
 store_get(struct store_reader *r, uint64_t chan_id, uint64_t serial,
     store_rec_cb cb, void *arg)
 {
-	struct store_rec	rec;
-	unsigned char		key[STORE_LOGKEY_LEN];
-	MDB_val			k, v;
-	int			rc;
+	struct store_rec	 rec;
+	struct chanlog_rd	 rd;
+	struct chanrec		 c;
+	unsigned char		 key[STORE_GKEY_LEN];
+	char			 name[STORE_NAME_MAX + 1];
+	MDB_val			 v;
+	size_t			 len;
+	int			 rc;
 
-	if ((rc = store_reader_begin(r)) != 0)
+	if ((rc = cidx_read_begin(r)) != 0)
 		return (rc);
-	store_logkey(key, chan_id, serial);
-	k.mv_data = key;
-	k.mv_size = sizeof key;
-	rc = mdb_get(r->txn, r->store->dbi_log, &k, &v);
+	rd.gc = NULL;
+	rd.cc.ic = NULL;
+	rc = chanlog_meta_get(r->store, r->txn, chan_id, &c, name, &len);
+	if (rc == 0 && (serial < c.first || serial > c.head))
+		rc = MDB_NOTFOUND;
+	if (rc == 0)
+		rc = chanlog_rd_open(&rd, r, chan_id, 0);
+	if (rc == 0)
+		rc = chanlog_rd_get(&rd, serial, key, &v);
 	if (rc == 0 && (rc = record_decode(r, key, v.mv_data, v.mv_size,
 	    &rec)) == 0)
 		cb(&rec, arg);
-	store_reader_end(r);
+	chanlog_rd_close(&rd);
+	cidx_read_end(r);
 	return (store_err(rc));
-}
-
-/* Read the (checked) time of one record for the bisection. */
-static int
-chanlog_time_at(struct store_reader *r, uint64_t chan_id, uint64_t serial,
-    uint64_t *t)
-{
-	unsigned char	key[STORE_LOGKEY_LEN];
-	MDB_val		k, v;
-	int		rc;
-
-	store_logkey(key, chan_id, serial);
-	k.mv_data = key;
-	k.mv_size = sizeof key;
-	rc = mdb_get(r->txn, r->store->dbi_log, &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return (STORE_ECORRUPT);	/* a hole inside [first, head] */
-	if (rc != 0)
-		return (rc);
-	if ((rc = record_check(key, v.mv_data, v.mv_size)) != 0)
-		return (rc);
-	return (record_peek(v.mv_data, v.mv_size, t));
 }
 
 /*
@@ -850,22 +915,32 @@ int
 store_find_time(struct store_reader *r, uint64_t chan_id, uint64_t t,
     uint64_t *serial)
 {
-	struct chanrec	c;
-	char		name[STORE_NAME_MAX + 1];
-	size_t		len;
-	uint64_t	lo, hi, mid, mt;
-	int		rc;
+	struct chanlog_rd	 rd;
+	struct chanrec		 c;
+	unsigned char		 key[STORE_GKEY_LEN];
+	char			 name[STORE_NAME_MAX + 1];
+	MDB_val			 v;
+	size_t			 len;
+	uint64_t		 lo, hi, mid, mt;
+	int			 rc;
 
-	if ((rc = store_reader_begin(r)) != 0)
+	if ((rc = cidx_read_begin(r)) != 0)
 		return (rc);
+	rd.gc = NULL;
+	rd.cc.ic = NULL;
 	if ((rc = chanlog_meta_get(r->store, r->txn, chan_id, &c, name,
 	    &len)) != 0)
+		goto out;
+	if ((rc = chanlog_rd_open(&rd, r, chan_id, 0)) != 0)
 		goto out;
 	lo = c.first;
 	hi = c.head + 1;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if ((rc = chanlog_time_at(r, chan_id, mid, &mt)) != 0)
+		if ((rc = chanlog_rd_get(&rd, mid, key, &v)) != 0)
+			goto out;
+		if ((rc = record_check(key, v.mv_data, v.mv_size)) != 0 ||
+		    (rc = record_peek(v.mv_data, v.mv_size, &mt)) != 0)
 			goto out;
 		if (mt >= t)
 			hi = mid;
@@ -874,6 +949,7 @@ store_find_time(struct store_reader *r, uint64_t chan_id, uint64_t t,
 	}
 	*serial = lo;
 out:
-	store_reader_end(r);
+	chanlog_rd_close(&rd);
+	cidx_read_end(r);
 	return (store_err(rc));
 }

@@ -2,4 +2,5 @@
 noinst_LIBRARIES += libstorage.a
 libstorage_a_SOURCES = storage/storage.h storage/store-int.h \
 	storage/store.c storage/record.c storage/chanlog.c \
-	storage/retention.c storage/snapshot.c
+	storage/retention.c storage/snapshot.c \
+	storage/cidx.c

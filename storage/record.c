@@ -1,11 +1,11 @@
 /*
  * Log records: encoding, checksum and compression.
  *
- * A record is a 28-byte header followed by the body:
+ * A record is a 44-byte header followed by the body:
  *
  *	off  len
  *	  0    8  checksum (u64 BE), see below
- *	  8    1  format version (1)
+ *	  8    1  format version (2)
  *	  9    1  flags: RECORD_F_ZSTD, RECORD_F_BASE64
  *	 10    1  message id length (1..255)
  *	 11    1  event name length (0..255)
@@ -13,15 +13,22 @@
  *	 13    3  zero
  *	 16    8  time, Unix ms (u64 BE)
  *	 24    4  data length before compression (u32 BE)
- *	 28       id, name, client, then the data (zstd frame if RECORD_F_ZSTD)
+ *	 28    8  channel id (u64 BE)
+ *	 36    8  serial (u64 BE)
+ *	 44       id, name, client, then the data (zstd frame if RECORD_F_ZSTD)
  *
  * Only the data part is ever compressed: it is the only large field, and the
  * small fields stay readable without a decompression context.
  *
- * The checksum is XXH3-64 of everything after the checksum field, seeded
- * with XXH3-64 of the 16-byte key, so a record copied under another key
- * fails too.  Two calls over contiguous memory instead of one streaming
- * state keep the common small record cheap to check.
+ * Records live in the global log under their global sequence number
+ * (gseq), so a record names its own channel and serial: the channel index
+ * and the pending index are built from them and checked against them.
+ *
+ * The checksum is XXH3-64 of everything after the checksum field (channel
+ * and serial included), seeded with XXH3-64 of the 8-byte gseq key, so a
+ * record copied under another key fails too.  Two calls over contiguous
+ * memory instead of one streaming state keep the common small record cheap
+ * to check.
  */
 
 #include "config.h"
@@ -34,7 +41,7 @@
 
 #include "store-int.h"
 
-#define RECORD_VERSION	1
+#define RECORD_VERSION	2
 
 /* Checksum a record (key and everything after the checksum field). */
 static uint64_t
@@ -42,7 +49,7 @@ record_sum(const unsigned char *key, const unsigned char *val, size_t len)
 {
 	XXH64_hash_t	seed;
 
-	seed = XXH3_64bits(key, STORE_LOGKEY_LEN);
+	seed = XXH3_64bits(key, STORE_GKEY_LEN);
 	return (XXH3_64bits_withSeed(val + 8, len - 8, seed));
 }
 
@@ -90,6 +97,8 @@ record_write(const struct record_in *in, const unsigned char *key,
 	dst[13] = dst[14] = dst[15] = 0;
 	store_be64enc(dst + 16, in->time);
 	store_be32enc(dst + 24, in->data_len);
+	store_be64enc(dst + 28, in->chan);
+	store_be64enc(dst + 36, in->serial);
 	p = dst + RECORD_HDR_LEN;
 	memcpy(p, in->id, in->id_len);
 	p += in->id_len;
@@ -144,8 +153,8 @@ record_decode(struct store_reader *r, const unsigned char *key,
 	if ((rc = record_check(key, val, len)) != 0)
 		return (rc);
 	memset(out, 0, sizeof *out);
-	out->chan_id = store_be64dec(key);
-	out->serial = store_be64dec(key + 8);
+	out->chan_id = store_be64dec(v + 28);
+	out->serial = store_be64dec(v + 36);
 	out->time = store_be64dec(v + 16);
 	out->flags = (v[9] & RECORD_F_BASE64) ? STORE_MSG_BASE64 : 0;
 	out->stored_bytes = len;
@@ -185,5 +194,18 @@ record_peek(const void *val, size_t len, uint64_t *time)
 	if (len < RECORD_HDR_LEN)
 		return (STORE_ECORRUPT);
 	*time = store_be64dec(v + 16);
+	return (0);
+}
+
+/* Read the channel id and serial of a record, without checking it. */
+int
+record_ident(const void *val, size_t len, uint64_t *chan, uint64_t *serial)
+{
+	const unsigned char	*v = val;
+
+	if (len < RECORD_HDR_LEN)
+		return (STORE_ECORRUPT);
+	*chan = store_be64dec(v + 28);
+	*serial = store_be64dec(v + 36);
 	return (0);
 }

@@ -43,31 +43,46 @@ retention_over(const struct retention_trim *tr, const struct chanrec *c,
 	return (0);
 }
 
-/* Read the time and size of record (id, serial). */
+/*
+ * Find the record of (channel, serial) through the index, checking that it
+ * is that record: sets its key, time and size.
+ */
 static int
-retention_oldest(struct store *s, MDB_txn *txn, uint64_t id, uint64_t serial,
+retention_oldest(struct cidx_cur *cc, uint64_t serial, unsigned char *key,
     uint64_t *t, size_t *size)
 {
-	unsigned char	key[STORE_LOGKEY_LEN];
 	MDB_val		k, v;
+	uint64_t	gseq, chan, ser;
 	int		rc;
 
-	store_logkey(key, id, serial);
-	k.mv_data = key;
-	k.mv_size = sizeof key;
-	if ((rc = mdb_get(txn, s->dbi_log, &k, &v)) != 0)
+	if ((rc = cidx_cur_get(cc, serial, &gseq)) != 0)
 		return (rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc);
+	store_be64enc(key, gseq);
+	k.mv_data = key;
+	k.mv_size = STORE_GKEY_LEN;
+	if ((rc = mdb_get(cc->txn, cc->s->dbi_glog, &k, &v)) != 0)
+		return (rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc);
+	if (record_ident(v.mv_data, v.mv_size, &chan, &ser) != 0 ||
+	    chan != cc->chan || ser != serial)
+		return (STORE_ECORRUPT);
 	*size = v.mv_size;
 	return (record_peek(v.mv_data, v.mv_size, t));
 }
 
-/* Trim one channel inside a write transaction (run by store_write). */
+/*
+ * Trim one channel inside a write transaction (run by store_write).  The
+ * records go from glog, and the channel's index blocks below the new first
+ * serial from cidx.  Pending entries of trimmed serials stay in memory
+ * (a reader of an older snapshot may still want them): reads never ask
+ * for serials below first, and the next flush leaves them out.
+ */
 static int
 retention_trim_txn(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct retention_trim	*tr = arg;
 	struct chanrec		 c;
-	unsigned char		 key[STORE_LOGKEY_LEN], b[CHANREC_LEN];
+	struct cidx_cur		 cc;
+	unsigned char		 key[STORE_GKEY_LEN], b[CHANREC_LEN];
 	MDB_val			 k, v;
 	uint64_t		 t = 0;
 	size_t			 size = 0, steps = 0;
@@ -82,31 +97,36 @@ retention_trim_txn(struct store *s, MDB_txn *txn, void *arg)
 	if ((rc = chanlog_rec_decode(v.mv_data, v.mv_size, &c)) != 0)
 		return (rc);
 
+	cidx_cur_init(&cc, s, txn, s->pidx, c.id, 0);
 	for (;;) {
 		if (c.count == 0)
 			break;
-		if ((rc = retention_oldest(s, txn, c.id, c.first, &t,
+		if ((rc = retention_oldest(&cc, c.first, key, &t,
 		    &size)) != 0)
-			return (rc);
+			break;
 		if (!retention_over(tr, &c, t))
 			break;
 		if (steps == tr->max_steps) {
 			tr->more = 1;
 			break;
 		}
-		store_logkey(key, c.id, c.first);
 		k.mv_data = key;
-		k.mv_size = sizeof key;
-		if ((rc = mdb_del(txn, s->dbi_log, &k, NULL)) != 0)
-			return (rc);
+		k.mv_size = STORE_GKEY_LEN;
+		if ((rc = mdb_del(txn, s->dbi_glog, &k, NULL)) != 0)
+			break;
 		c.first++;
 		c.count--;
 		c.bytes = c.bytes >= size ? c.bytes - size : 0;
 		steps++;
 	}
+	cidx_cur_close(&cc);
+	if (rc != 0)
+		return (rc);
 	tr->removed = steps;
 	if (steps == 0)
 		return (0);
+	if ((rc = cidx_trim(s, txn, c.id, c.first)) != 0)
+		return (rc);
 	chanlog_rec_encode(&c, b);
 	k.mv_data = (void *)tr->name;
 	k.mv_size = tr->len;

@@ -58,6 +58,8 @@ struct snapshot_verify {
 	FILE				*out;
 	struct store_verify_report	*rep;
 	uint64_t			 lines;
+	struct cidx_table		*t;	/* pending index of the snapshot */
+	uint64_t			 kept;	/* sum of channel counts */
 };
 
 /* Write all of buf to fd.  Returns 0 or an errno value. */
@@ -674,45 +676,88 @@ snapshot_problem(struct snapshot_verify *v, const char *fmt, ...)
 	fputc('\n', v->out);
 }
 
-/* Check one channel's records against its entry. */
+/* Verify stops walking a channel's serials after this many misses. */
+#define VERIFY_MAX_MISSING	1000
+
+/*
+ * Check one channel: every serial from first to head is in the index (the
+ * blocks of cidx or the pending entries rebuilt from glog), points at a
+ * record of that channel and serial that decodes, times never decrease,
+ * and the metadata agrees.
+ */
 static int
-snapshot_verify_chan(struct snapshot_verify *v, MDB_cursor *cur,
+snapshot_verify_chan(struct snapshot_verify *v, MDB_txn *txn, MDB_cursor *gc,
     const char *name, const struct chanrec *c)
 {
 	struct store_rec	 rec;
-	unsigned char		 key[STORE_LOGKEY_LEN];
+	struct cidx_cur		 cc;
+	unsigned char		 key[STORE_GKEY_LEN];
 	MDB_val			 k, d;
-	uint64_t		 want = c->first, serial, count = 0, bytes = 0;
-	uint64_t		 last = 0, last_time = 0;
-	int			 rc;
+	uint64_t		 serial, gseq, count = 0, bytes = 0;
+	uint64_t		 last_time = 0, missing = 0;
+	int			 rc = 0;
 
-	if (c->first > c->head + 1)
+	if (c->first > c->head + 1) {
 		snapshot_problem(v, "channel %s: first %" PRIu64 " is beyond "
 		    "head %" PRIu64 " + 1", name, c->first, c->head);
-	store_logkey(key, c->id, 0);
-	k.mv_data = key;
-	k.mv_size = sizeof key;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != STORE_LOGKEY_LEN) {
-			snapshot_problem(v, "log: key of %zu bytes",
-			    k.mv_size);
+		return (0);
+	}
+	v->kept += c->count;
+	cidx_cur_init(&cc, v->s, txn, v->t, c->id, 0);
+	for (serial = c->first; serial <= c->head && serial != 0; serial++) {
+		if (missing >= VERIFY_MAX_MISSING) {
+			snapshot_problem(v, "channel %s: serials %" PRIu64
+			    "..%" PRIu64 " not checked", name, serial,
+			    c->head);
+			break;
+		}
+		rc = cidx_cur_get(&cc, serial, &gseq);
+		if (rc == MDB_NOTFOUND) {
+			snapshot_problem(v, "channel %s: serial %" PRIu64
+			    " is missing from the index", name, serial);
+			missing++;
+			rc = 0;
 			continue;
 		}
-		if (store_be64dec(k.mv_data) != c->id)
-			break;
-		serial = store_be64dec((unsigned char *)k.mv_data + 8);
-		v->rep->records++;
-		if (serial != want)
+		if (rc == STORE_ECORRUPT) {
 			snapshot_problem(v, "channel %s: serial %" PRIu64
-			    " where %" PRIu64 " was expected", name, serial,
-			    want);
-		want = serial + 1;
-		if (record_decode(v->r, k.mv_data, d.mv_data, d.mv_size,
+			    ": index block does not decode", name, serial);
+			missing++;
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		store_be64enc(key, gseq);
+		k.mv_data = key;
+		k.mv_size = sizeof key;
+		rc = mdb_cursor_get(gc, &k, &d, MDB_SET);
+		if (rc == MDB_NOTFOUND) {
+			snapshot_problem(v, "channel %s: serial %" PRIu64
+			    ": the index points at gseq %" PRIu64 ", which is "
+			    "not in the log", name, serial, gseq);
+			missing++;
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		v->rep->records++;
+		if (record_decode(v->r, key, d.mv_data, d.mv_size,
 		    &rec) != 0) {
 			snapshot_problem(v, "channel %s: serial %" PRIu64
 			    ": checksum mismatch or record does not decode",
 			    name, serial);
+			count++;
+			bytes += d.mv_size;
+			continue;
+		}
+		if (rec.chan_id != c->id || rec.serial != serial) {
+			snapshot_problem(v, "channel %s: serial %" PRIu64
+			    ": the index points at gseq %" PRIu64 ", which "
+			    "holds channel id %" PRIu64 " serial %" PRIu64,
+			    name, serial, gseq, rec.chan_id, rec.serial);
+			missing++;
 			continue;
 		}
 		if (rec.time < last_time)
@@ -720,11 +765,11 @@ snapshot_verify_chan(struct snapshot_verify *v, MDB_cursor *cur,
 			    ": time %" PRIu64 " before the previous %" PRIu64,
 			    name, serial, rec.time, last_time);
 		last_time = rec.time;
-		last = serial;
 		count++;
 		bytes += d.mv_size;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	cidx_cur_close(&cc);
+	if (rc != 0)
 		return (rc);
 	if (count != c->count)
 		snapshot_problem(v, "channel %s: %" PRIu64 " records, metadata "
@@ -732,9 +777,6 @@ snapshot_verify_chan(struct snapshot_verify *v, MDB_cursor *cur,
 	if (bytes != c->bytes)
 		snapshot_problem(v, "channel %s: %" PRIu64 " bytes, metadata "
 		    "says %" PRIu64, name, bytes, c->bytes);
-	if (count != 0 && last != c->head)
-		snapshot_problem(v, "channel %s: last serial %" PRIu64 ", head "
-		    "is %" PRIu64, name, last, c->head);
 	if (count != 0 && last_time != c->last_time)
 		snapshot_problem(v, "channel %s: last time %" PRIu64 ", metadata "
 		    "says %" PRIu64, name, last_time, c->last_time);
@@ -747,14 +789,14 @@ snapshot_verify_chans(struct snapshot_verify *v, MDB_txn *txn)
 {
 	struct store	*s = v->s;
 	struct chanrec	 c;
-	MDB_cursor	*cc = NULL, *lc = NULL;
+	MDB_cursor	*cc = NULL, *gc = NULL;
 	MDB_val		 k, d, ik, id;
 	unsigned char	 ib[8];
 	char		 name[STORE_NAME_MAX + 1];
 	int		 rc;
 
 	if ((rc = mdb_cursor_open(txn, s->dbi_chan, &cc)) != 0 ||
-	    (rc = mdb_cursor_open(txn, s->dbi_log, &lc)) != 0)
+	    (rc = mdb_cursor_open(txn, s->dbi_glog, &gc)) != 0)
 		goto out;
 	for (rc = mdb_cursor_get(cc, &k, &d, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cc, &k, &d, MDB_NEXT)) {
@@ -786,14 +828,14 @@ snapshot_verify_chans(struct snapshot_verify *v, MDB_txn *txn)
 		    memcmp(id.mv_data, k.mv_data, k.mv_size) != 0)
 			snapshot_problem(v, "channel %s: chanids names id %"
 			    PRIu64 " otherwise", name, c.id);
-		if ((rc = snapshot_verify_chan(v, lc, name, &c)) != 0)
+		if ((rc = snapshot_verify_chan(v, txn, gc, name, &c)) != 0)
 			goto out;
 	}
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 out:
-	if (lc != NULL)
-		mdb_cursor_close(lc);
+	if (gc != NULL)
+		mdb_cursor_close(gc);
 	if (cc != NULL)
 		mdb_cursor_close(cc);
 	return (rc);
@@ -834,44 +876,132 @@ snapshot_verify_ids(struct snapshot_verify *v, MDB_txn *txn)
 	return (rc == MDB_NOTFOUND ? 0 : rc);
 }
 
-/* Check that every log record belongs to a known channel id. */
+/* Look up a channel by id for the whole-table checks (0 or an error). */
 static int
-snapshot_verify_orphans(struct snapshot_verify *v, MDB_txn *txn)
+snapshot_chan_by_id(struct snapshot_verify *v, MDB_txn *txn, uint64_t id,
+    struct chanrec *c, int *found)
+{
+	char	name[STORE_NAME_MAX + 1];
+	size_t	len;
+	int	rc;
+
+	*found = 0;
+	rc = chanlog_meta_get(v->s, txn, id, c, name, &len);
+	if (rc == MDB_NOTFOUND || rc == STORE_ECORRUPT)
+		return (0);
+	if (rc == 0)
+		*found = 1;
+	return (rc);
+}
+
+/*
+ * Check that every record of the log decodes and belongs to a known
+ * channel, and that the log holds as many records as the channels keep
+ * (so none is left over from a trim, or beyond a head).
+ */
+static int
+snapshot_verify_glog(struct snapshot_verify *v, MDB_txn *txn)
 {
 	struct store	*s = v->s;
+	struct chanrec	 c;
 	MDB_cursor	*cur;
-	MDB_val		 k, d, ik, id;
-	unsigned char	 key[STORE_LOGKEY_LEN];
-	uint64_t	 chan;
-	int		 rc;
+	MDB_val		 k, d;
+	uint64_t	 chan, serial, total = 0, lastchan = 0;
+	int		 rc, found = 0;
 
-	if ((rc = mdb_cursor_open(txn, s->dbi_log, &cur)) != 0)
+	if ((rc = mdb_cursor_open(txn, s->dbi_glog, &cur)) != 0)
 		return (rc);
-	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-	while (rc == 0) {
-		if (k.mv_size < 8) {
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		total++;
+		if (k.mv_size != STORE_GKEY_LEN) {
 			snapshot_problem(v, "log: key of %zu bytes",
 			    k.mv_size);
-			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+			continue;
+		}
+		if (record_check(k.mv_data, d.mv_data, d.mv_size) != 0) {
+			snapshot_problem(v, "log: gseq %" PRIu64 ": checksum "
+			    "mismatch or record does not decode",
+			    store_be64dec(k.mv_data));
+			continue;
+		}
+		record_ident(d.mv_data, d.mv_size, &chan, &serial);
+		if (chan != lastchan || total == 1) {
+			if ((rc = snapshot_chan_by_id(v, txn, chan, &c,
+			    &found)) != 0)
+				break;
+			lastchan = chan;
+		}
+		if (!found)
+			snapshot_problem(v, "log: gseq %" PRIu64 ": record of "
+			    "unknown channel id %" PRIu64,
+			    store_be64dec(k.mv_data), chan);
+		else if (serial < c.first || serial > c.head)
+			snapshot_problem(v, "log: gseq %" PRIu64 ": serial %"
+			    PRIu64 " of channel id %" PRIu64 " is outside its "
+			    "kept serials %" PRIu64 "..%" PRIu64,
+			    store_be64dec(k.mv_data), serial, chan, c.first,
+			    c.head);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	if (total != v->kept)
+		snapshot_problem(v, "log: %" PRIu64 " records, the channels "
+		    "keep %" PRIu64, total, v->kept);
+	return (0);
+}
+
+/*
+ * Check the blocks of the channel index: known channels, no overlap, and
+ * nothing outside the channel's kept serials (the per-channel walk has
+ * checked what each entry points at).
+ */
+static int
+snapshot_verify_blocks(struct snapshot_verify *v, MDB_txn *txn)
+{
+	struct store	*s = v->s;
+	struct chanrec	 c;
+	MDB_cursor	*cur;
+	MDB_val		 k, d;
+	uint64_t	 chan, first, n, lastchan = 0, next = 0;
+	int		 rc, found = 0, any = 0;
+
+	if ((rc = mdb_cursor_open(txn, s->dbi_cidx, &cur)) != 0)
+		return (rc);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != STORE_IKEY_LEN || d.mv_size == 0 ||
+		    d.mv_size % 8 != 0) {
+			snapshot_problem(v, "index: block of %zu bytes under "
+			    "a key of %zu bytes", d.mv_size, k.mv_size);
 			continue;
 		}
 		chan = store_be64dec(k.mv_data);
-		ik.mv_data = k.mv_data;
-		ik.mv_size = 8;
-		rc = mdb_get(txn, s->dbi_chanids, &ik, &id);
-		if (rc == MDB_NOTFOUND)
-			snapshot_problem(v, "log: records for unknown channel "
-			    "id %" PRIu64, chan);
-		else if (rc != 0)
-			break;
-		if (chan == UINT64_MAX) {
-			rc = MDB_NOTFOUND;
-			break;
+		first = store_be64dec((unsigned char *)k.mv_data + 8);
+		n = d.mv_size / 8;
+		if (!any || chan != lastchan) {
+			if ((rc = snapshot_chan_by_id(v, txn, chan, &c,
+			    &found)) != 0)
+				break;
+			lastchan = chan;
+			any = 1;
+			next = found ? c.first : 0;
 		}
-		store_logkey(key, chan + 1, 0);
-		k.mv_data = key;
-		k.mv_size = sizeof key;
-		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		if (!found) {
+			snapshot_problem(v, "index: block for unknown channel "
+			    "id %" PRIu64, chan);
+			continue;
+		}
+		if (first != next)
+			snapshot_problem(v, "index: channel id %" PRIu64 ": "
+			    "block at serial %" PRIu64 " where %" PRIu64 " was "
+			    "expected", chan, first, next);
+		if (first + n - 1 > c.head)
+			snapshot_problem(v, "index: channel id %" PRIu64 ": "
+			    "block %" PRIu64 "..%" PRIu64 " beyond head %"
+			    PRIu64, chan, first, first + n - 1, c.head);
+		next = first + n;
 	}
 	mdb_cursor_close(cur);
 	return (rc == MDB_NOTFOUND ? 0 : rc);
@@ -898,12 +1028,17 @@ store_verify(struct store *s, FILE *out, struct store_verify_report *rep)
 	v.r = store_reader_open(s);
 	if ((rc = store_reader_begin(v.r)) != 0)
 		goto out;
-	if ((rc = snapshot_verify_chans(&v, v.r->txn)) == 0 &&
-	    (rc = snapshot_verify_ids(&v, v.r->txn)) == 0)
-		rc = snapshot_verify_orphans(&v, v.r->txn);
+	/* The pending index as this snapshot has it, from its own glog. */
+	if ((v.t = cidx_table_build(s, v.r->txn, &rc)) != NULL &&
+	    (rc = snapshot_verify_chans(&v, v.r->txn)) == 0 &&
+	    (rc = snapshot_verify_ids(&v, v.r->txn)) == 0 &&
+	    (rc = snapshot_verify_blocks(&v, v.r->txn)) == 0)
+		rc = snapshot_verify_glog(&v, v.r->txn);
+	cidx_table_free(v.t);
 	store_reader_end(v.r);
 	if (rc != 0) {
-		snapshot_problem(&v, "verify stopped: %s", mdb_strerror(rc));
+		snapshot_problem(&v, "verify stopped: %s",
+		    store_strerror(store_err(rc)));
 		rc = store_err(rc);
 		goto out;
 	}

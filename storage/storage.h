@@ -19,21 +19,31 @@
  *   -30780) for a condition without a STORE_E* meaning (e.g. MDB_TXN_FULL,
  *   MDB_READERS_FULL); store_strerror() names those too.
  *
- * Layout (see DESIGN.md, "Storage schema"), named LMDB databases:
- *   meta      "version" -> u32, "next_chan_id" -> u64
+ * Layout (format 2; see DESIGN.md, "Storage schema"), named LMDB databases:
+ *   meta      "version" -> u32, "next_chan_id" -> u64,
+ *             "indexed_upto" -> u64 (last gseq whose entry is in cidx)
  *   channels  name -> struct chanrec (id, epoch, first, head, counters)
  *   chanids   id (u64 BE) -> name
- *   log       id (u64 BE) | serial (u64 BE) -> record
+ *   glog      gseq (u64 BE) -> record: one global append-only log
+ *   cidx      id (u64 BE) | first serial (u64 BE) -> gseqs of serials
+ *             first, first + 1, ... (u64 BE each)
  *   dedupe    id (u64 BE) | message id -> serial (u64 BE) | time (u64 BE)
  *   dedupexp  time (u64 BE) | id (u64 BE) | message id -> (empty)
  *
- * A record is a fixed 28-byte header (checksum, version, flags, field
- * lengths, time, data length) followed by the body: message id, name, client
- * and data.  The checksum is XXH3-64 of the record after the checksum field,
- * seeded with XXH3-64 of the 16-byte key (so it covers key, header and
- * stored body).  The data part is zstd-compressed when it is at least
- * compress_min bytes and compression saves at least an eighth; a header flag
- * says so.  storage/record.c has the byte layout.
+ * Every message goes to the end of glog, so a commit touching many
+ * channels writes consecutive pages.  The channel index is written late
+ * and in bulk: entries after indexed_upto are kept in memory (the pending
+ * index, rebuilt from glog when a store opens) and flushed as one block per
+ * channel (storage/cidx.c).  Only one process may write a store at a time.
+ *
+ * A record is a fixed 44-byte header (checksum, version, flags, field
+ * lengths, time, data length, channel id, serial) followed by the body:
+ * message id, name, client and data.  The checksum is XXH3-64 of the
+ * record after the checksum field, seeded with XXH3-64 of the 8-byte gseq
+ * key (so it covers key, header and stored body).  The data part is
+ * zstd-compressed when it is at least compress_min bytes and compression
+ * saves at least an eighth; a header flag says so.  storage/record.c has
+ * the byte layout.
  */
 
 #ifndef LOGWIRE_STORAGE_H
@@ -162,11 +172,16 @@ typedef int	(*store_chan_cb)(const struct store_chan *, void *);
  * be NULL for the defaults.  On failure returns a STORE_E* code and sets
  * *cause (caller frees): STORE_ENOTFOUND if cfg->readonly and there is no
  * store, STORE_ECORRUPT if data.mdb is not an LMDB file or not a logwire
- * store of this version.
+ * store, STORE_EINVAL if it is a logwire store of another format version
+ * (there is no migration).  Rebuilds the pending part of the channel index
+ * from the log (at most about 64k records).
  */
 int		 store_open(const char *dir, const struct store_config *cfg,
 		     struct store **sp, char **cause);
-/* Close the store (flushing it under batch/none).  No reader may be open. */
+/*
+ * Close the store (flushing it under batch/none), writing the pending part
+ * of the channel index first.  No reader may be open.
+ */
 void		 store_close(struct store *);
 /* The sync policy the store was opened with. */
 enum store_sync	 store_sync_policy(struct store *);

@@ -401,14 +401,18 @@ store_wtxn_begin(struct store *s, MDB_txn **txnp, size_t *seen)
 }
 
 /*
- * Run fn in a write transaction and commit.  On MDB_MAP_FULL (from fn or
- * from the commit) the transaction is aborted, the map doubled and fn run
- * again from the start, so fn must set all of its results afresh each time.
- * fn returns 0 to commit, or an LMDB, errno or STORE_E* code to abort.
- * Returns 0 or a STORE_E* code (or an LMDB code with no STORE_E* meaning).
+ * Run fn in a write transaction and commit, then post (if not NULL) once
+ * the commit succeeded.  On MDB_MAP_FULL (from fn or from the commit) the
+ * transaction is aborted, the map doubled and fn run again from the start,
+ * so fn must set all of its results afresh each time.  fn returns 0 to
+ * commit, or an LMDB, errno or STORE_E* code to abort.  The whole runs
+ * under the store's writer lock, so post finishes before the next write
+ * transaction of this process begins.  Returns 0 or a STORE_E* code (or an
+ * LMDB code with no STORE_E* meaning).
  */
 int
-store_write(struct store *s, store_write_fn fn, void *arg)
+store_write_post(struct store *s, store_write_fn fn, store_post_fn post,
+    void *arg)
 {
 	MDB_txn	*txn;
 	size_t	 seen;
@@ -416,6 +420,7 @@ store_write(struct store *s, store_write_fn fn, void *arg)
 
 	if (s->cfg.readonly)
 		return (STORE_EINVAL);
+	pthread_mutex_lock(&s->wlock);
 	for (;;) {
 		if ((rc = store_wtxn_begin(s, &txn, &seen)) != 0)
 			break;
@@ -430,9 +435,19 @@ store_write(struct store *s, store_write_fn fn, void *arg)
 		if ((rc = store_grow(s, seen)) != 0)
 			break;
 	}
+	if (rc == 0 && post != NULL)
+		post(s, arg);
+	pthread_mutex_unlock(&s->wlock);
 	if (rc == EIO)
 		rc = store_eio_cause(s);
 	return (store_err(rc));
+}
+
+/* Run fn in a write transaction and commit (store_write_post, no post). */
+int
+store_write(struct store *s, store_write_fn fn, void *arg)
+{
+	return (store_write_post(s, fn, NULL, arg));
 }
 
 /* Open the named databases and check or write the format version. */
@@ -442,30 +457,53 @@ store_open_dbs(struct store *s, MDB_txn *txn, void *arg)
 	unsigned int	 flags = s->cfg.readonly ? 0 : MDB_CREATE;
 	char		 vbuf[4];
 	MDB_val		 k, v;
-	int		 rc;
+	int		 rc, fresh = 0;
 
-	if ((rc = mdb_dbi_open(txn, "meta", flags, &s->dbi_meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "channels", flags, &s->dbi_chan)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "chanids", flags, &s->dbi_chanids)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "log", flags, &s->dbi_log)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "dedupe", flags, &s->dbi_dedupe)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "dedupexp", flags, &s->dbi_dedupexp)) != 0)
+	/* The version first: an older store must not get new databases. */
+	if ((rc = mdb_dbi_open(txn, "meta", flags, &s->dbi_meta)) != 0)
 		return (rc);
-
 	k.mv_data = "version";
 	k.mv_size = 7;
 	rc = mdb_get(txn, s->dbi_meta, &k, &v);
-	if (rc == MDB_NOTFOUND && !s->cfg.readonly) {
-		store_be32enc(vbuf, STORE_VERSION);
-		v.mv_data = vbuf;
-		v.mv_size = sizeof vbuf;
-		return (mdb_put(txn, s->dbi_meta, &k, &v, 0));
-	}
-	if (rc != 0)
+	if (rc == MDB_NOTFOUND && !s->cfg.readonly)
+		fresh = 1;
+	else if (rc != 0)
 		return (rc);
-	if (v.mv_size != 4 || store_be32dec(v.mv_data) != STORE_VERSION)
-		return (MDB_VERSION_MISMATCH);
-	return (0);
+	else if (v.mv_size != 4) {
+		s->bad_version = UINT32_MAX;
+		return (STORE_EINVAL);
+	} else if (store_be32dec(v.mv_data) != STORE_VERSION) {
+		s->bad_version = store_be32dec(v.mv_data);
+		return (STORE_EINVAL);
+	}
+
+	if ((rc = mdb_dbi_open(txn, "channels", flags, &s->dbi_chan)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "chanids", flags, &s->dbi_chanids)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "glog", flags, &s->dbi_glog)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "cidx", flags, &s->dbi_cidx)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dedupe", flags, &s->dbi_dedupe)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dedupexp", flags, &s->dbi_dedupexp)) != 0)
+		return (rc);
+	if (!fresh)
+		return (0);
+	store_be32enc(vbuf, STORE_VERSION);
+	v.mv_data = vbuf;
+	v.mv_size = sizeof vbuf;
+	return (mdb_put(txn, s->dbi_meta, &k, &v, 0));
+}
+
+/* Say why a store of another format version is refused. */
+static void
+store_version_cause(struct store *s, char **cause)
+{
+	if (s->bad_version == UINT32_MAX)
+		store_xasprintf(cause, "%s: store format version unreadable",
+		    s->dir);
+	else
+		store_xasprintf(cause, "%s: store format version %u, this "
+		    "logwire reads version %u only (no migration: export the "
+		    "channels with the older logwire and publish them again)",
+		    s->dir, s->bad_version, STORE_VERSION);
 }
 
 /* Open the databases read-only (they must exist). */
@@ -487,7 +525,9 @@ out:
 		store_xasprintf(cause, "%s: not a logwire store", s->dir);
 		return (STORE_ECORRUPT);
 	}
-	if (rc != 0)
+	if (rc == STORE_EINVAL)
+		store_version_cause(s, cause);
+	else if (rc != 0)
 		store_xasprintf(cause, "%s: %s", s->dir, mdb_strerror(rc));
 	return (store_err(rc));
 }
@@ -519,7 +559,11 @@ store_free(struct store *s)
 {
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	cidx_table_free(s->pidx);
 	pthread_rwlock_destroy(&s->maplock);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_mutex_destroy(&s->plock);
+	free(s->bents);
 	ZSTD_freeCCtx(s->cctx);
 	free(s->zbuf);
 	free(s->ents);
@@ -546,7 +590,9 @@ store_open(const char *dir, const struct store_config *cfg,
 	s = store_xmalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
 	s->dir = store_xstrdup(dir);
-	if (pthread_rwlock_init(&s->maplock, NULL) != 0)
+	if (pthread_rwlock_init(&s->maplock, NULL) != 0 ||
+	    pthread_mutex_init(&s->wlock, NULL) != 0 ||
+	    pthread_mutex_init(&s->plock, NULL) != 0)
 		store_oom(sizeof s->maplock);
 	store_config_default(&s->cfg);
 	if (cfg != NULL) {
@@ -617,13 +663,17 @@ store_open(const char *dir, const struct store_config *cfg,
 		rc = store_open_ro(s, cause);
 	else {
 		rc = store_write(s, store_open_dbs, NULL);
-		if (rc != 0)
+		if (rc == STORE_EINVAL)
+			store_version_cause(s, cause);
+		else if (rc != 0)
 			store_xasprintf(cause, "%s: %s", dir,
 			    store_strerror(rc));
 		else if ((s->cctx = ZSTD_createCCtx()) == NULL)
 			store_oom(0);
 	}
 	if (rc != 0)
+		goto fail;
+	if ((rc = cidx_open(s, cause)) != 0)
 		goto fail;
 	*sp = s;
 	return (0);
@@ -639,6 +689,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	cidx_close(s);
 	if (!s->cfg.readonly && s->cfg.sync != STORE_SYNC_ALWAYS)
 		mdb_env_sync(s->env, 1);
 	store_free(s);

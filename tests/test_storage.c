@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <lmdb.h>
 
 #include "storage.h"
 
@@ -2078,6 +2079,615 @@ test_snapshot_restore_refuses(void)
 	free(dir);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* suite "cidx": the global log and its lazily written channel index */
+
+/* Open the raw LMDB environment of a closed store (tests only). */
+static MDB_env *
+t_lmdb_open(const char *dir)
+{
+	MDB_env	*env;
+
+	CU_ASSERT_FATAL(mdb_env_create(&env) == 0);
+	mdb_env_set_maxdbs(env, 8);
+	mdb_env_set_mapsize(env, 1024ULL * T_MIB);
+	CU_ASSERT_FATAL(mdb_env_open(env, dir, 0, 0644) == 0);
+	return (env);
+}
+
+/* Read a big-endian u64. */
+static uint64_t
+t_be64(const void *p)
+{
+	const unsigned char	*b = p;
+	uint64_t		 v = 0;
+	int			 i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return (v);
+}
+
+/* Write a big-endian u64. */
+static void
+t_be64enc(void *p, uint64_t v)
+{
+	unsigned char	*b = p;
+	int		 i;
+
+	for (i = 7; i >= 0; i--) {
+		b[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+/* Meta "indexed_upto" and the number of index blocks of a closed store. */
+static void
+t_index_state(const char *dir, uint64_t *upto, uint64_t *blocks)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 meta, cidx;
+	MDB_stat	 st;
+	MDB_val		 k, v;
+
+	env = t_lmdb_open(dir);
+	CU_ASSERT_FATAL(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
+	CU_ASSERT_FATAL(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+	CU_ASSERT_FATAL(mdb_dbi_open(txn, "cidx", 0, &cidx) == 0);
+	k.mv_data = "indexed_upto";
+	k.mv_size = 12;
+	*upto = 0;
+	if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 8)
+		*upto = t_be64(v.mv_data);
+	CU_ASSERT_FATAL(mdb_stat(txn, cidx, &st) == 0);
+	*blocks = st.ms_entries;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
+/* The data of message serial of channel number c. */
+static void
+t_cdata(char *buf, size_t len, size_t c, uint64_t serial)
+{
+	snprintf(buf, len, "{\"c\":%zu,\"s\":%" PRIu64 "}", c, serial);
+}
+
+/* Channel name of number c. */
+static void
+t_cname(char *buf, size_t len, size_t c)
+{
+	snprintf(buf, len, "ch-%05zu", c);
+}
+
+/*
+ * Append `rounds` batches, each one message to every channel from c0 to
+ * c0 + nchan - 1; next[c] is the next serial of channel c.
+ */
+static void
+t_spread(struct store *s, size_t c0, size_t nchan, size_t rounds,
+    uint64_t *next)
+{
+	struct store_msg	*m;
+	char			(*names)[16], (*data)[48];
+	size_t			 i, r;
+	int			 rc;
+
+	m = calloc(nchan, sizeof *m);
+	names = calloc(nchan, sizeof *names);
+	data = calloc(nchan, sizeof *data);
+	CU_ASSERT_FATAL(m != NULL && names != NULL && data != NULL);
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < nchan; i++) {
+			t_cname(names[i], sizeof names[i], c0 + i);
+			t_cdata(data[i], sizeof data[i], c0 + i, next[c0 + i]);
+			t_msg(&m[i], names[i], NULL, data[i]);
+		}
+		rc = store_append(s, m, nchan, 0);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		for (i = 0; i < nchan; i++) {
+			if (m[i].serial != next[c0 + i])
+				CU_FAIL("unexpected serial");
+			next[c0 + i]++;
+		}
+	}
+	free(data);
+	free(names);
+	free(m);
+}
+
+/*
+ * Check channels 0..nchan-1 hold serials first[c]..next[c]-1 with their
+ * data, read forward in chunks of `chunk` and backward in one go.
+ */
+static void
+t_check_spread(struct store *s, size_t nchan, const uint64_t *first,
+    const uint64_t *next, size_t chunk)
+{
+	struct store_reader	*r;
+	struct store_chan	 ch;
+	struct tcoll		 c = { 0 };
+	char			 name[16], want[48];
+	uint64_t		 from, lo;
+	size_t			 k, i, bad = 0;
+	int			 rc;
+
+	r = store_reader_open(s);
+	for (k = 0; k < nchan && bad < 10; k++) {
+		t_cname(name, sizeof name, k);
+		lo = first != NULL ? first[k] : 1;
+		CU_ASSERT_EQUAL_FATAL(store_chan_get(r, name, strlen(name),
+		    &ch), 0);
+		CU_ASSERT_EQUAL(ch.head, next[k] - 1);
+		CU_ASSERT_EQUAL(ch.first, lo);
+		CU_ASSERT_EQUAL(ch.count, next[k] - lo);
+		for (from = lo; from < next[k]; from += chunk) {
+			rc = store_read(r, ch.id, from, UINT64_MAX, 0, chunk,
+			    0, t_collect_cb, &c);
+			if (rc < 0) {
+				fprintf(stderr, "read %s from %" PRIu64 ": %s\n",
+				    name, from, store_strerror(rc));
+				bad++;
+				break;
+			}
+		}
+		CU_ASSERT_EQUAL(c.n, next[k] - lo);
+		for (i = 0; i < c.n; i++) {
+			t_cdata(want, sizeof want, k, lo + i);
+			if (c.v[i].serial != lo + i ||
+			    strcmp(c.v[i].data, want) != 0) {
+				CU_FAIL("wrong record read forward");
+				bad++;
+				break;
+			}
+		}
+		t_coll_free(&c);
+		rc = store_read(r, ch.id, lo, next[k] - 1, 1, 0, 0,
+		    t_collect_cb, &c);
+		CU_ASSERT_EQUAL(rc, (int)(next[k] - lo));
+		for (i = 0; i < c.n; i++) {
+			if (c.v[i].serial != next[k] - 1 - i) {
+				CU_FAIL("wrong record read backward");
+				bad++;
+				break;
+			}
+		}
+		t_coll_free(&c);
+	}
+	store_reader_close(r);
+}
+
+/*
+ * A child appends past the flush threshold across many channels and dies
+ * without closing: the flushed part is in the index, the rest is rebuilt
+ * from the global log at open, and everything reads back.
+ */
+static void
+test_cidx_flush_many_crash(void)
+{
+	struct store_config	 cfg;
+	struct store		*s;
+	uint64_t		*next, upto, blocks;
+	char			*dir;
+	size_t			 nchan = 1000, rounds = 70, k;
+	pid_t			 pid;
+	int			 status;
+
+	dir = t_path("store");
+	next = calloc(nchan, sizeof *next);
+	for (k = 0; k < nchan; k++)
+		next[k] = 1;
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		store_config_default(&cfg);
+		cfg.sync = STORE_SYNC_NONE;
+		if (store_open(dir, &cfg, &s, NULL) != 0)
+			_exit(2);
+		t_spread(s, 0, nchan, rounds, next);
+		/* Die without store_close (no final flush), like a crash. */
+		raise(SIGKILL);
+		_exit(3);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	for (k = 0; k < nchan; k++)
+		next[k] = rounds + 1;
+
+	/*
+	 * 70000 entries passed the count threshold, so at least one flush
+	 * happened (more by age when the child is slow, e.g. under
+	 * valgrind); normally the last 4000 or so were still pending.
+	 */
+	t_index_state(dir, &upto, &blocks);
+	CU_ASSERT(upto > 0 && upto <= nchan * rounds);
+	CU_ASSERT(blocks >= nchan);
+
+	s = t_open(dir, NULL);
+	t_check_spread(s, nchan, NULL, next, 16);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	/* Appends continue after the rebuilt pending entries. */
+	t_spread(s, 0, nchan, 2, next);
+	t_check_spread(s, nchan, NULL, next, 1000);
+	store_close(s);
+
+	/* Close flushed everything. */
+	t_index_state(dir, &upto, &blocks);
+	CU_ASSERT_EQUAL(upto, nchan * (rounds + 2));
+	s = t_open(dir, NULL);
+	t_check_spread(s, nchan, NULL, next, 7);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	store_close(s);
+	free(next);
+	free(dir);
+}
+
+/*
+ * kill -9 between flushes: nothing was ever flushed, every acknowledged
+ * message comes back from the global log alone.
+ */
+static void
+test_cidx_kill_before_flush(void)
+{
+	struct store_config	 cfg;
+	struct store		*s;
+	uint64_t		 next[50], upto, blocks;
+	char			*dir, c = 'x';
+	size_t			 k;
+	pid_t			 pid;
+	int			 p[2], status;
+
+	dir = t_path("store");
+	for (k = 0; k < 50; k++)
+		next[k] = 1;
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		close(p[0]);
+		store_config_default(&cfg);
+		cfg.sync = STORE_SYNC_ALWAYS;
+		if (store_open(dir, &cfg, &s, NULL) != 0)
+			_exit(2);
+		t_spread(s, 0, 50, 20, next);
+		t_spread(s, 7, 1, 100, next);
+		if (write(p[1], &c, 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	CU_ASSERT_EQUAL(read(p[0], &c, 1), 1);
+	close(p[0]);
+	kill(pid, SIGKILL);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFSIGNALED(status));
+	for (k = 0; k < 50; k++)
+		next[k] = 21;
+	next[7] = 121;
+
+	t_index_state(dir, &upto, &blocks);
+	CU_ASSERT_EQUAL(upto, 0);
+	CU_ASSERT_EQUAL(blocks, 0);
+	s = t_open(dir, NULL);
+	t_check_spread(s, 50, NULL, next, 3);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	store_close(s);
+	free(dir);
+}
+
+/*
+ * Reads, single gets, time lookups and trims across the boundary between
+ * flushed blocks and pending entries.
+ */
+static void
+test_cidx_boundary(void)
+{
+	struct store_retention	 ret = { 0, 0, 0 };
+	struct store_reader	*r;
+	struct store		*s;
+	struct store_chan	 ch;
+	struct tcoll		 c = { 0 };
+	uint64_t		 next[3] = { 1, 1, 1 }, first[3] = { 1, 1, 1 };
+	uint64_t		 removed, serial, upto, blocks;
+	char			*dir;
+	size_t			 i;
+
+	dir = t_path("store");
+	s = t_open(dir, NULL);
+	t_spread(s, 0, 3, 10, next);	/* interleaved: 1..10 each */
+	t_spread(s, 1, 1, 90, next);	/* ch 1 alone: 11..100 */
+	store_close(s);			/* flush: 1..100 in blocks */
+	t_index_state(dir, &upto, &blocks);
+	CU_ASSERT_EQUAL(upto, 120);
+	CU_ASSERT_EQUAL(blocks, 3);
+
+	s = t_open(dir, NULL);
+	t_spread(s, 1, 1, 50, next);	/* 101..150 pending */
+	t_spread(s, 0, 3, 5, next);
+	t_check_spread(s, 3, NULL, next, 9);
+	ch = t_chan(s, "ch-00001");
+	CU_ASSERT_EQUAL(ch.head, 155);
+	r = store_reader_open(s);
+	/* Forward and backward over the boundary 100 | 101. */
+	CU_ASSERT_EQUAL(store_read(r, ch.id, 95, 105, 0, 0, 0, t_collect_cb,
+	    &c), 11);
+	CU_ASSERT_EQUAL(store_read(r, ch.id, 105, 95, 0, 0, 0, t_collect_cb,
+	    &c), 0);
+	CU_ASSERT_EQUAL(store_read(r, ch.id, 95, 105, 1, 0, 0, t_collect_cb,
+	    &c), 11);
+	CU_ASSERT_EQUAL(c.n, 22);
+	for (i = 0; i < 11 && c.n == 22; i++) {
+		CU_ASSERT_EQUAL(c.v[i].serial, 95 + i);
+		CU_ASSERT_EQUAL(c.v[11 + i].serial, 105 - i);
+	}
+	t_coll_free(&c);
+	CU_ASSERT_EQUAL(store_get(r, ch.id, 100, t_collect_cb, &c), 0);
+	CU_ASSERT_EQUAL(store_get(r, ch.id, 101, t_collect_cb, &c), 0);
+	CU_ASSERT_EQUAL(store_get(r, ch.id, 156, t_collect_cb, &c),
+	    STORE_ENOTFOUND);
+	CU_ASSERT_EQUAL(c.n, 2);
+	if (c.n == 2) {
+		CU_ASSERT_STRING_EQUAL(c.v[0].data, "{\"c\":1,\"s\":100}");
+		CU_ASSERT_STRING_EQUAL(c.v[1].data, "{\"c\":1,\"s\":101}");
+	}
+	t_coll_free(&c);
+	CU_ASSERT_EQUAL(store_find_time(r, ch.id, 0, &serial), 0);
+	CU_ASSERT_EQUAL(serial, 1);
+	CU_ASSERT_EQUAL(store_find_time(r, ch.id, UINT64_MAX, &serial), 0);
+	CU_ASSERT_EQUAL(serial, 156);
+	store_reader_close(r);
+
+	/* Trim inside the first block, then across the boundary. */
+	ret.max_count = 150;
+	CU_ASSERT_EQUAL(store_trim(s, "ch-00001", 8, &ret, 0, 1000,
+	    &removed), 0);
+	CU_ASSERT_EQUAL(removed, 5);
+	first[1] = 6;
+	t_check_spread(s, 3, first, next, 4);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	ret.max_count = 30;
+	CU_ASSERT_EQUAL(store_trim(s, "ch-00001", 8, &ret, 0, 1000,
+	    &removed), 0);
+	CU_ASSERT_EQUAL(removed, 120);
+	first[1] = 126;
+	t_check_spread(s, 3, first, next, 4);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	store_close(s);			/* flush skips trimmed serials */
+
+	s = t_open(dir, NULL);
+	t_check_spread(s, 3, first, next, 5);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	/* Trim everything of channel 0, then write again. */
+	ret.max_count = 0;
+	ret.max_age_ms = 1;
+	CU_ASSERT_EQUAL(store_trim(s, "ch-00000", 8, &ret, UINT64_MAX / 2,
+	    1000, &removed), 0);
+	CU_ASSERT_EQUAL(removed, 15);
+	first[0] = 16;
+	t_spread(s, 0, 3, 2, next);
+	t_check_spread(s, 3, first, next, 5);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	store_close(s);
+	s = t_open(dir, NULL);
+	t_check_spread(s, 3, first, next, 5);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	store_close(s);
+	free(dir);
+}
+
+/*
+ * Verify catches an index entry that points at another channel's record,
+ * and a read of that serial fails with STORE_ECORRUPT instead of passing
+ * the wrong message.
+ */
+static void
+test_cidx_verify_bad_entry(void)
+{
+	struct store_reader	*r;
+	struct store		*s;
+	struct store_chan	 a, b;
+	struct tcoll		 c = { 0 };
+	uint64_t		 next[2] = { 1, 1 };
+	unsigned char		 key[16], *blk;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 cidx;
+	MDB_val			 k, v, bv;
+	char			*dir, *out = NULL;
+	size_t			 outlen = 0;
+	FILE			*f;
+
+	dir = t_path("store");
+	s = t_open(dir, NULL);
+	t_spread(s, 0, 2, 10, next);
+	a = t_chan(s, "ch-00000");
+	b = t_chan(s, "ch-00001");
+	store_close(s);
+
+	/* Point channel a's serial 3 at channel b's record of serial 3. */
+	env = t_lmdb_open(dir);
+	CU_ASSERT_FATAL(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+	CU_ASSERT_FATAL(mdb_dbi_open(txn, "cidx", 0, &cidx) == 0);
+	t_be64enc(key, b.id);
+	t_be64enc(key + 8, 1);
+	k.mv_data = key;
+	k.mv_size = sizeof key;
+	CU_ASSERT_FATAL(mdb_get(txn, cidx, &k, &bv) == 0);
+	CU_ASSERT_FATAL(bv.mv_size == 80);
+	t_be64enc(key, a.id);
+	CU_ASSERT_FATAL(mdb_get(txn, cidx, &k, &v) == 0);
+	CU_ASSERT_FATAL(v.mv_size == 80);
+	blk = malloc(v.mv_size);
+	memcpy(blk, v.mv_data, v.mv_size);
+	memcpy(blk + 16, (unsigned char *)bv.mv_data + 16, 8);
+	v.mv_data = blk;
+	CU_ASSERT_FATAL(mdb_put(txn, cidx, &k, &v, 0) == 0);
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+	free(blk);
+
+	s = t_open(dir, NULL);
+	r = store_reader_open(s);
+	CU_ASSERT_EQUAL(store_get(r, a.id, 3, t_collect_cb, &c),
+	    STORE_ECORRUPT);
+	CU_ASSERT_EQUAL(c.n, 0);
+	CU_ASSERT_EQUAL(store_read(r, a.id, 1, 10, 0, 0, 0, t_collect_cb,
+	    &c), STORE_ECORRUPT);
+	CU_ASSERT_EQUAL(c.n, 2);
+	t_coll_free(&c);
+	CU_ASSERT_EQUAL(store_get(r, b.id, 3, t_collect_cb, &c), 0);
+	t_coll_free(&c);
+	store_reader_close(r);
+	f = open_memstream(&out, &outlen);
+	CU_ASSERT_EQUAL(store_verify(s, f, NULL), STORE_ECORRUPT);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "serial 3: the index points at"));
+	free(out);
+	store_close(s);
+	free(dir);
+}
+
+/* A store of another format version is refused with a clear cause. */
+static void
+test_cidx_old_version(void)
+{
+	struct store_config	 cfg;
+	struct store		*s = NULL;
+	unsigned char		 ver[4] = { 0, 0, 0, 1 };
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 meta;
+	MDB_val			 k, v;
+	char			*dir, *cause = NULL;
+
+	dir = t_path("store");
+	s = t_open(dir, NULL);
+	t_append1(s, "a", NULL, "1", 0);
+	store_close(s);
+	env = t_lmdb_open(dir);
+	CU_ASSERT_FATAL(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+	CU_ASSERT_FATAL(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+	k.mv_data = "version";
+	k.mv_size = 7;
+	v.mv_data = ver;
+	v.mv_size = sizeof ver;
+	CU_ASSERT_FATAL(mdb_put(txn, meta, &k, &v, 0) == 0);
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	s = NULL;
+	T_RC(store_open(dir, NULL, &s, &cause), STORE_EINVAL);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "format version 1"));
+	free(cause);
+	cause = NULL;
+	store_config_default(&cfg);
+	cfg.readonly = 1;
+	T_RC(store_open(dir, &cfg, &s, &cause), STORE_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	free(cause);
+	free(dir);
+}
+
+/*
+ * Many-channel batches interleaved with single-channel ones, through
+ * several flushes, with a reader thread checking meanwhile.
+ */
+struct tmixed {
+	struct store	*s;
+	volatile int	 stop;
+	uint64_t	 reads;
+	int		 error;
+};
+
+/* Read the hot channel and a spread one over and over, checking. */
+static void *
+t_mixed_reader(void *arg)
+{
+	struct tmixed		*t = arg;
+	struct store_reader	*r;
+	struct store_chan	 ch;
+	struct tcoll		 c = { 0 };
+	const char		*names[2] = { "ch-00000", "ch-00100" };
+	size_t			 i, k;
+	int			 rc;
+
+	r = store_reader_open(t->s);
+	while (!t->stop && t->error == 0) {
+		for (k = 0; k < 2; k++) {
+			if (store_chan_get(r, names[k], 8, &ch) != 0)
+				continue;
+			rc = store_read(r, ch.id, ch.head > 300 ?
+			    ch.head - 300 : 1, ch.head, 0, 0, 0, t_collect_cb,
+			    &c);
+			if (rc < 0) {
+				fprintf(stderr, "mixed reader: %s\n",
+				    store_strerror(rc));
+				t->error = rc;
+			}
+			for (i = 1; i < c.n; i++)
+				if (c.v[i].serial != c.v[i - 1].serial + 1)
+					t->error = -1;
+			if (c.n != 0 && c.v[c.n - 1].serial < ch.head)
+				t->error = -2;
+			t_coll_free(&c);
+			t->reads++;
+		}
+	}
+	store_reader_close(r);
+	return (NULL);
+}
+
+/* Mixed batches, through flushes, with a concurrent reader. */
+static void
+test_cidx_mixed(void)
+{
+	struct store_config	 cfg;
+	struct tmixed		 t;
+	struct store		*s;
+	pthread_t		 thread;
+	uint64_t		*next, upto, blocks;
+	char			*dir;
+	size_t			 nchan = 300, k, round;
+
+	dir = t_path("store");
+	next = calloc(nchan, sizeof *next);
+	for (k = 0; k < nchan; k++)
+		next[k] = 1;
+	store_config_default(&cfg);
+	cfg.sync = STORE_SYNC_NONE;
+	s = t_open(dir, &cfg);
+	memset(&t, 0, sizeof t);
+	t.s = s;
+	CU_ASSERT_FATAL(pthread_create(&thread, NULL, t_mixed_reader,
+	    &t) == 0);
+	for (round = 0; round < 50; round++) {
+		t_spread(s, 0, nchan, 4, next);	/* 1200 over 300 */
+		t_spread(s, 0, 1, 1000, next);	/* 1000 on channel 0 ... */
+		t_spread(s, 100, 1, 500, next);	/* ... 500 on 100 */
+	}
+	t.stop = 1;
+	pthread_join(thread, NULL);
+	CU_ASSERT_EQUAL(t.error, 0);
+	CU_ASSERT(t.reads > 0);
+	t_check_spread(s, nchan, NULL, next, 333);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	store_close(s);
+	t_index_state(dir, &upto, &blocks);
+	CU_ASSERT_EQUAL(upto, 50 * (1200 + 1000 + 500));
+	s = t_open(dir, &cfg);
+	t_check_spread(s, nchan, NULL, next, 1000);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	store_close(s);
+	free(next);
+	free(dir);
+}
+
 /* ------------------------------------------------------------------ */
 
 struct ttest {
@@ -2116,6 +2726,12 @@ static const struct ttest t_tests[] = {
 	{ "durability", "disk_full", test_durability_disk_full },
 	{ "snapshot", "live", test_snapshot_live },
 	{ "snapshot", "restore_refuses", test_snapshot_restore_refuses },
+	{ "cidx", "flush_many_crash", test_cidx_flush_many_crash },
+	{ "cidx", "kill_before_flush", test_cidx_kill_before_flush },
+	{ "cidx", "boundary", test_cidx_boundary },
+	{ "cidx", "verify_bad_entry", test_cidx_verify_bad_entry },
+	{ "cidx", "old_version", test_cidx_old_version },
+	{ "cidx", "mixed", test_cidx_mixed },
 };
 
 /* Register the tests (those matching LOGWIRE_TEST_FILTER) and run them. */
