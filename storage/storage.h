@@ -62,6 +62,7 @@
 #define STORE_EINVAL	(-31006)	/* bad argument (channel name, sizes, ...) */
 #define STORE_EEXIST	(-31007)	/* target exists and is not empty */
 #define STORE_ESYS	(-31008)	/* other system error; errno-style detail in cause */
+#define STORE_EBUSY	(-31009)	/* another process writes this store */
 
 /* Limits. */
 #define STORE_NAME_MAX		255	/* channel name, bytes */

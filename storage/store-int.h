@@ -40,6 +40,7 @@
  */
 struct store {
 	MDB_env			*env;
+	int			 lockfd;	/* writer.lock, -1 if none */
 	char			*dir;
 	struct store_config	 cfg;
 	MDB_dbi			 dbi_meta;

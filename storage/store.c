@@ -5,12 +5,14 @@
 
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -148,7 +150,7 @@ store_err(int rc)
 	case EINVAL:
 		return (STORE_EINVAL);
 	}
-	if (rc <= STORE_ENOTFOUND && rc >= STORE_ESYS)
+	if (rc <= STORE_ENOTFOUND && rc >= STORE_EBUSY)
 		return (rc);
 	if (rc > 0)
 		return (STORE_ESYS);
@@ -178,6 +180,8 @@ store_strerror(int rc)
 		return ("target exists and is not empty");
 	case STORE_ESYS:
 		return ("system error");
+	case STORE_EBUSY:
+		return ("store in use by another writer");
 	}
 	if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
 		return (mdb_strerror(rc));
@@ -559,6 +563,8 @@ store_free(struct store *s)
 {
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	if (s->lockfd != -1)
+		close(s->lockfd);
 	cidx_table_free(s->pidx);
 	pthread_rwlock_destroy(&s->maplock);
 	pthread_mutex_destroy(&s->wlock);
@@ -570,6 +576,33 @@ store_free(struct store *s)
 	free(s->slots);
 	free(s->dir);
 	free(s);
+}
+
+/*
+ * Take the store's writer lock (flock on DIR/writer.lock): the channel
+ * index kept in memory (cidx.c) is right only if this process is the one
+ * writer.  Readers (verify, snapshot) need no lock.
+ */
+static int
+store_lock(struct store *s, const char *dir, char **cause)
+{
+	char	*path = NULL;
+
+	store_xasprintf(&path, "%s/writer.lock", dir);
+	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lockfd == -1) {
+		store_xasprintf(cause, "%s: %s", path, strerror(errno));
+		free(path);
+		return (errno == ENOSPC ? STORE_EFULL : STORE_ESYS);
+	}
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		store_xasprintf(cause, "%s: another process writes this store",
+		    dir);
+		free(path);
+		return (errno == EWOULDBLOCK ? STORE_EBUSY : STORE_ESYS);
+	}
+	free(path);
+	return (0);
 }
 
 /*
@@ -589,6 +622,7 @@ store_open(const char *dir, const struct store_config *cfg,
 		*cause = NULL;
 	s = store_xmalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
+	s->lockfd = -1;
 	s->dir = store_xstrdup(dir);
 	if (pthread_rwlock_init(&s->maplock, NULL) != 0 ||
 	    pthread_mutex_init(&s->wlock, NULL) != 0 ||
@@ -626,6 +660,8 @@ store_open(const char *dir, const struct store_config *cfg,
 		rc = STORE_EINVAL;
 		goto fail;
 	}
+	if (!s->cfg.readonly && (rc = store_lock(s, dir, cause)) != 0)
+		goto fail;
 
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		s->env = NULL;

@@ -417,6 +417,46 @@ test_store_open_sync(void)
 	free(dir);
 }
 
+/*
+ * One writer per store: a second read-write open, here from another
+ * process, is refused with STORE_EBUSY while the first is open; a
+ * read-only open still works; after the first closes, the second may.
+ */
+static void
+test_store_one_writer(void)
+{
+	struct store_config	 ro;
+	struct store		*s, *s2 = NULL;
+	char			*dir, *cause = NULL;
+	pid_t			 pid;
+	int			 status, rc;
+
+	dir = t_path("one");
+	s = t_open(dir, NULL);
+	CU_ASSERT_EQUAL(t_append1(s, "c", NULL, "1", 0), 1);
+	if ((pid = fork()) == 0) {
+		rc = store_open(dir, NULL, &s2, &cause);
+		_exit(rc == STORE_EBUSY && s2 == NULL && cause != NULL &&
+		    strstr(cause, "another process") != NULL ? 0 : 1);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	store_config_default(&ro);
+	ro.readonly = 1;
+	CU_ASSERT_EQUAL(store_open(dir, &ro, &s2, &cause), 0);
+	store_close(s2);
+	store_close(s);
+
+	s2 = NULL;
+	CU_ASSERT_EQUAL(store_open(dir, NULL, &s2, &cause), 0);
+	store_close(s2);
+	CU_ASSERT_STRING_EQUAL(store_strerror(STORE_EBUSY),
+	    "store in use by another writer");
+	free(dir);
+}
+
 /* Opening something that is not a store fails with a clear cause. */
 static void
 test_store_open_bad(void)
@@ -2701,6 +2741,7 @@ static const struct ttest t_tests[] = {
 	{ "store", "strings", test_store_strings },
 	{ "store", "open_sync", test_store_open_sync },
 	{ "store", "open_bad", test_store_open_bad },
+	{ "store", "one_writer", test_store_one_writer },
 	{ "record", "roundtrip", test_record_roundtrip },
 	{ "record", "compress", test_record_compress },
 	{ "record", "incompressible", test_record_incompressible },
