@@ -388,6 +388,7 @@ void		 rest_cors_headers(struct evbuffer *, const char *);
 int		 rest_committed(struct wreq *);
 void		 rest_stream(struct conn *);
 void		 rest_conn_closed(struct conn *);
+void		 rest_shutdown(void);
 void		 rest_item(struct evbuffer *, const char *, size_t,
 		     const struct store_rec *);
 

@@ -58,6 +58,7 @@ struct rest_job {
 	struct evbuffer	 *scratch;
 
 	/* Snapshot: the copy's thread and file. */
+	TAILQ_ENTRY(rest_job) snap_entry;
 	pthread_t	  thread;
 	int		  fd;
 	int		  snap_rc;
@@ -81,6 +82,10 @@ struct rest_req {
 };
 
 static void	rest_job_free(struct rest_job *);
+
+/* Snapshot jobs whose thread runs: joined before the server exits. */
+static TAILQ_HEAD(, rest_job) rest_snapshots =
+    TAILQ_HEAD_INITIALIZER(rest_snapshots);
 
 /* The extra headers for CORS, if the origin is allowed. */
 void
@@ -1014,6 +1019,7 @@ rest_snapshot_done(evutil_socket_t fd, short what, void *arg)
 	struct stat	 st;
 
 	pthread_join(job->thread, NULL);
+	TAILQ_REMOVE(&rest_snapshots, job, snap_entry);
 	if (job->orphan) {
 		rest_job_free(job);
 		return;
@@ -1088,6 +1094,7 @@ rest_snapshot(struct rest_req *r)
 	r->conn->job = job;
 	if (pthread_create(&job->thread, NULL, rest_snapshot_main, job) != 0)
 		fatalx("cannot start the snapshot thread");
+	TAILQ_INSERT_TAIL(&rest_snapshots, job, snap_entry);
 	return (1);
 }
 
@@ -1294,6 +1301,22 @@ rest_job_free(struct rest_job *job)
 		close(job->fd);
 	free(job->snap_cause);
 	free(job);
+}
+
+/*
+ * Wait for the snapshot copies still running (at exit, once every
+ * connection is closed, so their jobs are orphans) and free them.
+ */
+void
+rest_shutdown(void)
+{
+	struct rest_job	*job;
+
+	while ((job = TAILQ_FIRST(&rest_snapshots)) != NULL) {
+		TAILQ_REMOVE(&rest_snapshots, job, snap_entry);
+		pthread_join(job->thread, NULL);
+		rest_job_free(job);
+	}
 }
 
 /*
