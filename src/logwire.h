@@ -155,6 +155,8 @@ int		 cmd_rest_auth(struct cli *, char **);
 
 struct evbuffer;
 struct sockaddr;
+struct json_t;
+typedef struct json_t json_t;
 struct event_base;
 struct bufferevent;
 
@@ -378,7 +380,8 @@ void		 proto_error(struct conn *, const char *, int, const char *, ...)
 void		 proto_send(struct conn *, struct evbuffer *);
 void		 proto_committed(struct wreq *);
 void		 proto_subscribe_finish(struct sub *, struct channel *);
-int		 proto_base64_valid(const char *, size_t);
+struct wreq	*proto_publish_wreq(const char *, size_t, json_t *,
+		     const char **);
 
 /* rest.c */
 struct rest_job;

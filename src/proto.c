@@ -343,7 +343,7 @@ proto_unsubscribe(struct conn *c, json_t *req, const char *ref)
 }
 
 /* Whether s is padded base64 (the standard alphabet). */
-int
+static int
 proto_base64_valid(const char *s, size_t len)
 {
 	size_t	i, pad = 0;
@@ -368,63 +368,54 @@ proto_base64_valid(const char *s, size_t len)
 	return (1);
 }
 
-/* {"op":"publish"}: check, copy, and queue for the writer. */
-static void
-proto_publish(struct conn *c, json_t *req, const char *ref)
+/*
+ * Check the fields of one message (data required; id, name and encoding
+ * optional) and make the writer request that appends it to channel name.
+ * Shared by the WebSocket publish and the REST POST.  Returns NULL with
+ * *why set (a 40000 reason) when a field is bad.
+ */
+struct wreq *
+proto_publish_wreq(const char *name, size_t len, json_t *o, const char **why)
 {
 	struct wreq	*w;
 	json_t		*data;
-	const char	*name, *id = NULL, *ev = NULL, *enc = NULL;
-	size_t		 len, id_len = 0, ev_len = 0, enc_len, dlen;
+	const char	*id = NULL, *ev = NULL, *enc = NULL;
+	size_t		 id_len = 0, ev_len = 0, enc_len, dlen;
 	unsigned int	 flags = 0;
 	char		*dtext, *p;
 
-	if (proto_channel(c, req, ref, &name, &len) != 0)
-		return;
-	if (name[0] == '$') {
-		proto_error(c, ref, 40301, "channel %s is reserved", name);
-		return;
+	if ((data = json_object_get(o, "data")) == NULL) {
+		*why = "data is required";
+		return (NULL);
 	}
-	if ((data = json_object_get(req, "data")) == NULL) {
-		proto_error(c, ref, 40000, "data is required");
-		return;
-	}
-	if (proto_string(req, "id", &id, &id_len) < 0 ||
+	if (proto_string(o, "id", &id, &id_len) < 0 ||
 	    (id != NULL && (id_len == 0 || id_len > STORE_ID_MAX))) {
-		proto_error(c, ref, 40000, "id must be a string of 1 to %d "
-		    "bytes", STORE_ID_MAX);
-		return;
+		*why = "id must be a string of 1 to 255 bytes";
+		return (NULL);
 	}
-	if (proto_string(req, "name", &ev, &ev_len) < 0 ||
+	if (proto_string(o, "name", &ev, &ev_len) < 0 ||
 	    ev_len > STORE_FIELD_MAX) {
-		proto_error(c, ref, 40000, "name must be a string of at most "
-		    "%d bytes", STORE_FIELD_MAX);
-		return;
+		*why = "name must be a string of at most 255 bytes";
+		return (NULL);
 	}
-	switch (proto_string(req, "encoding", &enc, &enc_len)) {
+	switch (proto_string(o, "encoding", &enc, &enc_len)) {
 	case -1:
-		proto_error(c, ref, 40000, "encoding must be \"base64\"");
-		return;
+		*why = "encoding must be \"base64\"";
+		return (NULL);
 	case 1:
 		if (strcmp(enc, "base64") != 0) {
-			proto_error(c, ref, 40000,
-			    "encoding must be \"base64\"");
-			return;
+			*why = "encoding must be \"base64\"";
+			return (NULL);
 		}
 		if (!json_is_string(data) ||
 		    !proto_base64_valid(json_string_value(data),
 		    json_string_length(data))) {
-			proto_error(c, ref, 40000, "data with encoding base64 "
-			    "must be a base64 string");
-			return;
+			*why = "data with encoding base64 must be a base64 "
+			    "string";
+			return (NULL);
 		}
 		flags |= STORE_MSG_BASE64;
 		break;
-	}
-	if (server.stopping) {
-		proto_error(c, ref, 50300, "server is shutting down: "
-		    "nothing was stored");
-		return;
 	}
 	if ((dtext = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
 		fatalx("json_dumps failed");
@@ -433,7 +424,7 @@ proto_publish(struct conn *c, json_t *req, const char *ref)
 	/* One allocation holds the strings the store message points at. */
 	w = xcalloc(1, sizeof *w);
 	w->type = WREQ_PUBLISH;
-	w->buf = p = xmalloc(len + id_len + ev_len + dlen + 4);
+	w->buf = p = xmalloc(len + id_len + ev_len + dlen + 1);
 	w->msg.channel = memcpy(p, name, len);
 	w->msg.channel_len = len;
 	p += len;
@@ -442,7 +433,7 @@ proto_publish(struct conn *c, json_t *req, const char *ref)
 		w->msg.id_len = id_len;
 		p += id_len;
 	}
-	if (ev != NULL && ev_len > 0) {
+	if (ev_len > 0) {
 		w->msg.name = memcpy(p, ev, ev_len);
 		w->msg.name_len = ev_len;
 		p += ev_len;
@@ -451,6 +442,32 @@ proto_publish(struct conn *c, json_t *req, const char *ref)
 	w->msg.data_len = dlen;
 	w->msg.flags = flags;
 	free(dtext);
+	return (w);
+}
+
+/* {"op":"publish"}: check, copy, and queue for the writer. */
+static void
+proto_publish(struct conn *c, json_t *req, const char *ref)
+{
+	struct wreq	*w;
+	const char	*name, *why;
+	size_t		 len;
+
+	if (proto_channel(c, req, ref, &name, &len) != 0)
+		return;
+	if (name[0] == '$') {
+		proto_error(c, ref, 40301, "channel %s is reserved", name);
+		return;
+	}
+	if (server.stopping) {
+		proto_error(c, ref, 50300, "server is shutting down: "
+		    "nothing was stored");
+		return;
+	}
+	if ((w = proto_publish_wreq(name, len, req, &why)) == NULL) {
+		proto_error(c, ref, 40000, "%s", why);
+		return;
+	}
 	w->ref = ref != NULL ? xstrdup(ref) : NULL;
 	w->conn = c;
 	c->refs++;

@@ -601,86 +601,27 @@ rest_message(struct rest_req *r)
 	evbuffer_free(b);
 }
 
-/* Check one message object of a POST; returns a wreq or NULL (*why). */
+/*
+ * Check one message object of a POST; returns a wreq, or NULL with *why
+ * (400) or, when the message is too large, *why NULL (413).
+ */
 static struct wreq *
 rest_post_one(struct rest_req *r, json_t *o, const char **why)
 {
 	struct wreq	*w;
-	json_t		*data, *v;
-	const char	*id = NULL, *ev = NULL, *enc;
-	size_t		 id_len = 0, ev_len = 0, dlen, clen = r->seglen[2];
-	char		*dtext, *p;
-	unsigned int	 flags = 0;
 
 	if (!json_is_object(o)) {
 		*why = "each message is a JSON object";
 		return (NULL);
 	}
-	if ((data = json_object_get(o, "data")) == NULL) {
-		*why = "data is required";
+	if ((w = proto_publish_wreq(r->seg[2], r->seglen[2], o, why)) == NULL)
 		return (NULL);
-	}
-	if ((v = json_object_get(o, "id")) != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > STORE_ID_MAX) {
-			*why = "id must be a string of 1 to 255 bytes";
-			return (NULL);
-		}
-		id = json_string_value(v);
-		id_len = json_string_length(v);
-	}
-	if ((v = json_object_get(o, "name")) != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) ||
-		    json_string_length(v) > STORE_FIELD_MAX) {
-			*why = "name must be a string of at most 255 bytes";
-			return (NULL);
-		}
-		ev = json_string_value(v);
-		ev_len = json_string_length(v);
-	}
-	if ((v = json_object_get(o, "encoding")) != NULL && !json_is_null(v)) {
-		enc = json_string_value(v);
-		if (enc == NULL || strcmp(enc, "base64") != 0) {
-			*why = "encoding must be \"base64\"";
-			return (NULL);
-		}
-		if (!json_is_string(data) ||
-		    !proto_base64_valid(json_string_value(data),
-		    json_string_length(data))) {
-			*why = "data with encoding base64 must be a base64 "
-			    "string";
-			return (NULL);
-		}
-		flags |= STORE_MSG_BASE64;
-	}
-	if ((dtext = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		fatalx("json_dumps failed");
-	dlen = strlen(dtext);
-	if (dlen + id_len + ev_len > server.cfg->max_message_bytes) {
-		free(dtext);
+	if (w->msg.data_len + w->msg.id_len + w->msg.name_len >
+	    server.cfg->max_message_bytes) {
+		wreq_free(w);
 		*why = NULL;
 		return (NULL);
 	}
-	w = xcalloc(1, sizeof *w);
-	w->type = WREQ_PUBLISH;
-	w->buf = p = xmalloc(clen + id_len + ev_len + dlen + 1);
-	w->msg.channel = memcpy(p, r->seg[2], clen);
-	w->msg.channel_len = clen;
-	p += clen;
-	if (id != NULL) {
-		w->msg.id = memcpy(p, id, id_len);
-		w->msg.id_len = id_len;
-		p += id_len;
-	}
-	if (ev_len > 0) {
-		w->msg.name = memcpy(p, ev, ev_len);
-		w->msg.name_len = ev_len;
-		p += ev_len;
-	}
-	w->msg.data = memcpy(p, dtext, dlen);
-	w->msg.data_len = dlen;
-	w->msg.flags = flags;
-	free(dtext);
 	return (w);
 }
 
