@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")"
 
 PKGS="build-essential autoconf automake libtool pkg-config
-liblmdb-dev libevent-dev libssl-dev libzstd-dev libjansson-dev libcunit1-dev
+liblmdb-dev libevent-dev libssl-dev libzstd-dev libjansson-dev libyajl-dev libcunit1-dev
 libxxhash-dev libwslay-dev libhttp-parser-dev mandoc lmdb-utils zstd curl"
 
 install_packages() {

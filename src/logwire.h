@@ -373,6 +373,52 @@ void		 ws_send_close(struct conn *, uint16_t, const char *);
 int		 ws_done(struct conn *);
 int		 ws_reading(struct conn *);
 
+/* req.c: a logwire.v1 request read without a JSON tree. */
+enum req_kind {
+	REQ_ABSENT = 0,
+	REQ_NULL,
+	REQ_BOOL,
+	REQ_NUMBER,
+	REQ_STRING,
+	REQ_OBJECT,
+	REQ_ARRAY
+};
+struct req_val {
+	enum req_kind	 kind;
+	const char	*s;	/* string: decoded; number: its text */
+	size_t		 len;
+	const char	*raw;	/* the JSON text of the value */
+	size_t		 raw_len;
+};
+struct req {
+	struct req_val	 op, ref, channel, data, id, name, encoding;
+	struct req_val	 from, rewind, since, token;
+	struct req_val	 from_serial, from_epoch;	/* inside "from" */
+	int		 not_object;
+};
+int		 req_parse(struct req *, const char *, size_t, char **);
+int		 req_uint(const struct req_val *, uint64_t *);
+
+/*
+ * A message to publish as a client gave it, whatever it was read with:
+ * proto_publish_wreq checks it.  data is JSON text (NULL when absent);
+ * str is data's decoded value when data is a string.  id, name and
+ * encoding are NULL when absent or null; bad has PUBMSG_* bits for
+ * members of the wrong type.
+ */
+#define PUBMSG_BAD_ID		0x1
+#define PUBMSG_BAD_NAME		0x2
+#define PUBMSG_BAD_ENCODING	0x4
+struct pubmsg {
+	const char	*data;
+	size_t		 data_len;
+	const char	*str;
+	size_t		 str_len;
+	const char	*id, *name, *encoding;
+	size_t		 id_len, name_len, encoding_len;
+	int		 bad;
+};
+
 /* proto.c */
 void		 proto_message(struct conn *, const char *, size_t);
 void		 proto_error(struct conn *, const char *, int, const char *, ...)
@@ -380,8 +426,8 @@ void		 proto_error(struct conn *, const char *, int, const char *, ...)
 void		 proto_send(struct conn *, struct evbuffer *);
 void		 proto_committed(struct wreq *);
 void		 proto_subscribe_finish(struct sub *, struct channel *);
-struct wreq	*proto_publish_wreq(const char *, size_t, json_t *,
-		     const char **);
+struct wreq	*proto_publish_wreq(const char *, size_t,
+		     const struct pubmsg *, const char **);
 
 /* rest.c */
 struct rest_job;

@@ -1,7 +1,8 @@
 /*
- * The logwire.v1 protocol: one JSON object per text frame, parsed with
- * jansson, answered with replies built by hand (so that the message frames
- * and the replies share one encoder and no JSON tree per reply).
+ * The logwire.v1 protocol: one JSON object per text frame, read by req.c
+ * without a JSON tree, answered with replies built by hand (so that the
+ * message frames and the replies share one encoder and no JSON tree per
+ * reply).
  */
 
 #include "config.h"
@@ -13,7 +14,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "logwire.h"
@@ -53,29 +53,25 @@ proto_error(struct conn *c, const char *ref, int code, const char *fmt, ...)
 	free(msg);
 }
 
-/* Get an optional string member: 0 absent, 1 present, -1 wrong type. */
+/* Get an optional string member: 0 absent (or null), 1 present, -1 wrong type. */
 static int
-proto_string(json_t *obj, const char *key, const char **s, size_t *len)
+proto_string(const struct req_val *v, const char **s, size_t *len)
 {
-	json_t	*v;
-
-	if ((v = json_object_get(obj, key)) == NULL || json_is_null(v))
+	if (v->kind == REQ_ABSENT || v->kind == REQ_NULL)
 		return (0);
-	if (!json_is_string(v))
+	if (v->kind != REQ_STRING)
 		return (-1);
-	*s = json_string_value(v);
-	*len = json_string_length(v);
+	*s = v->s;
+	*len = v->len;
 	return (1);
 }
 
-/* Get a non-negative integer: 1 if it is one, -1 otherwise. */
+/* Whether string value v is exactly word. */
 static int
-proto_uint(json_t *v, uint64_t *n)
+proto_is(const struct req_val *v, const char *word)
 {
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return (-1);
-	*n = (uint64_t)json_integer_value(v);
-	return (1);
+	return (v->kind == REQ_STRING && v->len == strlen(word) &&
+	    memcmp(v->s, word, v->len) == 0);
 }
 
 /*
@@ -83,10 +79,10 @@ proto_uint(json_t *v, uint64_t *n)
  * itself.  reserved_ok: whether "$..." names are allowed.
  */
 static int
-proto_channel(struct conn *c, json_t *req, const char *ref, const char **name,
-    size_t *len)
+proto_channel(struct conn *c, const struct req *req, const char *ref,
+    const char **name, size_t *len)
 {
-	switch (proto_string(req, "channel", name, len)) {
+	switch (proto_string(&req->channel, name, len)) {
 	case 0:
 		proto_error(c, ref, 40000, "channel is required");
 		return (-1);
@@ -104,39 +100,35 @@ proto_channel(struct conn *c, json_t *req, const char *ref, const char **name,
 
 /* Parse the start position of a subscribe; -1 if malformed. */
 static int
-proto_position(json_t *req, struct sub_pos *pos, const char **why)
+proto_position(const struct req *req, struct sub_pos *pos, const char **why)
 {
-	json_t		*from, *rewind, *since, *v;
-	uint64_t	 ms;
-	const char	*e;
-	size_t		 i;
-	int		 given;
+	const struct req_val	*rewind = &req->rewind;
+	uint64_t		 ms;
+	const char		*e;
+	size_t			 i;
+	int			 given;
 
-	from = json_object_get(req, "from");
-	rewind = json_object_get(req, "rewind");
-	since = json_object_get(req, "since");
-	given = (from != NULL) + (rewind != NULL) + (since != NULL);
+	given = (req->from.kind != REQ_ABSENT) +
+	    (rewind->kind != REQ_ABSENT) + (req->since.kind != REQ_ABSENT);
 	memset(pos, 0, sizeof *pos);
 	pos->kind = POS_LIVE;
 	if (given > 1) {
 		*why = "from, rewind and since cannot be combined";
 		return (-1);
 	}
-	if (from != NULL) {
+	if (req->from.kind != REQ_ABSENT) {
 		pos->kind = POS_FROM;
-		if (!json_is_object(from) ||
-		    (v = json_object_get(from, "serial")) == NULL ||
-		    proto_uint(v, &pos->n) < 0) {
+		if (req->from.kind != REQ_OBJECT ||
+		    req_uint(&req->from_serial, &pos->n) != 0) {
 			*why = "from needs a serial (a non-negative integer)";
 			return (-1);
 		}
-		v = json_object_get(from, "epoch");
-		if (!json_is_string(v) ||
-		    json_string_length(v) != STORE_EPOCH_LEN) {
+		if (req->from_epoch.kind != REQ_STRING ||
+		    req->from_epoch.len != STORE_EPOCH_LEN) {
 			*why = "from needs the epoch (16 hex characters)";
 			return (-1);
 		}
-		e = json_string_value(v);
+		e = req->from_epoch.s;
 		for (i = 0; i < STORE_EPOCH_LEN; i++) {
 			if (strchr("0123456789abcdef", e[i]) == NULL) {
 				*why = "from needs the epoch (16 hex characters)";
@@ -144,25 +136,25 @@ proto_position(json_t *req, struct sub_pos *pos, const char **why)
 			}
 		}
 		memcpy(pos->epoch, e, STORE_EPOCH_LEN);
-	} else if (rewind != NULL) {
-		if (json_is_string(rewind)) {
-			if (duration_parse(json_string_value(rewind), &ms) != 0) {
+	} else if (rewind->kind != REQ_ABSENT) {
+		if (rewind->kind == REQ_STRING) {
+			if (duration_parse(rewind->s, &ms) != 0) {
 				*why = "rewind is a count or a duration "
 				    "such as 30s, 10m, 2h, 1d";
 				return (-1);
 			}
 			pos->kind = POS_REWIND_MS;
 			pos->n = ms;
-		} else if (proto_uint(rewind, &pos->n) > 0) {
+		} else if (req_uint(rewind, &pos->n) == 0) {
 			pos->kind = POS_REWIND;
 		} else {
 			*why = "rewind is a count or a duration "
 			    "such as 30s, 10m, 2h, 1d";
 			return (-1);
 		}
-	} else if (since != NULL) {
+	} else if (req->since.kind != REQ_ABSENT) {
 		pos->kind = POS_SINCE;
-		if (proto_uint(since, &pos->n) < 0) {
+		if (req_uint(&req->since, &pos->n) != 0) {
 			*why = "since is a Unix time in milliseconds";
 			return (-1);
 		}
@@ -253,7 +245,7 @@ proto_subscribe_finish(struct sub *s, struct channel *ch)
 
 /* {"op":"subscribe"}: find or create the channel, then finish. */
 static void
-proto_subscribe(struct conn *c, json_t *req, const char *ref)
+proto_subscribe(struct conn *c, const struct req *req, const char *ref)
 {
 	struct store_chan	 meta;
 	struct channel		*ch;
@@ -318,7 +310,7 @@ proto_subscribe(struct conn *c, json_t *req, const char *ref)
 
 /* {"op":"unsubscribe"} */
 static void
-proto_unsubscribe(struct conn *c, json_t *req, const char *ref)
+proto_unsubscribe(struct conn *c, const struct req *req, const char *ref)
 {
 	struct evbuffer	*b;
 	struct sub	*s;
@@ -375,51 +367,42 @@ proto_base64_valid(const char *s, size_t len)
  * *why set (a 40000 reason) when a field is bad.
  */
 struct wreq *
-proto_publish_wreq(const char *name, size_t len, json_t *o, const char **why)
+proto_publish_wreq(const char *name, size_t len, const struct pubmsg *m,
+    const char **why)
 {
 	struct wreq	*w;
-	json_t		*data;
-	const char	*id = NULL, *ev = NULL, *enc = NULL;
-	size_t		 id_len = 0, ev_len = 0, enc_len, dlen;
+	const char	*id = m->id, *ev = m->name;
+	size_t		 id_len = m->id_len, ev_len = m->name_len;
+	size_t		 dlen = m->data_len;
 	unsigned int	 flags = 0;
-	char		*dtext, *p;
+	char		*p;
 
-	if ((data = json_object_get(o, "data")) == NULL) {
+	if (m->data == NULL) {
 		*why = "data is required";
 		return (NULL);
 	}
-	if (proto_string(o, "id", &id, &id_len) < 0 ||
+	if ((m->bad & PUBMSG_BAD_ID) ||
 	    (id != NULL && (id_len == 0 || id_len > STORE_ID_MAX))) {
 		*why = "id must be a string of 1 to 255 bytes";
 		return (NULL);
 	}
-	if (proto_string(o, "name", &ev, &ev_len) < 0 ||
-	    ev_len > STORE_FIELD_MAX) {
+	if ((m->bad & PUBMSG_BAD_NAME) || ev_len > STORE_FIELD_MAX) {
 		*why = "name must be a string of at most 255 bytes";
 		return (NULL);
 	}
-	switch (proto_string(o, "encoding", &enc, &enc_len)) {
-	case -1:
+	if ((m->bad & PUBMSG_BAD_ENCODING) || (m->encoding != NULL &&
+	    (m->encoding_len != 6 || memcmp(m->encoding, "base64", 6) != 0))) {
 		*why = "encoding must be \"base64\"";
 		return (NULL);
-	case 1:
-		if (strcmp(enc, "base64") != 0) {
-			*why = "encoding must be \"base64\"";
-			return (NULL);
-		}
-		if (!json_is_string(data) ||
-		    !proto_base64_valid(json_string_value(data),
-		    json_string_length(data))) {
+	}
+	if (m->encoding != NULL) {
+		if (m->str == NULL || !proto_base64_valid(m->str, m->str_len)) {
 			*why = "data with encoding base64 must be a base64 "
 			    "string";
 			return (NULL);
 		}
 		flags |= STORE_MSG_BASE64;
-		break;
 	}
-	if ((dtext = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		fatalx("json_dumps failed");
-	dlen = strlen(dtext);
 
 	/* One allocation holds the strings the store message points at. */
 	w = xcalloc(1, sizeof *w);
@@ -438,17 +421,38 @@ proto_publish_wreq(const char *name, size_t len, json_t *o, const char **why)
 		w->msg.name_len = ev_len;
 		p += ev_len;
 	}
-	w->msg.data = memcpy(p, dtext, dlen);
+	w->msg.data = memcpy(p, m->data, dlen);
 	w->msg.data_len = dlen;
 	w->msg.flags = flags;
-	free(dtext);
 	return (w);
+}
+
+/* Read the message members of a publish request into m. */
+static void
+proto_pubmsg(const struct req *req, struct pubmsg *m)
+{
+	memset(m, 0, sizeof *m);
+	if (req->data.kind != REQ_ABSENT) {
+		m->data = req->data.raw;
+		m->data_len = req->data.raw_len;
+		if (req->data.kind == REQ_STRING) {
+			m->str = req->data.s;
+			m->str_len = req->data.len;
+		}
+	}
+	if (proto_string(&req->id, &m->id, &m->id_len) < 0)
+		m->bad |= PUBMSG_BAD_ID;
+	if (proto_string(&req->name, &m->name, &m->name_len) < 0)
+		m->bad |= PUBMSG_BAD_NAME;
+	if (proto_string(&req->encoding, &m->encoding, &m->encoding_len) < 0)
+		m->bad |= PUBMSG_BAD_ENCODING;
 }
 
 /* {"op":"publish"}: check, copy, and queue for the writer. */
 static void
-proto_publish(struct conn *c, json_t *req, const char *ref)
+proto_publish(struct conn *c, const struct req *req, const char *ref)
 {
+	struct pubmsg	 m;
 	struct wreq	*w;
 	const char	*name, *why;
 	size_t		 len;
@@ -464,7 +468,8 @@ proto_publish(struct conn *c, json_t *req, const char *ref)
 		    "nothing was stored");
 		return;
 	}
-	if ((w = proto_publish_wreq(name, len, req, &why)) == NULL) {
+	proto_pubmsg(req, &m);
+	if ((w = proto_publish_wreq(name, len, &m, &why)) == NULL) {
 		proto_error(c, ref, 40000, "%s", why);
 		return;
 	}
@@ -494,51 +499,51 @@ proto_ping(struct conn *c, const char *ref)
 void
 proto_message(struct conn *c, const char *text, size_t len)
 {
-	json_error_t	 err;
-	json_t		*req, *refv;
+	struct req	 req;
 	const char	*op;
-	char		*ref = NULL;
+	char		*ref = NULL, *cause;
 
 	if (server.stopping)
 		server.last_request_ns = server_mono_ns();
-	if ((req = json_loadb(text, len, 0, &err)) == NULL) {
-		proto_error(c, NULL, 40000, "malformed JSON: %s", err.text);
+	if (req_parse(&req, text, len, &cause) != 0) {
+		proto_error(c, NULL, 40000, "malformed JSON: %s", cause);
+		free(cause);
 		return;
 	}
-	if (!json_is_object(req)) {
+	if (req.not_object) {
 		proto_error(c, NULL, 40000, "a request is a JSON object");
-		goto out;
+		return;
 	}
-	if ((refv = json_object_get(req, "ref")) != NULL) {
-		if (!json_is_string(refv) && !json_is_number(refv)) {
+	if (req.ref.kind != REQ_ABSENT) {
+		if (req.ref.kind != REQ_STRING && req.ref.kind != REQ_NUMBER) {
 			proto_error(c, NULL, 40000,
 			    "ref must be a string or a number");
-			goto out;
+			return;
 		}
-		ref = json_dumps(refv, JSON_COMPACT | JSON_ENCODE_ANY);
+		ref = xstrndup(req.ref.raw, req.ref.raw_len);
 	}
 	if (len > server.cfg->max_message_bytes) {
 		proto_error(c, ref, 41300, "message of %zu bytes is over the "
 		    "limit of %zu", len, server.cfg->max_message_bytes);
 		goto out;
 	}
-	if ((op = json_string_value(json_object_get(req, "op"))) == NULL) {
+	if (req.op.kind != REQ_STRING) {
 		proto_error(c, ref, 40000, "op is required (a string)");
 		goto out;
 	}
-	if (strcmp(op, "publish") == 0)
-		proto_publish(c, req, ref);
-	else if (strcmp(op, "subscribe") == 0)
-		proto_subscribe(c, req, ref);
-	else if (strcmp(op, "unsubscribe") == 0)
-		proto_unsubscribe(c, req, ref);
-	else if (strcmp(op, "ping") == 0)
+	op = req.op.s;
+	if (proto_is(&req.op, "publish"))
+		proto_publish(c, &req, ref);
+	else if (proto_is(&req.op, "subscribe"))
+		proto_subscribe(c, &req, ref);
+	else if (proto_is(&req.op, "unsubscribe"))
+		proto_unsubscribe(c, &req, ref);
+	else if (proto_is(&req.op, "ping"))
 		proto_ping(c, ref);
 	else
 		proto_error(c, ref, 40001, "unknown op %s", op);
 out:
 	free(ref);
-	json_decref(req);
 }
 
 /* Answer a committed (or refused) publish. */

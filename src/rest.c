@@ -605,16 +605,54 @@ rest_message(struct rest_req *r)
  * Check one message object of a POST; returns a wreq, or NULL with *why
  * (400) or, when the message is too large, *why NULL (413).
  */
+/* Read a string member: NULL when absent or null, bad set if not a string. */
+static const char *
+rest_member(json_t *o, const char *key, size_t *len, int bit, int *bad)
+{
+	json_t	*v;
+
+	*len = 0;
+	if ((v = json_object_get(o, key)) == NULL || json_is_null(v))
+		return (NULL);
+	if (!json_is_string(v)) {
+		*bad |= bit;
+		return (NULL);
+	}
+	*len = json_string_length(v);
+	return (json_string_value(v));
+}
+
 static struct wreq *
 rest_post_one(struct rest_req *r, json_t *o, const char **why)
 {
+	struct pubmsg	 m;
 	struct wreq	*w;
+	json_t		*data;
+	char		*dtext = NULL;
 
 	if (!json_is_object(o)) {
 		*why = "each message is a JSON object";
 		return (NULL);
 	}
-	if ((w = proto_publish_wreq(r->seg[2], r->seglen[2], o, why)) == NULL)
+	memset(&m, 0, sizeof m);
+	if ((data = json_object_get(o, "data")) != NULL) {
+		dtext = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (dtext == NULL)
+			fatalx("json_dumps failed");
+		m.data = dtext;
+		m.data_len = strlen(dtext);
+		if (json_is_string(data)) {
+			m.str = json_string_value(data);
+			m.str_len = json_string_length(data);
+		}
+	}
+	m.id = rest_member(o, "id", &m.id_len, PUBMSG_BAD_ID, &m.bad);
+	m.name = rest_member(o, "name", &m.name_len, PUBMSG_BAD_NAME, &m.bad);
+	m.encoding = rest_member(o, "encoding", &m.encoding_len,
+	    PUBMSG_BAD_ENCODING, &m.bad);
+	w = proto_publish_wreq(r->seg[2], r->seglen[2], &m, why);
+	free(dtext);
+	if (w == NULL)
 		return (NULL);
 	if (w->msg.data_len + w->msg.id_len + w->msg.name_len >
 	    server.cfg->max_message_bytes) {

@@ -11,7 +11,7 @@ tests_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DTOP_BUILDDIR='"$(abs_top_builddir)"'
 
 HARNESS_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
-HARNESS_LIBS = tests/libharness.a libwsc.a libcommon.a $(JANSSON_LIBS) \
+HARNESS_LIBS = tests/libharness.a libwsc.a libcommon.a $(JANSSON_LIBS) $(YAJL_LIBS) \
 	$(OPENSSL_LIBS) $(CUNIT_LIBS)
 
 check_PROGRAMS += tests/test_wsc

@@ -38,3 +38,10 @@ tests_test_limits_SOURCES = tests/test_limits.c
 tests_test_limits_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_limits_LDADD = $(HARNESS_LIBS)
 tests_test_limits_DEPENDENCIES = tests/libharness.a src/logwired$(EXEEXT)
+
+# test_req: the request reader (src/req.c) on its own.
+check_PROGRAMS += tests/test_req
+TESTS += tests/test_req
+tests_test_req_SOURCES = tests/test_req.c
+tests_test_req_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
+tests_test_req_LDADD = libcommon.a $(YAJL_LIBS) $(CUNIT_LIBS)

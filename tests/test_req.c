@@ -1,0 +1,344 @@
+/*
+ * Tests for the request reader (src/req.c): the members it keeps, the
+ * exact JSON text of "data" and "ref" that the server stores and echoes,
+ * decoded strings, and refusal of everything that is not one valid JSON
+ * value.
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "logwire.h"
+
+/* Parse text, which must succeed. */
+static void
+parse_ok(struct req *r, const char *text)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = req_parse(r, text, strlen(text), &cause);
+	if (rc != 0)
+		fprintf(stderr, "parse of %s failed: %s\n", text, cause);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+/* Whether a value's raw text is exactly want. */
+static int
+raw_is(const struct req_val *v, const char *want)
+{
+	if (v->raw == NULL || v->raw_len != strlen(want) ||
+	    memcmp(v->raw, want, v->raw_len) != 0) {
+		fprintf(stderr, "raw: want [%s], got [%.*s]\n", want,
+		    (int)v->raw_len, v->raw != NULL ? v->raw : "");
+		return (0);
+	}
+	return (1);
+}
+
+/* Whether a string value decodes to want (len bytes). */
+static int
+str_is(const struct req_val *v, const char *want, size_t len)
+{
+	return (v->kind == REQ_STRING && v->len == len &&
+	    memcmp(v->s, want, len) == 0 && v->s[len] == '\0');
+}
+
+static void
+test_publish_members(void)
+{
+	struct req	r;
+
+	parse_ok(&r, "{\"op\":\"publish\",\"ref\":12,\"channel\":\"orders\","
+	    "\"data\":{\"n\":[1,2,{\"x\":\"}]\"}]},\"id\":\"c-42\","
+	    "\"name\":\"created\",\"encoding\":null,\"extra\":{\"op\":1}}");
+	CU_ASSERT_FALSE(r.not_object);
+	CU_ASSERT_TRUE(str_is(&r.op, "publish", 7));
+	CU_ASSERT_EQUAL(r.ref.kind, REQ_NUMBER);
+	CU_ASSERT_TRUE(raw_is(&r.ref, "12"));
+	CU_ASSERT_TRUE(str_is(&r.channel, "orders", 6));
+	CU_ASSERT_EQUAL(r.data.kind, REQ_OBJECT);
+	CU_ASSERT_TRUE(raw_is(&r.data, "{\"n\":[1,2,{\"x\":\"}]\"}]}"));
+	CU_ASSERT_TRUE(str_is(&r.id, "c-42", 4));
+	CU_ASSERT_TRUE(str_is(&r.name, "created", 7));
+	CU_ASSERT_EQUAL(r.encoding.kind, REQ_NULL);
+	CU_ASSERT_EQUAL(r.from.kind, REQ_ABSENT);
+	CU_ASSERT_EQUAL(r.rewind.kind, REQ_ABSENT);
+	CU_ASSERT_EQUAL(r.since.kind, REQ_ABSENT);
+}
+
+static void
+test_data_spans(void)
+{
+	static const struct {
+		const char	*text;
+		const char	*raw;
+		enum req_kind	 kind;
+	} cases[] = {
+		{ "{\"data\":1}", "1", REQ_NUMBER },
+		{ "{\"data\":-1.5e+3,\"op\":\"x\"}", "-1.5e+3", REQ_NUMBER },
+		{ "{ \"data\" :\t\n 42 \n}", "42", REQ_NUMBER },
+		{ "{\"data\":true}", "true", REQ_BOOL },
+		{ "{\"data\":false }", "false", REQ_BOOL },
+		{ "{\"data\":null,\"a\":2}", "null", REQ_NULL },
+		{ "{\"data\":\"a\\\"b\"}", "\"a\\\"b\"", REQ_STRING },
+		{ "{\"data\" : [ 1 , { \"a\" : \"]\" } ] , \"op\":1}",
+		    "[ 1 , { \"a\" : \"]\" } ]", REQ_ARRAY },
+		{ "{\"data\":{}}", "{}", REQ_OBJECT },
+		{ "{\"data\":[]}", "[]", REQ_ARRAY },
+		{ "{\"data\":{\"data\":{\"data\":3}},\"x\":[{}]}",
+		    "{\"data\":{\"data\":3}}", REQ_OBJECT },
+	};
+	struct req	r;
+	size_t		i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		parse_ok(&r, cases[i].text);
+		CU_ASSERT_EQUAL(r.data.kind, cases[i].kind);
+		CU_ASSERT_TRUE(raw_is(&r.data, cases[i].raw));
+	}
+}
+
+static void
+test_strings_decoded(void)
+{
+	struct req	r;
+
+	/* Escapes are decoded in the value, kept in the raw text. */
+	parse_ok(&r, "{\"channel\":\"ch\\u0041\\n\",\"data\":"
+	    "\"caf\\u00e9 \\ud83d\\ude00\",\"ref\":\"r\\\"1\"}");
+	CU_ASSERT_TRUE(str_is(&r.channel, "chA\n", 4));
+	CU_ASSERT_TRUE(str_is(&r.data, "caf\xc3\xa9 \xf0\x9f\x98\x80", 10));
+	CU_ASSERT_TRUE(raw_is(&r.data,
+	    "\"caf\\u00e9 \\ud83d\\ude00\""));
+	CU_ASSERT_EQUAL(r.ref.kind, REQ_STRING);
+	CU_ASSERT_TRUE(raw_is(&r.ref, "\"r\\\"1\""));
+
+	/* An escaped NUL stays in the value; the length tells. */
+	parse_ok(&r, "{\"id\":\"a\\u0000b\"}");
+	CU_ASSERT_TRUE(str_is(&r.id, "a\0b", 3));
+
+	/* UTF-8 as is. */
+	parse_ok(&r, "{\"name\":\"\xc3\xa9t\xc3\xa9\"}");
+	CU_ASSERT_TRUE(str_is(&r.name, "\xc3\xa9t\xc3\xa9", 5));
+}
+
+static void
+test_from_position(void)
+{
+	struct req	r;
+	uint64_t	n = 0;
+
+	parse_ok(&r, "{\"op\":\"subscribe\",\"from\":{\"x\":{\"serial\":9},"
+	    "\"serial\":1200,\"epoch\":\"9f3c2a6e01d4b7aa\",\"data\":5}}");
+	CU_ASSERT_EQUAL(r.from.kind, REQ_OBJECT);
+	CU_ASSERT_EQUAL(req_uint(&r.from_serial, &n), 0);
+	CU_ASSERT_EQUAL(n, 1200);
+	CU_ASSERT_TRUE(str_is(&r.from_epoch, "9f3c2a6e01d4b7aa", 16));
+	/* "data" inside "from" is not the request's data. */
+	CU_ASSERT_EQUAL(r.data.kind, REQ_ABSENT);
+
+	/* serial and epoch count only inside from. */
+	parse_ok(&r, "{\"serial\":3,\"epoch\":\"x\",\"from\":5}");
+	CU_ASSERT_EQUAL(r.from.kind, REQ_NUMBER);
+	CU_ASSERT_EQUAL(r.from_serial.kind, REQ_ABSENT);
+	CU_ASSERT_EQUAL(r.from_epoch.kind, REQ_ABSENT);
+
+	parse_ok(&r, "{\"rewind\":\"10m\",\"since\":null}");
+	CU_ASSERT_TRUE(str_is(&r.rewind, "10m", 3));
+	CU_ASSERT_EQUAL(r.since.kind, REQ_NULL);
+}
+
+static void
+test_members_only_at_top(void)
+{
+	struct req	r;
+
+	parse_ok(&r, "{\"x\":{\"op\":\"publish\",\"data\":1,\"channel\":\"c\"},"
+	    "\"y\":[{\"ref\":1}]}");
+	CU_ASSERT_EQUAL(r.op.kind, REQ_ABSENT);
+	CU_ASSERT_EQUAL(r.data.kind, REQ_ABSENT);
+	CU_ASSERT_EQUAL(r.channel.kind, REQ_ABSENT);
+	CU_ASSERT_EQUAL(r.ref.kind, REQ_ABSENT);
+
+	/* A repeated member: the last one counts. */
+	parse_ok(&r, "{\"data\":[1],\"channel\":\"a\",\"data\":{\"b\":2},"
+	    "\"channel\":\"bb\"}");
+	CU_ASSERT_TRUE(raw_is(&r.data, "{\"b\":2}"));
+	CU_ASSERT_TRUE(str_is(&r.channel, "bb", 2));
+}
+
+static void
+test_not_object(void)
+{
+	static const char *texts[] = {
+		"[1,2]", "\"publish\"", "5", "null", "true", "[{\"op\":1}]",
+	};
+	struct req	r;
+	size_t		i;
+
+	for (i = 0; i < nitems(texts); i++) {
+		parse_ok(&r, texts[i]);
+		CU_ASSERT_TRUE(r.not_object);
+		CU_ASSERT_EQUAL(r.op.kind, REQ_ABSENT);
+	}
+}
+
+static void
+test_malformed(void)
+{
+	static const char *texts[] = {
+		"", " ", "{", "{\"op\":}", "{\"a\":1,}", "{\"a\":tru}",
+		"{} x", "{}{}", "{\"a\" 1}", "{a:1}", "{'a':1}",
+		"/* c */{}", "{\"a\":\"\\x\"}", "{\"a\":\"\xff\"}",
+		"{\"a\":\"\xc3\"}", "{\"a\":\"tab\there\"}", "{\"a\":01}",
+		"{\"a\":1.}", "{\"a\":-}", "{\"a\":[1,]}", "{\"a\":NaN}",
+		"{\"data\":[1,2}", "{\"data\":{\"x\":1]}",
+	};
+	struct req	r;
+	size_t		i;
+	char		*cause;
+	int		 rc;
+
+	for (i = 0; i < nitems(texts); i++) {
+		cause = NULL;
+		rc = req_parse(&r, texts[i], strlen(texts[i]), &cause);
+		if (rc != -1)
+			fprintf(stderr, "accepted: [%s]\n", texts[i]);
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_PTR_NOT_NULL(cause);
+		if (cause != NULL) {
+			CU_ASSERT(strlen(cause) > 0);
+			CU_ASSERT_PTR_NULL(strchr(cause, '\n'));
+		}
+		free(cause);
+	}
+}
+
+static void
+test_deep_nesting(void)
+{
+	struct req	r;
+	size_t		depth = 20000, i, len;
+	char		*text, *p;
+
+	len = 9 + 2 * depth + 1;
+	text = xmalloc(len + 1);
+	p = text;
+	memcpy(p, "{\"data\":", 8);
+	p += 8;
+	for (i = 0; i < depth; i++)
+		*p++ = '[';
+	for (i = 0; i < depth; i++)
+		*p++ = ']';
+	*p++ = '}';
+	*p = '\0';
+	parse_ok(&r, text);
+	CU_ASSERT_EQUAL(r.data.kind, REQ_ARRAY);
+	CU_ASSERT_EQUAL(r.data.raw_len, 2 * depth);
+	CU_ASSERT_PTR_EQUAL(r.data.raw, text + 8);
+	free(text);
+}
+
+static void
+test_arena_grows(void)
+{
+	struct req	r;
+	size_t		len = 100000, i;
+	char		*text;
+
+	parse_ok(&r, "{\"channel\":\"short\"}");
+	CU_ASSERT_TRUE(str_is(&r.channel, "short", 5));
+
+	/* A longer request than any before: its strings still fit. */
+	text = xmalloc(len + 32);
+	memcpy(text, "{\"channel\":\"", 12);
+	for (i = 0; i < len; i++)
+		text[12 + i] = (char)('a' + i % 26);
+	memcpy(text + 12 + len, "\"}", 3);
+	parse_ok(&r, text);
+	CU_ASSERT_EQUAL(r.channel.len, len);
+	CU_ASSERT_EQUAL(memcmp(r.channel.s, text + 12, len), 0);
+	free(text);
+}
+
+static void
+test_uint(void)
+{
+	static const struct {
+		const char	*text;
+		int		 rc;
+		uint64_t	 n;
+	} cases[] = {
+		{ "{\"since\":0}", 0, 0 },
+		{ "{\"since\":1763800000000}", 0, 1763800000000ULL },
+		{ "{\"since\":18446744073709551615}", 0, UINT64_MAX },
+		{ "{\"since\":18446744073709551616}", -1, 0 },
+		{ "{\"since\":99999999999999999999999}", -1, 0 },
+		{ "{\"since\":-1}", -1, 0 },
+		{ "{\"since\":1.0}", -1, 0 },
+		{ "{\"since\":1e3}", -1, 0 },
+		{ "{\"since\":\"5\"}", -1, 0 },
+		{ "{\"since\":null}", -1, 0 },
+		{ "{}", -1, 0 },
+	};
+	struct req	r;
+	uint64_t	n;
+	size_t		i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		parse_ok(&r, cases[i].text);
+		n = 12345;
+		CU_ASSERT_EQUAL(req_uint(&r.since, &n), cases[i].rc);
+		if (cases[i].rc == 0)
+			CU_ASSERT_EQUAL(n, cases[i].n);
+	}
+}
+
+/* Run the req suite; exit non-zero if anything failed. */
+int
+main(void)
+{
+	static const struct {
+		const char	*name;
+		CU_TestFunc	 fn;
+	} tests[] = {
+		{ "publish members", test_publish_members },
+		{ "data spans of every kind", test_data_spans },
+		{ "strings decoded, raw kept", test_strings_decoded },
+		{ "from serial and epoch", test_from_position },
+		{ "members only at the top level", test_members_only_at_top },
+		{ "not an object", test_not_object },
+		{ "malformed JSON refused", test_malformed },
+		{ "deep nesting without recursion", test_deep_nesting },
+		{ "string arena grows", test_arena_grows },
+		{ "non-negative integers", test_uint },
+	};
+	CU_pSuite	suite;
+	unsigned int	failed;
+	size_t		i;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return (1);
+	suite = CU_add_suite("req", NULL, NULL);
+	if (suite == NULL)
+		goto fail;
+	for (i = 0; i < nitems(tests); i++) {
+		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
+			goto fail;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return (failed != 0);
+
+fail:
+	CU_cleanup_registry();
+	return (1);
+}
