@@ -52,29 +52,62 @@ frame_text(struct evbuffer *out, const void *text, size_t len)
 }
 
 /*
+ * Put the frame header in the room kept before the text of b, and return
+ * where the frame starts and its length (header and text).
+ */
+static const char *
+frame_head(struct jbuf *b, size_t *flen)
+{
+	unsigned char	 h[10];
+	size_t		 len, hlen;
+
+	if (b->p == NULL)
+		jbuf_reset(b);
+	jbuf_text(b, &len);
+	hlen = frame_header(h, len);
+	memcpy(b->p + JBUF_HEAD - hlen, h, hlen);
+	*flen = hlen + len;
+	return (b->p + JBUF_HEAD - hlen);
+}
+
+/* Append the JSON text in b as one text frame, with one copy. */
+void
+frame_jbuf(struct evbuffer *out, struct jbuf *b)
+{
+	const char	*f;
+	size_t		 flen;
+
+	f = frame_head(b, &flen);
+	evbuffer_add(out, f, flen);
+}
+
+/*
  * Append the fields of a message after an opening brace: serial, time, id,
  * name, client, encoding and data, then the closing brace.  Shared by the
  * WebSocket "message" op and the REST and export items.
  */
 static void
-frame_encode_fields(struct evbuffer *b, const struct store_rec *rec)
+frame_encode_fields(struct jbuf *b, const struct store_rec *rec)
 {
-	evbuffer_add_printf(b, "\"serial\":%llu,\"time\":%llu,\"id\":",
-	    (unsigned long long)rec->serial, (unsigned long long)rec->time);
-	jstr_escape(b, rec->id, rec->id_len);
+	jbuf_lit(b, "\"serial\":");
+	jbuf_u64(b, rec->serial);
+	jbuf_lit(b, ",\"time\":");
+	jbuf_u64(b, rec->time);
+	jbuf_lit(b, ",\"id\":");
+	jbuf_escape(b, rec->id, rec->id_len);
 	if (rec->name_len > 0) {
-		evbuffer_add_lit(b, ",\"name\":");
-		jstr_escape(b, rec->name, rec->name_len);
+		jbuf_lit(b, ",\"name\":");
+		jbuf_escape(b, rec->name, rec->name_len);
 	}
 	if (rec->client_len > 0) {
-		evbuffer_add_lit(b, ",\"client\":");
-		jstr_escape(b, rec->client, rec->client_len);
+		jbuf_lit(b, ",\"client\":");
+		jbuf_escape(b, rec->client, rec->client_len);
 	}
 	if (rec->flags & STORE_MSG_BASE64)
-		evbuffer_add_lit(b, ",\"encoding\":\"base64\"");
-	evbuffer_add_lit(b, ",\"data\":");
-	evbuffer_add(b, rec->data, rec->data_len);
-	evbuffer_add_lit(b, "}");
+		jbuf_lit(b, ",\"encoding\":\"base64\"");
+	jbuf_lit(b, ",\"data\":");
+	jbuf_add(b, rec->data, rec->data_len);
+	jbuf_lit(b, "}");
 }
 
 /*
@@ -82,15 +115,15 @@ frame_encode_fields(struct evbuffer *b, const struct store_rec *rec)
  * with_op, else the item of REST history and export (the same without op).
  */
 void
-frame_encode(struct evbuffer *b, int with_op, const char *name,
+frame_encode(struct jbuf *b, int with_op, const char *name,
     size_t name_len, const struct store_rec *rec)
 {
 	if (with_op)
-		evbuffer_add_lit(b, "{\"op\":\"message\",\"channel\":");
+		jbuf_lit(b, "{\"op\":\"message\",\"channel\":");
 	else
-		evbuffer_add_lit(b, "{\"channel\":");
-	jstr_escape(b, name, name_len);
-	evbuffer_add_lit(b, ",");
+		jbuf_lit(b, "{\"channel\":");
+	jbuf_escape(b, name, name_len);
+	jbuf_lit(b, ",");
 	frame_encode_fields(b, rec);
 }
 
@@ -98,21 +131,18 @@ frame_encode(struct evbuffer *b, int with_op, const char *name,
 struct frame *
 frame_message(const char *name, size_t name_len, const struct store_rec *rec)
 {
-	static struct evbuffer	*scratch;
+	static struct jbuf	 scratch;
 	struct frame		*f;
-	unsigned char		 h[10];
-	size_t			 len, hlen;
+	const char		*p;
+	size_t			 flen;
 
-	if (scratch == NULL)
-		scratch = evbuffer_new();
-	frame_encode(scratch, 1, name, name_len, rec);
-	len = evbuffer_get_length(scratch);
-	hlen = frame_header(h, len);
-	f = xmalloc(sizeof *f + hlen + len);
+	jbuf_reset(&scratch);
+	frame_encode(&scratch, 1, name, name_len, rec);
+	p = frame_head(&scratch, &flen);
+	f = xmalloc(sizeof *f + flen);
 	f->refs = 1;
-	f->len = hlen + len;
-	memcpy(f->data, h, hlen);
-	evbuffer_remove(scratch, f->data + hlen, len);
+	f->len = flen;
+	memcpy(f->data, p, flen);
 	return (f);
 }
 

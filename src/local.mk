@@ -1,7 +1,7 @@
 # src/: the daemon and shared utility code.
 noinst_LIBRARIES += libcommon.a
 libcommon_a_SOURCES = src/logwire.h src/xmalloc.c src/log.c src/duration.c \
-	src/jstr.c src/req.c
+	src/jstr.c src/jbuf.c src/req.c
 
 sbin_PROGRAMS += src/logwired
 src_logwired_SOURCES = src/logwired.c src/server.c src/conn.c src/http.c \

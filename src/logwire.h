@@ -167,6 +167,25 @@ struct bufferevent;
 void		 jstr_escape(struct evbuffer *, const char *, size_t);
 void		 jstr_ref(struct evbuffer *, const char *, const char *);
 
+/*
+ * jbuf.c: JSON text in a growable array with JBUF_HEAD bytes kept free in
+ * front for a frame header.  A zeroed struct jbuf is an empty buffer.
+ */
+#define JBUF_HEAD	10
+struct jbuf {
+	char	*p;
+	size_t	 len;		/* bytes in use from p, header room included */
+	size_t	 size;
+};
+void		 jbuf_reset(struct jbuf *);
+void		 jbuf_free(struct jbuf *);
+void		 jbuf_add(struct jbuf *, const void *, size_t);
+void		 jbuf_u64(struct jbuf *, uint64_t);
+void		 jbuf_escape(struct jbuf *, const char *, size_t);
+void		 jbuf_ref(struct jbuf *, const char *);
+const char	*jbuf_text(const struct jbuf *, size_t *);
+#define jbuf_lit(b, s)	jbuf_add((b), (s), sizeof (s) - 1)
+
 /* http.c */
 #define HTTP_MAX_HEADERS	64
 #define HTTP_REQ_MORE		0
@@ -246,7 +265,8 @@ void		 frame_ref(struct frame *);
 void		 frame_unref(struct frame *);
 void		 frame_add(struct evbuffer *, struct frame *);
 void		 frame_text(struct evbuffer *, const void *, size_t);
-void		 frame_encode(struct evbuffer *, int, const char *, size_t,
+void		 frame_jbuf(struct evbuffer *, struct jbuf *);
+void		 frame_encode(struct jbuf *, int, const char *, size_t,
 		     const struct store_rec *);
 
 struct conn;
@@ -333,6 +353,16 @@ struct conn {
 	void			*ws;	/* wslay_event_context_ptr or NULL */
 	uint64_t		 ws_frame_left;	/* of the frame wslay reads */
 	int			 ws_msg_open;	/* a fragmented message */
+	unsigned int		 ws_seen;	/* ws.c sweep count at last use */
+	TAILQ_ENTRY(conn)	 ws_entry;	/* connections holding a context */
+	struct evbuffer		*ws_asm;	/* a message read in pieces */
+	const uint8_t		*ws_one;	/* a whole frame in one chunk */
+	size_t			 ws_one_len;
+	uint64_t		 ws_fpayload;	/* the frame being read */
+	uint8_t			 ws_fop;
+	uint8_t			 ws_ffin;
+	uint8_t			 ws_mop;	/* opcode of its message */
+	uint8_t			 ws_drop;	/* message refused: drop it */
 	struct event		*timer;	/* header timeout, pings */
 	struct event		*pump_ev;
 	int			 pump_pending;
@@ -372,6 +402,7 @@ int		 ws_send_ping(struct conn *);
 void		 ws_send_close(struct conn *, uint16_t, const char *);
 int		 ws_done(struct conn *);
 int		 ws_reading(struct conn *);
+void		 ws_shutdown(void);
 
 /* req.c: a logwire.v1 request read without a JSON tree. */
 enum req_kind {

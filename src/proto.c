@@ -550,9 +550,10 @@ out:
 static void
 proto_published(struct wreq *w)
 {
+	static struct jbuf	 b;
 	struct store_msg	*m = &w->msg;
-	struct evbuffer		*b;
 	struct conn		*c = w->conn;
+	const char		*sync;
 
 	if (w->status != 0) {
 		if (w->status == STORE_EFULL || w->status == STORE_EIO)
@@ -569,23 +570,33 @@ proto_published(struct wreq *w)
 		    store_strerror(m->error));
 		return;
 	}
-	b = evbuffer_new();
-	evbuffer_add_lit(b, "{\"op\":\"published\"");
-	jstr_ref(b, ",", w->ref);
-	evbuffer_add_lit(b, ",\"channel\":");
-	jstr_escape(b, m->channel, m->channel_len);
-	evbuffer_add_printf(b, ",\"serial\":%llu,\"id\":",
-	    (unsigned long long)m->serial);
+	if (c->state != CONN_WS_OPEN)
+		return;
+	jbuf_reset(&b);
+	jbuf_lit(&b, "{\"op\":\"published\"");
+	jbuf_ref(&b, w->ref);
+	jbuf_lit(&b, ",\"channel\":");
+	jbuf_escape(&b, m->channel, m->channel_len);
+	jbuf_lit(&b, ",\"serial\":");
+	jbuf_u64(&b, m->serial);
+	jbuf_lit(&b, ",\"id\":");
 	if (m->id != NULL)
-		jstr_escape(b, m->id, m->id_len);
+		jbuf_escape(&b, m->id, m->id_len);
+	else {
+		jbuf_lit(&b, "\"");
+		jbuf_add(&b, m->epoch, strlen(m->epoch));
+		jbuf_lit(&b, "-");
+		jbuf_u64(&b, m->serial);
+		jbuf_lit(&b, "\"");
+	}
+	if (m->duplicate)
+		jbuf_lit(&b, ",\"duplicate\":true,\"sync\":\"");
 	else
-		evbuffer_add_printf(b, "\"%s-%llu\"", m->epoch,
-		    (unsigned long long)m->serial);
-	evbuffer_add_printf(b, ",\"duplicate\":%s,\"sync\":\"%s\"}",
-	    m->duplicate ? "true" : "false",
-	    store_sync_name(server.cfg->sync));
-	proto_send(c, b);
-	evbuffer_free(b);
+		jbuf_lit(&b, ",\"duplicate\":false,\"sync\":\"");
+	sync = store_sync_name(server.cfg->sync);
+	jbuf_add(&b, sync, strlen(sync));
+	jbuf_lit(&b, "\"}");
+	frame_jbuf(conn_output(c), &b);
 }
 
 /* A writer request came back to the event loop: reply to its connection. */

@@ -73,6 +73,80 @@ struct req_parse {
 static char	*req_arena;
 static size_t	 req_arena_size;
 
+/*
+ * yajl's own memory for one parse (its handle, lexer, nesting stack and
+ * decode buffer: five allocations or more per request) comes from a bump
+ * arena that the next parse starts over.  A block that does not fit is
+ * taken from malloc and marked so, to be freed for real.
+ */
+#define REQ_MEM_SIZE	16384
+#define REQ_MEM_HEAP	((size_t)1 << (sizeof (size_t) * 8 - 1))
+struct req_mem_hdr {
+	size_t	size;		/* of the block; REQ_MEM_HEAP if malloc'd */
+	size_t	pad;		/* keeps the block 16-byte aligned */
+};
+static char	*req_mem;
+static size_t	 req_mem_used;
+
+/* Allocate a block for yajl. */
+static void *
+req_malloc(void *ctx, size_t n)
+{
+	struct req_mem_hdr	*h;
+	size_t			 need;
+
+	need = sizeof *h + ((n + 15) & ~(size_t)15);
+	if (req_mem == NULL)
+		req_mem = xmalloc(REQ_MEM_SIZE);
+	if (need <= REQ_MEM_SIZE - req_mem_used) {
+		h = (struct req_mem_hdr *)(req_mem + req_mem_used);
+		req_mem_used += need;
+		h->size = n;
+	} else {
+		h = xmalloc(sizeof *h + n);
+		h->size = n | REQ_MEM_HEAP;
+	}
+	return (h + 1);
+}
+
+/* Free a block of yajl's: only those from malloc. */
+static void
+req_free(void *ctx, void *p)
+{
+	struct req_mem_hdr	*h;
+
+	if (p == NULL)
+		return;
+	h = (struct req_mem_hdr *)p - 1;
+	if (h->size & REQ_MEM_HEAP)
+		free(h);
+}
+
+/* Resize a block of yajl's. */
+static void *
+req_realloc(void *ctx, void *p, size_t n)
+{
+	struct req_mem_hdr	*h;
+	size_t			 old;
+	void			*q;
+
+	if (p == NULL)
+		return (req_malloc(ctx, n));
+	h = (struct req_mem_hdr *)p - 1;
+	old = h->size & ~REQ_MEM_HEAP;
+	q = req_malloc(ctx, n);
+	memcpy(q, p, MIN(old, n));
+	req_free(ctx, p);
+	return (q);
+}
+
+static yajl_alloc_funcs req_alloc_funcs = {
+	req_malloc,
+	req_realloc,
+	req_free,
+	NULL
+};
+
 /* The value a scalar or container at the cursor belongs to, if wanted. */
 static struct req_val *
 req_target(struct req_parse *p)
@@ -299,7 +373,8 @@ req_parse(struct req *r, const char *text, size_t len, char **cause)
 	p.text = text;
 	p.len = len;
 	p.arena = req_arena;
-	if ((p.h = yajl_alloc(&req_callbacks, NULL, &p)) == NULL)
+	req_mem_used = 0;
+	if ((p.h = yajl_alloc(&req_callbacks, &req_alloc_funcs, &p)) == NULL)
 		fatalx("out of memory");
 	st = yajl_parse(p.h, (const unsigned char *)text, len);
 	if (st == yajl_status_ok)

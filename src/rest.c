@@ -269,7 +269,14 @@ void
 rest_item(struct evbuffer *b, const char *name, size_t len,
     const struct store_rec *rec)
 {
-	frame_encode(b, 0, name, len, rec);
+	static struct jbuf	 jb;
+	const char		*text;
+	size_t			 n;
+
+	jbuf_reset(&jb);
+	frame_encode(&jb, 0, name, len, rec);
+	text = jbuf_text(&jb, &n);
+	evbuffer_add(b, text, n);
 }
 
 /*

@@ -402,6 +402,7 @@ server_run(struct config *cfg)
 
 	writer_stop();
 	conn_close_all(0);
+	ws_shutdown();
 	rest_shutdown();
 	log_info("stopped");
 	rc = 0;

@@ -100,7 +100,7 @@ sub_gap(struct sub *s, uint64_t from, uint64_t to, const char *reason)
 
 struct sub_pump_arg {
 	struct sub	*sub;
-	struct evbuffer	*scratch;
+	struct jbuf	*scratch;
 	size_t		 n;
 };
 
@@ -113,9 +113,10 @@ sub_pump_rec(const struct store_rec *rec, void *arg)
 
 	if (rec->serial > s->next)
 		sub_gap(s, s->next, rec->serial - 1, "retention");
+	jbuf_reset(pa->scratch);
 	frame_encode(pa->scratch, 1, s->name, s->name_len, rec);
-	proto_send(s->conn, pa->scratch);
-	evbuffer_drain(pa->scratch, evbuffer_get_length(pa->scratch));
+	if (s->conn->state == CONN_WS_OPEN)
+		frame_jbuf(conn_output(s->conn), pa->scratch);
 	s->next = rec->serial + 1;
 	pa->n++;
 	server.stats.deliveries++;
@@ -125,7 +126,7 @@ sub_pump_rec(const struct store_rec *rec, void *arg)
 
 /* Move one subscription forward by one chunk; returns records read. */
 static size_t
-sub_pump_one(struct sub *s, struct evbuffer *scratch)
+sub_pump_one(struct sub *s, struct jbuf *scratch)
 {
 	struct sub_pump_arg	 pa = { s, scratch, 0 };
 	struct channel		*ch = s->chan;
@@ -164,13 +165,11 @@ sub_pump_one(struct sub *s, struct evbuffer *scratch)
 void
 sub_pump(struct conn *c)
 {
-	static struct evbuffer	*scratch;
+	static struct jbuf	 scratch;
 	struct sub		*s;
 	size_t			 budget = SUB_PUMP_BUDGET;
 	int			 behind;
 
-	if (scratch == NULL)
-		scratch = evbuffer_new();
 	for (;;) {
 		behind = 0;
 		TAILQ_FOREACH(s, &c->subs, conn_entry) {
@@ -178,7 +177,7 @@ sub_pump(struct conn *c)
 				continue;
 			if (conn_over_watermark(c))
 				return;
-			budget -= MIN(budget, sub_pump_one(s, scratch) + 1);
+			budget -= MIN(budget, sub_pump_one(s, &scratch) + 1);
 			if (!s->live)
 				behind = 1;
 		}

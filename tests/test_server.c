@@ -568,6 +568,39 @@ test_bad_input(void)
 	wsc_drop(v);
 	v = NULL;
 
+	/*
+	 * A message in three frames with a ping between them: answered
+	 * once whole.  Then one whose frames are each under 4 x 1024 but
+	 * together over it: close 1009.
+	 */
+	REQUIRE((v = ts_ws(hd)) != NULL);
+	n = ts_frame_fin(frame, 1, 0, "{\"op\":", 6, 1);
+	n += ts_frame_fin(frame + n, 9, 1, "hi", 2, 1);
+	n += ts_frame_fin(frame + n, 0, 0, "\"ping\",\"re", 10, 1);
+	n += ts_frame_fin(frame + n, 0, 1, "f\":\"frag\"}", 10, 1);
+	CU_ASSERT(wsc_send_raw(v, frame, n) == 0);
+	j = hd_ws_expect_op(v, "pong", TS_TIMEOUT);
+	CU_ASSERT(j != NULL && strcmp(ts_str(j, "ref"), "frag") == 0);
+	if (j == NULL || strcmp(ts_str(j, "ref"), "frag") != 0)
+		ts_dump("expected pong with ref frag", j);
+	json_decref(j);
+	j = NULL;
+	big = xrealloc(big, 3001);
+	memset(big, ' ', 3000);
+	for (i = 0; i < 2; i++) {
+		uint8_t	piece[3100];
+
+		n = ts_frame_fin(piece, i == 0 ? 1 : 0, 0, big, 3000, 1);
+		CU_ASSERT(wsc_send_raw(v, piece, n) == 0);
+	}
+	code = ts_close_code(v, TS_TIMEOUT);
+	CU_ASSERT_EQUAL(code, 1009);
+	if (code != 1009)
+		fprintf(stderr, "  6000 bytes in two frames with a limit of "
+		    "4 x 1024: expected close 1009, got %d\n", code);
+	wsc_drop(v);
+	v = NULL;
+
 	/* The first connection and the server are still fine. */
 	CU_ASSERT(ts_pingpong(w, "at-the-end") == 0);
 	CU_ASSERT(ts_healthy(hd));

@@ -739,11 +739,19 @@ size_t
 ts_frame(uint8_t *buf, int opcode, const void *payload, size_t len,
     int masked)
 {
+	return (ts_frame_fin(buf, opcode, 1, payload, len, masked));
+}
+
+/* The same, with the FIN bit given (0: more frames of the message follow). */
+size_t
+ts_frame_fin(uint8_t *buf, int opcode, int fin, const void *payload,
+    size_t len, int masked)
+{
 	static const uint8_t	 key[4] = { 0x37, 0xfa, 0x21, 0x3d };
 	const uint8_t		*p = payload;
 	size_t			 n = 0, i;
 
-	buf[n++] = 0x80 | (opcode & 0x0f);
+	buf[n++] = (fin ? 0x80 : 0) | (opcode & 0x0f);
 	if (len < 126)
 		buf[n++] = (masked ? 0x80 : 0) | (uint8_t)len;
 	else if (len < 65536) {

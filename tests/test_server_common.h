@@ -186,6 +186,8 @@ void		 ts_fail(int *errors, char *err, size_t errlen,
 /* Build one WebSocket frame (FIN set) into buf; return its length. */
 size_t		 ts_frame(uint8_t *buf, int opcode, const void *payload,
 		     size_t len, int masked);
+size_t		 ts_frame_fin(uint8_t *buf, int opcode, int fin,
+		     const void *payload, size_t len, int masked);
 
 /* A raw WebSocket connection: no automatic pongs, exact timing. */
 struct ts_raw {
