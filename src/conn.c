@@ -7,6 +7,17 @@
  * and each request queued for the writer holds one, so that an ack coming
  * back after the client left finds a closed connection rather than freed
  * memory.
+ *
+ * Output is written at the end of a loop turn, not by the bufferevent.  A
+ * bufferevent with EV_WRITE enabled adds its write event when the first
+ * byte is queued and removes it once the buffer drains: two epoll_ctl
+ * calls and a loop turn for every burst of acks.  Here EV_WRITE stays
+ * disabled while the socket keeps up: bytes queued on a connection put it
+ * on the flush list, and a lowest-priority event (run after everything
+ * else that was ready in this turn) writes each listed connection's
+ * output with one writev.  Only what the socket does not take at once
+ * turns EV_WRITE on, until the buffer drains.  (A TLS bufferevent, later,
+ * must keep writing through the bufferevent.)
  */
 
 #include "config.h"
@@ -31,6 +42,8 @@
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static size_t		  nconns;
 static uint64_t		  next_conn_id = 1;
+static TAILQ_HEAD(, conn) conn_flushq = TAILQ_HEAD_INITIALIZER(conn_flushq);
+static struct event	 *conn_flush_ev;
 
 #define CONN_CLOSE_GRACE_MS	2000	/* wait for the client's close frame */
 #define CONN_INPUT_MAX		(256 * 1024)
@@ -63,6 +76,72 @@ static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_pump_cb(evutil_socket_t, short, void *);
+static void	conn_flush_cb(evutil_socket_t, short, void *);
+
+/* Bytes were queued on a connection's output: write them this turn. */
+static void
+conn_out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn	*c = arg;
+
+	if (info->n_added == 0 || c->flush_pending)
+		return;
+	c->flush_pending = 1;
+	c->refs++;
+	TAILQ_INSERT_TAIL(&conn_flushq, c, flush_entry);
+	if (conn_flush_ev == NULL) {
+		conn_flush_ev = event_new(server.base, -1, 0, conn_flush_cb,
+		    NULL);
+		event_priority_set(conn_flush_ev, SERVER_PRIORITIES - 1);
+	}
+	event_active(conn_flush_ev, EV_WRITE, 0);
+}
+
+/*
+ * Write the output of every connection on the flush list.  What the socket
+ * does not take is left to the bufferevent (EV_WRITE on); a drained buffer
+ * gets the same handling as the bufferevent's write callback.
+ */
+static void
+conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	TAILQ_HEAD(, conn)	 list = TAILQ_HEAD_INITIALIZER(list);
+	struct conn		*c;
+	struct evbuffer		*out;
+
+	TAILQ_CONCAT(&list, &conn_flushq, flush_entry);
+	while ((c = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, c, flush_entry);
+		c->flush_pending = 0;
+		if (c->bev != NULL) {
+			out = bufferevent_get_output(c->bev);
+			if (evbuffer_get_length(out) > 0)
+				evbuffer_write(out, bufferevent_getfd(c->bev));
+			if (evbuffer_get_length(out) > 0)
+				bufferevent_enable(c->bev, EV_WRITE);
+			else
+				conn_write_cb(c->bev, c);
+		}
+		conn_release(c);
+	}
+}
+
+/* Drop the flush list and its event (server shutdown, sockets closed). */
+void
+conn_shutdown(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&conn_flushq)) != NULL) {
+		TAILQ_REMOVE(&conn_flushq, c, flush_entry);
+		c->flush_pending = 0;
+		conn_release(c);
+	}
+	if (conn_flush_ev != NULL)
+		event_free(conn_flush_ev);
+	conn_flush_ev = NULL;
+}
 
 /* Arm the connection's timer. */
 static void
@@ -146,7 +225,8 @@ conn_accept(int fd, const struct sockaddr *sa, int salen)
 	    server.cfg->max_output_bytes / 4, 0);
 	/* Unparsed input (pipelined while a reply is pending) is bounded. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_out_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
 	server.stats.connections_total++;
@@ -390,6 +470,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
 
+	if (left == 0)
+		bufferevent_disable(bev, EV_WRITE);
 	switch (c->state) {
 	case CONN_HTTP_FLUSH:
 		if (left == 0)

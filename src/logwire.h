@@ -373,6 +373,8 @@ struct conn {
 	size_t			 inflight;	/* publishes not yet acked */
 	struct rest_job		*job;	/* pending REST reply */
 	char			 peer[64];
+	int			 flush_pending;	/* on the flush list */
+	TAILQ_ENTRY(conn)	 flush_entry;
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -391,6 +393,7 @@ void		 conn_inflight(struct conn *, int);
 void		 conn_http_done(struct conn *, int);
 void		 conn_set_flush(struct conn *);
 size_t		 conn_count(void);
+void		 conn_shutdown(void);
 
 /* ws.c */
 int		 ws_handshake(struct conn *, char **, int *);
@@ -533,6 +536,7 @@ struct server_stats {
 	uint64_t	subscriptions;
 	uint64_t	sent_bytes;
 };
+#define SERVER_PRIORITIES	3	/* events default to 1; 2 runs last */
 struct server {
 	struct event_base	*base;
 	struct store		*store;

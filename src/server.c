@@ -382,6 +382,9 @@ server_run(struct config *cfg)
 	event_config_free(ecfg);
 	if (server.base == NULL)
 		fatalx("event_base_new failed");
+	/* Priorities: the output flush (conn.c) runs after all else. */
+	if (event_base_priority_init(server.base, SERVER_PRIORITIES) != 0)
+		fatalx("event_base_priority_init failed");
 	channel_init();
 	if (server_listen(cfg) != 0) {
 		rc = 1;
@@ -402,6 +405,7 @@ server_run(struct config *cfg)
 
 	writer_stop();
 	conn_close_all(0);
+	conn_shutdown();
 	ws_shutdown();
 	rest_shutdown();
 	log_info("stopped");
