@@ -16,9 +16,12 @@
  * the frame's length), which tells us when wslay stands between frames and
  * between messages.  A connection keeps its context while it is busy
  * (making and freeing 9 KiB per read burst cost a tenth of the server's
- * time under publish load); a sweep every WS_SWEEP_MS frees the contexts
- * not used since the last sweep that stand between messages.  One is made
- * again when the next byte arrives or a ping or close must be sent.
+ * time under publish load): busy means read at least twice within one
+ * sweep period of WS_SWEEP_MS.  After any other read the context goes at
+ * once, so that the same few blocks serve every occasional reader and the
+ * heap of a server with many mostly idle clients stays small; the sweep
+ * frees the contexts of connections no longer busy.  One is made again
+ * when the next byte arrives or a ping or close must be sent.
  *
  * wslay does not assemble messages here (no_buffering): it still checks
  * frames, UTF-8 and control frames, but a message that arrives as one
@@ -321,20 +324,24 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 		conn_pong(c);
 }
 
-/* Free the contexts of connections idle since the last sweep. */
+/* Whether a connection's context stands between messages, with no work. */
+static int
+ws_between(struct conn *c)
+{
+	return (c->state == CONN_WS_OPEN && c->ws_frame_left == 0 &&
+	    !c->ws_msg_open && c->ws_asm == NULL &&
+	    wslay_event_want_read(c->ws) && !wslay_event_want_write(c->ws) &&
+	    !wslay_event_get_close_sent(c->ws));
+}
+
+/* Free the contexts of connections not read since the last sweep. */
 static void
 ws_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c, *next;
 
 	TAILQ_FOREACH_SAFE(c, &ws_holding, ws_entry, next) {
-		if (c->ws_seen == ws_sweeps)
-			continue;
-		if (c->state == CONN_WS_OPEN && c->ws_frame_left == 0 &&
-		    !c->ws_msg_open && c->ws_asm == NULL &&
-		    wslay_event_want_read(c->ws) &&
-		    !wslay_event_want_write(c->ws) &&
-		    !wslay_event_get_close_sent(c->ws))
+		if (c->ws_seen != ws_sweeps && ws_between(c))
 			ws_free(c);
 	}
 	ws_sweeps++;
@@ -380,7 +387,6 @@ ws_ctx(struct conn *c)
 	};
 	wslay_event_context_ptr		 ctx;
 
-	c->ws_seen = ws_sweeps;
 	if (c->ws != NULL)
 		return (0);
 	if (wslay_event_context_server_init(&ctx, &cb, c) != 0)
@@ -400,6 +406,7 @@ ws_start(struct conn *c)
 {
 	c->ws_frame_left = 0;
 	c->ws_msg_open = 0;
+	c->ws_seen = ws_sweeps - 1;
 	return (0);
 }
 
@@ -425,14 +432,20 @@ ws_free(struct conn *c)
 int
 ws_read(struct conn *c)
 {
+	int	busy;
+
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
 	    c->ws == NULL)
 		return (0);
 	if (ws_ctx(c) != 0)
 		return (-1);
+	busy = c->ws_seen == ws_sweeps;
+	c->ws_seen = ws_sweeps;
 	if (wslay_event_recv(c->ws) != 0)
 		return (-1);
 	ws_flush(c);
+	if (!busy && ws_between(c))
+		ws_free(c);
 	return (0);
 }
 
