@@ -131,36 +131,53 @@ channel_count(void)
 }
 
 /*
- * Fan a committed message out to the live subscribers, in serial order.
- * The frame is built once, only if someone takes it.  A live subscriber
- * that is not exactly at this serial, or whose connection is over its
- * output watermark, stops being live: its connection's pump reads the log
- * from its cursor instead, so nothing is lost and memory stays bounded.
+ * Fan committed messages out to the live subscribers, in serial order: a
+ * run of n consecutive messages of this channel (one group commit's share)
+ * is encoded once as one block of frames, built only if someone takes it,
+ * and each live subscriber takes the whole block with one append.  One
+ * touch per subscriber per commit instead of per message: with a thousand
+ * subscribers, walking them (subscription, connection, buffer: a cache
+ * miss each) once per message cost more than the copying.  A live
+ * subscriber that is not exactly at the run's first serial, or whose
+ * connection is over its output watermark, stops being live: its
+ * connection's pump reads the log from its cursor instead, so nothing is
+ * lost and memory stays bounded.
  */
 void
-channel_publish(struct channel *ch, const struct store_rec *rec)
+channel_publish(struct channel *ch, const struct store_rec *recs, size_t n)
 {
 	struct sub	*s;
 	struct frame	*f = NULL;
+	uint64_t	 first, last;
+	size_t		 i, bytes = 0;
 
-	if (rec->serial <= ch->head)
+	/* Skip what the channel has already seen (never expected). */
+	while (n > 0 && recs[0].serial <= ch->head) {
+		recs++;
+		n--;
+	}
+	if (n == 0)
 		return;
+	first = recs[0].serial;
+	last = recs[n - 1].serial;
+	for (i = 0; i < n; i++)
+		bytes += recs[i].data_len;
 	TAILQ_FOREACH(s, &ch->subs, chan_entry) {
 		if (!s->live)
 			continue;
-		if (s->next != rec->serial || conn_over_watermark(s->conn)) {
+		if (s->next != first || conn_over_watermark(s->conn)) {
 			s->live = 0;
 			conn_schedule_pump(s->conn);
 			continue;
 		}
 		if (f == NULL)
-			f = frame_message(ch->name, ch->name_len, rec);
+			f = frame_messages(ch->name, ch->name_len, recs, n);
 		frame_add(conn_output(s->conn), f);
-		s->next = rec->serial + 1;
-		server.stats.deliveries++;
-		server.stats.sent_bytes += rec->data_len;
+		s->next = last + 1;
+		server.stats.deliveries += n;
+		server.stats.sent_bytes += bytes;
 	}
-	ch->head = rec->serial;
+	ch->head = last;
 	if (f != NULL)
 		frame_unref(f);
 }

@@ -2,7 +2,8 @@
  * WebSocket frames built by the server.  Server frames are never masked, so
  * the bytes of a message frame are the same for every subscriber: a
  * committed message is encoded once (frame_message) and each live
- * subscriber's output buffer takes a reference to it (frame_add).
+ * subscriber's output buffer takes a reference to it, or for a small frame
+ * a copy of its bytes, which is cheaper than the reference (frame_add).
  */
 
 #include "config.h"
@@ -13,6 +14,8 @@
 #include <event2/buffer.h>
 
 #include "logwire.h"
+
+#define FRAME_COPY_MAX	512	/* frames up to this are copied, not shared */
 
 /* Write a frame header for an unmasked final text frame into h. */
 static size_t
@@ -55,8 +58,8 @@ frame_text(struct evbuffer *out, const void *text, size_t len)
  * Put the frame header in the room kept before the text of b, and return
  * where the frame starts and its length (header and text).
  */
-static const char *
-frame_head(struct jbuf *b, size_t *flen)
+const char *
+frame_wrap(struct jbuf *b, size_t *flen)
 {
 	unsigned char	 h[10];
 	size_t		 len, hlen;
@@ -77,7 +80,7 @@ frame_jbuf(struct evbuffer *out, struct jbuf *b)
 	const char	*f;
 	size_t		 flen;
 
-	f = frame_head(b, &flen);
+	f = frame_wrap(b, &flen);
 	evbuffer_add(out, f, flen);
 }
 
@@ -127,18 +130,27 @@ frame_encode(struct jbuf *b, int with_op, const char *name,
 	frame_encode_fields(b, rec);
 }
 
-/* Encode a committed message once, as a shared frame with one reference. */
+/*
+ * Encode n committed messages of one channel once, as one block of frames
+ * with one reference.
+ */
 struct frame *
-frame_message(const char *name, size_t name_len, const struct store_rec *rec)
+frame_messages(const char *name, size_t name_len, const struct store_rec *recs,
+    size_t n)
 {
-	static struct jbuf	 scratch;
+	static struct jbuf	 scratch, block;
 	struct frame		*f;
 	const char		*p;
-	size_t			 flen;
+	size_t			 flen, i;
 
-	jbuf_reset(&scratch);
-	frame_encode(&scratch, 1, name, name_len, rec);
-	p = frame_head(&scratch, &flen);
+	jbuf_reset(&block);
+	for (i = 0; i < n; i++) {
+		jbuf_reset(&scratch);
+		frame_encode(&scratch, 1, name, name_len, &recs[i]);
+		p = frame_wrap(&scratch, &flen);
+		jbuf_add(&block, p, flen);
+	}
+	p = jbuf_text(&block, &flen);
 	f = xmalloc(sizeof *f + flen);
 	f->refs = 1;
 	f->len = flen;
@@ -168,10 +180,19 @@ frame_cleanup(const void *data, size_t len, void *arg)
 	frame_unref(arg);
 }
 
-/* Queue a shared frame on an output buffer without copying it. */
+/*
+ * Queue a shared frame on an output buffer: a small frame is copied into
+ * the buffer's free space (a reference costs an evbuffer chain of its own,
+ * a malloc per subscriber per message, and splits the bytes that one write
+ * should carry); a larger one is shared without a copy.
+ */
 void
 frame_add(struct evbuffer *out, struct frame *f)
 {
+	if (f->len <= FRAME_COPY_MAX) {
+		evbuffer_add(out, f->data, f->len);
+		return;
+	}
 	frame_ref(f);
 	if (evbuffer_add_reference(out, f->data, f->len, frame_cleanup,
 	    f) != 0)

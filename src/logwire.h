@@ -260,12 +260,14 @@ struct frame {
 };
 
 /* frame.c */
-struct frame	*frame_message(const char *, size_t, const struct store_rec *);
+struct frame	*frame_messages(const char *, size_t, const struct store_rec *,
+		     size_t);
 void		 frame_ref(struct frame *);
 void		 frame_unref(struct frame *);
 void		 frame_add(struct evbuffer *, struct frame *);
 void		 frame_text(struct evbuffer *, const void *, size_t);
 void		 frame_jbuf(struct evbuffer *, struct jbuf *);
+const char	*frame_wrap(struct jbuf *, size_t *);
 void		 frame_encode(struct jbuf *, int, const char *, size_t,
 		     const struct store_rec *);
 
@@ -324,7 +326,8 @@ void		 channel_init(void);
 void		 channel_free_all(void);
 struct channel	*channel_find(const char *, size_t);
 struct channel	*channel_add(const struct store_chan *);
-void		 channel_publish(struct channel *, const struct store_rec *);
+void		 channel_publish(struct channel *, const struct store_rec *,
+		     size_t);
 size_t		 channel_count(void);
 
 /*

@@ -60,65 +60,98 @@ server_mono_ns(void)
 	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 }
 
-/* Fan out a committed message as the log will give it back. */
-static void
-server_fanout(struct channel *ch, const struct store_msg *m)
-{
-	struct store_rec	rec;
-	char			idbuf[STORE_EPOCH_LEN + 24];
+/* The records of a fan-out run, as the log will give them back. */
+struct server_run {
+	struct store_rec	*recs;
+	char			(*ids)[STORE_EPOCH_LEN + 24];
+	size_t			 n, size;
+	struct channel		*ch;
+};
 
-	memset(&rec, 0, sizeof rec);
-	rec.chan_id = m->chan_id;
-	rec.serial = m->serial;
-	rec.time = m->time;
-	rec.id = m->id;
-	rec.id_len = m->id_len;
-	if (m->id == NULL) {
-		rec.id_len = (size_t)snprintf(idbuf, sizeof idbuf, "%s-%llu",
-		    m->epoch, (unsigned long long)m->serial);
-		rec.id = idbuf;
+/* Fan out the run gathered so far. */
+static void
+server_run_flush(struct server_run *run)
+{
+	if (run->n > 0)
+		channel_publish(run->ch, run->recs, run->n);
+	run->n = 0;
+	run->ch = NULL;
+}
+
+/* Add a committed message to the run, flushing first on a new channel. */
+static void
+server_run_add(struct server_run *run, struct channel *ch,
+    const struct store_msg *m)
+{
+	struct store_rec	*rec;
+
+	if (run->ch != ch)
+		server_run_flush(run);
+	run->ch = ch;
+	if (run->n == run->size) {
+		run->size = run->size == 0 ? 64 : run->size * 2;
+		run->recs = xrealloc(run->recs, run->size * sizeof *run->recs);
+		run->ids = xrealloc(run->ids, run->size * sizeof *run->ids);
 	}
-	rec.name = m->name;
-	rec.name_len = m->name_len;
-	rec.client = m->client;
-	rec.client_len = m->client_len;
-	rec.data = m->data;
-	rec.data_len = m->data_len;
-	rec.flags = m->flags;
-	channel_publish(ch, &rec);
+	rec = &run->recs[run->n];
+	memset(rec, 0, sizeof *rec);
+	rec->chan_id = m->chan_id;
+	rec->serial = m->serial;
+	rec->time = m->time;
+	rec->id = m->id;
+	rec->id_len = m->id_len;
+	if (m->id == NULL) {
+		rec->id_len = (size_t)snprintf(run->ids[run->n],
+		    sizeof run->ids[run->n], "%s-%llu", m->epoch,
+		    (unsigned long long)m->serial);
+		rec->id = run->ids[run->n];
+	}
+	rec->name = m->name;
+	rec->name_len = m->name_len;
+	rec->client = m->client;
+	rec->client_len = m->client_len;
+	rec->data = m->data;
+	rec->data_len = m->data_len;
+	rec->flags = m->flags;
+	run->n++;
 }
 
 /*
  * A batch came back from the writer: fan out what was committed, in commit
- * order, then answer each request.  The storage state follows the last
- * commit, so publishing resumes by itself once space returns.
+ * order and by runs of one channel (channel_publish), then answer each
+ * request.  The storage state follows the last commit, so publishing
+ * resumes by itself once space returns.
  */
 void
 server_committed(struct wreq_list *list)
 {
-	struct store_msg	*m;
-	struct channel		*ch;
-	struct conn		*c;
-	struct wreq		*w;
-	int			 owned;
+	static struct server_run	 run;
+	struct store_msg		*m;
+	struct channel			*ch;
+	struct conn			*c;
+	struct wreq			*w;
+	int				 owned;
+
+	TAILQ_FOREACH(w, list, entry) {
+		m = &w->msg;
+		if (w->type != WREQ_PUBLISH)
+			continue;
+		if (w->status == STORE_EFULL || w->status == STORE_EIO)
+			server.storage_state = w->status;
+		else if (w->status == 0)
+			server.storage_state = 0;
+		if (w->status != 0 || m->error != 0)
+			server.stats.publish_errors++;
+		else if (!m->duplicate)
+			server.stats.committed_messages++;
+		if (w->status == 0 && m->error == 0 && !m->duplicate &&
+		    (ch = channel_find(m->channel, m->channel_len)) != NULL)
+			server_run_add(&run, ch, m);
+	}
+	server_run_flush(&run);
 
 	while ((w = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, w, entry);
-		m = &w->msg;
-		if (w->type == WREQ_PUBLISH) {
-			if (w->status == STORE_EFULL || w->status == STORE_EIO)
-				server.storage_state = w->status;
-			else if (w->status == 0)
-				server.storage_state = 0;
-			if (w->status != 0 || m->error != 0)
-				server.stats.publish_errors++;
-			else if (!m->duplicate)
-				server.stats.committed_messages++;
-		}
-		if (w->type == WREQ_PUBLISH && w->status == 0 &&
-		    m->error == 0 && !m->duplicate &&
-		    (ch = channel_find(m->channel, m->channel_len)) != NULL)
-			server_fanout(ch, m);
 		c = w->conn;
 		owned = 0;
 		if (c != NULL) {

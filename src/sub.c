@@ -98,11 +98,31 @@ sub_gap(struct sub *s, uint64_t from, uint64_t to, const char *reason)
 	evbuffer_free(b);
 }
 
+/*
+ * A pump chunk is encoded frame after frame into one array and queued on
+ * the connection with a single evbuffer_add: one allocation per chunk
+ * instead of a new evbuffer chain every few frames (with 10k clients
+ * resuming at once, those allocations were most of the server's time).
+ */
 struct sub_pump_arg {
 	struct sub	*sub;
-	struct jbuf	*scratch;
+	struct jbuf	*scratch;	/* one message */
+	struct jbuf	*batch;		/* the chunk's frames */
 	size_t		 n;
 };
+
+/* Queue the frames gathered so far on the connection. */
+static void
+sub_pump_flush(struct sub_pump_arg *pa)
+{
+	const char	*text;
+	size_t		 len;
+
+	text = jbuf_text(pa->batch, &len);
+	if (len > 0 && pa->sub->conn->state == CONN_WS_OPEN)
+		evbuffer_add(conn_output(pa->sub->conn), text, len);
+	jbuf_reset(pa->batch);
+}
 
 /* Encode one record read from the log onto the connection's output. */
 static int
@@ -111,12 +131,17 @@ sub_pump_rec(const struct store_rec *rec, void *arg)
 	struct sub_pump_arg	*pa = arg;
 	struct sub		*s = pa->sub;
 
-	if (rec->serial > s->next)
+	const char		*f;
+	size_t			 flen;
+
+	if (rec->serial > s->next) {
+		sub_pump_flush(pa);
 		sub_gap(s, s->next, rec->serial - 1, "retention");
+	}
 	jbuf_reset(pa->scratch);
 	frame_encode(pa->scratch, 1, s->name, s->name_len, rec);
-	if (s->conn->state == CONN_WS_OPEN)
-		frame_jbuf(conn_output(s->conn), pa->scratch);
+	f = frame_wrap(pa->scratch, &flen);
+	jbuf_add(pa->batch, f, flen);
 	s->next = rec->serial + 1;
 	pa->n++;
 	server.stats.deliveries++;
@@ -126,15 +151,17 @@ sub_pump_rec(const struct store_rec *rec, void *arg)
 
 /* Move one subscription forward by one chunk; returns records read. */
 static size_t
-sub_pump_one(struct sub *s, struct jbuf *scratch)
+sub_pump_one(struct sub *s, struct jbuf *scratch, struct jbuf *batch)
 {
-	struct sub_pump_arg	 pa = { s, scratch, 0 };
+	struct sub_pump_arg	 pa = { s, scratch, batch, 0 };
 	struct channel		*ch = s->chan;
 	int			 rc;
 
 	if (s->next <= ch->head) {
+		jbuf_reset(batch);
 		rc = store_read(server.reader, ch->id, s->next, ch->head, 0,
 		    SUB_CHUNK_COUNT, SUB_CHUNK_BYTES, sub_pump_rec, &pa);
+		sub_pump_flush(&pa);
 		if (rc < 0) {
 			log_error("reading %s from %llu: %s", ch->name,
 			    (unsigned long long)s->next, store_strerror(rc));
@@ -165,7 +192,7 @@ sub_pump_one(struct sub *s, struct jbuf *scratch)
 void
 sub_pump(struct conn *c)
 {
-	static struct jbuf	 scratch;
+	static struct jbuf	 scratch, batch;
 	struct sub		*s;
 	size_t			 budget = SUB_PUMP_BUDGET;
 	int			 behind;
@@ -177,7 +204,7 @@ sub_pump(struct conn *c)
 				continue;
 			if (conn_over_watermark(c))
 				return;
-			budget -= MIN(budget, sub_pump_one(s, &scratch) + 1);
+			budget -= MIN(budget, sub_pump_one(s, &scratch, &batch) + 1);
 			if (!s->live)
 				behind = 1;
 		}
