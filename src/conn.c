@@ -78,6 +78,18 @@ static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_pump_cb(evutil_socket_t, short, void *);
 static void	conn_flush_cb(evutil_socket_t, short, void *);
 
+/*
+ * Write the output to the socket now.  A socket bufferevent keeps the start
+ * of its output buffer frozen except while it writes itself; so do we.
+ */
+static void
+conn_write_now(struct conn *c, struct evbuffer *out)
+{
+	evbuffer_unfreeze(out, 1);
+	evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
+}
+
 /* Bytes were queued on a connection's output: write them this turn. */
 static void
 conn_out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info,
@@ -117,7 +129,7 @@ conn_flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->bev != NULL) {
 			out = bufferevent_get_output(c->bev);
 			if (evbuffer_get_length(out) > 0)
-				evbuffer_write(out, bufferevent_getfd(c->bev));
+				conn_write_now(c, out);
 			if (evbuffer_get_length(out) > 0)
 				bufferevent_enable(c->bev, EV_WRITE);
 			else
@@ -328,6 +340,36 @@ struct evbuffer *
 conn_output(struct conn *c)
 {
 	return (bufferevent_get_output(c->bev));
+}
+
+/*
+ * Send len bytes on a connection: straight to the socket when nothing is
+ * queued before them (no copy into the output buffer, whose fresh memory
+ * costs page faults when ten thousand clients catch up at once), and
+ * whatever the socket does not take into the output buffer.  Errors are
+ * left to the bufferevent, which meets them on its next write.
+ */
+void
+conn_send(struct conn *c, const void *p, size_t len)
+{
+	struct evbuffer	*out;
+	ssize_t		 n = 0;
+	int		 fd;
+
+	if (c->bev == NULL || len == 0)
+		return;
+	out = bufferevent_get_output(c->bev);
+	fd = bufferevent_getfd(c->bev);
+	/* A short reply queued first (say "subscribed") goes out first. */
+	if (evbuffer_get_length(out) > 0 && evbuffer_get_length(out) < 4096)
+		conn_write_now(c, out);
+	if (evbuffer_get_length(out) == 0) {
+		n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < len)
+		evbuffer_add(out, (const char *)p + n, len - (size_t)n);
 }
 
 /* Whether the output is past the slow-subscriber watermark. */

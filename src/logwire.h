@@ -389,6 +389,7 @@ void		 conn_ws_close(struct conn *, uint16_t, const char *);
 void		 conn_schedule_pump(struct conn *);
 int		 conn_over_watermark(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
+void		 conn_send(struct conn *, const void *, size_t);
 void		 conn_close_all(uint16_t);
 void		 conn_read_all(void);
 void		 conn_pong(struct conn *);

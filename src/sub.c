@@ -120,7 +120,7 @@ sub_pump_flush(struct sub_pump_arg *pa)
 
 	text = jbuf_text(pa->batch, &len);
 	if (len > 0 && pa->sub->conn->state == CONN_WS_OPEN)
-		evbuffer_add(conn_output(pa->sub->conn), text, len);
+		conn_send(pa->sub->conn, text, len);
 	jbuf_reset(pa->batch);
 }
 
