@@ -72,6 +72,13 @@ struct server_run {
 static void
 server_run_flush(struct server_run *run)
 {
+	size_t	i;
+
+	/* Point at the generated ids only now: the arrays may have moved. */
+	for (i = 0; i < run->n; i++) {
+		if (run->recs[i].id == NULL)
+			run->recs[i].id = run->ids[i];
+	}
 	if (run->n > 0)
 		channel_publish(run->ch, run->recs, run->n);
 	run->n = 0;
@@ -100,12 +107,10 @@ server_run_add(struct server_run *run, struct channel *ch,
 	rec->time = m->time;
 	rec->id = m->id;
 	rec->id_len = m->id_len;
-	if (m->id == NULL) {
+	if (m->id == NULL)
 		rec->id_len = (size_t)snprintf(run->ids[run->n],
 		    sizeof run->ids[run->n], "%s-%llu", m->epoch,
 		    (unsigned long long)m->serial);
-		rec->id = run->ids[run->n];
-	}
 	rec->name = m->name;
 	rec->name_len = m->name_len;
 	rec->client = m->client;

@@ -1958,6 +1958,8 @@ test_rest_to_ws(void)
 	struct wsc	*w;
 	json_t		*j, *r;
 	long long	 serial = -1, subs = -1;
+	char		*body, epoch[32], want[64];
+	size_t		 len;
 	int		 i;
 
 	if ((w = hd_ws(hd)) == NULL) {
@@ -1995,6 +1997,35 @@ test_rest_to_ws(void)
 		EXPECT(j != NULL && jint(j, "serial") == serial + i &&
 		    json_integer_value(json_object_get(j, "data")) == i,
 		    "message %d of the array", i);
+		json_decref(j);
+	}
+
+	/*
+	 * An array of 300 without ids is one commit, fanned out as one run:
+	 * every message keeps its own generated id, EPOCH-SERIAL.
+	 */
+	if ((body = malloc(300 * 16 + 8)) == NULL)
+		abort();
+	len = 0;
+	body[len++] = '[';
+	for (i = 1; i <= 300; i++)
+		len += (size_t)snprintf(body + len, 16, "%s{\"data\":%d}",
+		    i > 1 ? "," : "", i);
+	body[len++] = ']';
+	body[len] = '\0';
+	r = post_ok(hd, "live", body);
+	free(body);
+	EXPECT(r != NULL && jstr(r, "epoch") != NULL, "publish 300");
+	snprintf(epoch, sizeof epoch, "%s", r != NULL && jstr(r, "epoch") !=
+	    NULL ? jstr(r, "epoch") : "");
+	json_decref(r);
+	for (i = 1; i <= 300; i++) {
+		j = hd_ws_expect_op(w, "message", WS_TIMEOUT);
+		snprintf(want, sizeof want, "%s-%lld", epoch, serial + 3 + i);
+		EXPECT(j != NULL && jint(j, "serial") == serial + 3 + i &&
+		    jstr(j, "id") != NULL && strcmp(jstr(j, "id"), want) == 0 &&
+		    json_integer_value(json_object_get(j, "data")) == i,
+		    "message %d of 300: want id %s", i, want);
 		json_decref(j);
 	}
 
