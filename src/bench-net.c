@@ -72,6 +72,8 @@ struct bn_client {
 	size_t		 idx;
 	enum bn_role	 role;
 	const char	*channel;
+	const char	*msgpre;	/* a message starts so */
+	size_t		 msgprelen;
 	int		 open;
 
 	/* Publisher: send times of the refs in flight, by ref % nslots. */
@@ -95,6 +97,7 @@ struct benchnet {
 	struct benchnet_cfg	*cfg;
 	struct benchnet_res	*res;
 	struct event_base	*base;
+	struct benchws_loop	*wsloop;
 	struct event		*deadline;
 	struct event		*timer;		/* tick or hold */
 	enum bn_phase		 phase;
@@ -115,6 +118,7 @@ struct benchnet {
 	size_t			 caught;
 
 	char			**names;
+	char			**msgpres;	/* by channel */
 	char			*payload;	/* JSON string, cfg->size */
 	char			*buf;
 	size_t			 bufsz;
@@ -160,17 +164,12 @@ bn_fail(struct benchnet *bn, const char *fmt, ...)
 	event_base_loopbreak(bn->base);
 }
 
-/* Find "key" (with its quotes and colon) in a message and parse a number. */
+/* Parse the decimal number at [p, end); there must be a digit. */
 static int
-bn_u64(const char *s, size_t len, const char *key, uint64_t *out)
+bn_digits(const char *p, const char *end, uint64_t *out)
 {
-	const char	*p, *end = s + len;
-	size_t		 klen = strlen(key);
-	uint64_t	 v = 0;
+	uint64_t	v = 0;
 
-	if ((p = memmem(s, len, key, klen)) == NULL)
-		return (-1);
-	p += klen;
 	if (p >= end || *p < '0' || *p > '9')
 		return (-1);
 	while (p < end && *p >= '0' && *p <= '9')
@@ -179,16 +178,26 @@ bn_u64(const char *s, size_t len, const char *key, uint64_t *out)
 	return (0);
 }
 
-/* Does the message start with op? */
+/* Find "key" (with its quotes and colon) in a message and parse a number. */
 static int
-bn_is_op(const char *s, size_t len, const char *op)
+bn_u64(const char *s, size_t len, const char *key, uint64_t *out)
 {
-	char	pre[40];
-	int	n;
+	const char	*p;
+	size_t		 klen = strlen(key);
 
-	n = snprintf(pre, sizeof pre, "{\"op\":\"%s\"", op);
-	return ((size_t)n <= len && memcmp(s, pre, n) == 0);
+	if ((p = memmem(s, len, key, klen)) == NULL)
+		return (-1);
+	return (bn_digits(p + klen, s + len, out));
 }
+
+/*
+ * Does the message start with op?  The prefixes are literals, so this is
+ * one memcmp of a known length.
+ */
+#define BN_OP(op)		"{\"op\":\"" op "\""
+#define bn_is_op(s, len, op)	((len) >= sizeof BN_OP(op) - 1 && \
+				    memcmp((s), BN_OP(op), \
+				    sizeof BN_OP(op) - 1) == 0)
 
 /* Fill buf with a JSON string of exactly size bytes (size >= 2). */
 void
@@ -533,14 +542,27 @@ bn_on_subscribed(struct bn_client *c, const char *s, size_t len)
 	}
 }
 
-/* A message was delivered to a subscriber. */
+/*
+ * A message was delivered to a subscriber.  The server writes the op, the
+ * channel and the serial first; a message that starts exactly so (on the
+ * subscriber's own channel) has its serial at a known offset, any other
+ * is searched.
+ */
 static void
 bn_on_message(struct bn_client *c, const char *s, size_t len)
 {
 	struct benchnet	*bn = c->bn;
+	const char	*p;
 	uint64_t	 serial, t, now;
+	int		 error;
 
-	if (bn_u64(s, len, "\"serial\":", &serial) != 0) {
+	if (len > c->msgprelen && memcmp(s, c->msgpre, c->msgprelen) == 0)
+		error = bn_digits(s + c->msgprelen, s + len, &serial);
+	else if ((p = memmem(s, len, "\"serial\":", 9)) != NULL)
+		error = bn_digits(p + 9, s + len, &serial);
+	else
+		error = -1;
+	if (error != 0) {
 		bn_fail(bn, "message without a serial");
 		return;
 	}
@@ -669,7 +691,7 @@ bn_connect_more(struct benchnet *bn)
 			srcp = &src;
 		}
 		c->open = 0;
-		c->ws = benchws_connect(bn->base, &bn->cfg->addr, srcp,
+		c->ws = benchws_connect(bn->wsloop, &bn->cfg->addr, srcp,
 		    bn->cfg->host, "/v1/ws", &bn_ws_cb, c, &cause);
 		if (c->ws == NULL) {
 			bn_fail(bn, "client %zu: %s", c->idx, cause);
@@ -1021,8 +1043,12 @@ bn_setup(struct benchnet *bn)
 	bn->clients = xcalloc(bn->nclients, sizeof *bn->clients);
 
 	bn->names = xcalloc(cfg->channels, sizeof *bn->names);
-	for (i = 0; i < cfg->channels; i++)
+	bn->msgpres = xcalloc(cfg->channels, sizeof *bn->msgpres);
+	for (i = 0; i < cfg->channels; i++) {
 		xasprintf(&bn->names[i], "%s-%zu", cfg->prefix, i);
+		xasprintf(&bn->msgpres[i], BN_OP("message") ",\"channel\":"
+		    "\"%s\",\"serial\":", bn->names[i]);
+	}
 	bn->payload = xmalloc(cfg->size);
 	benchnet_payload(bn->payload, cfg->size, 0x9e3779b97f4a7c15ULL);
 	bn->bufsz = cfg->size + strlen(cfg->prefix) + 512;
@@ -1034,6 +1060,8 @@ bn_setup(struct benchnet *bn)
 		c->idx = i;
 		c->role = i < npub ? BN_PUB : BN_SUB;
 		c->channel = bn->names[i % cfg->channels];
+		c->msgpre = bn->msgpres[i % cfg->channels];
+		c->msgprelen = strlen(c->msgpre);
 		if (c->role == BN_PUB) {
 			c->nextref = 1;
 			c->nslots = cfg->window * 4 + 16;
@@ -1041,6 +1069,8 @@ bn_setup(struct benchnet *bn)
 			c->slott = xcalloc(c->nslots, sizeof *c->slott);
 		} else {
 			c->channel = bn->names[(i - npub) % cfg->channels];
+			c->msgpre = bn->msgpres[(i - npub) % cfg->channels];
+			c->msgprelen = strlen(c->msgpre);
 			c->want = strcmp(sc, "connections") == 0 ? 0 :
 			    cfg->messages;
 		}
@@ -1064,9 +1094,12 @@ bn_teardown(struct benchnet *bn)
 		free(bn->clients[i].slott);
 	}
 	free(bn->clients);
-	for (i = 0; i < bn->cfg->channels; i++)
+	for (i = 0; i < bn->cfg->channels; i++) {
 		free(bn->names[i]);
+		free(bn->msgpres[i]);
+	}
 	free(bn->names);
+	free(bn->msgpres);
 	free(bn->payload);
 	free(bn->buf);
 	free(bn->cause);
@@ -1085,6 +1118,7 @@ bn_run(struct benchnet_cfg *cfg, struct benchnet_res *res, char **cause)
 	bn.res = res;
 	if ((bn.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	bn.wsloop = benchws_loop_new(bn.base);
 	bn_setup(&bn);
 	if (strcmp(cfg->scenario, "connections") == 0) {
 		res->rss_base_kb = benchnet_proc_rss_kb(res->server_pid);
@@ -1107,6 +1141,7 @@ bn_run(struct benchnet_cfg *cfg, struct benchnet_res *res, char **cause)
 	bn_stop_timer(&bn);
 	event_free(bn.deadline);
 	bn_teardown(&bn);
+	benchws_loop_free(bn.wsloop);
 	event_base_free(bn.base);
 	return (ret);
 }

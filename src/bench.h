@@ -50,30 +50,42 @@ void		 benchhist_merge(struct benchhist *, const struct benchhist *);
 uint64_t	 benchhist_quantile(const struct benchhist *, double);
 
 /*
- * bench-ws.c: a non-blocking WebSocket client on a bufferevent, with
- * wslay's client context; many per event base.  The callbacks are called
- * from the event loop; after close() the client is freed and must not be
- * used.  benchws_free() may be called from any callback.
+ * bench-ws.c: a non-blocking WebSocket client on a socket of its own,
+ * framed by wslay's frame layer; many per event base, sharing a struct
+ * benchws_loop.  The callbacks are called from the event loop; after
+ * close() the client is freed and must not be used.  benchws_free() may
+ * be called from any callback.
  */
 struct benchws;
+struct benchws_loop;
 struct benchws_cb {
 	/* The upgrade succeeded. */
 	void	(*open)(struct benchws *, void *);
-	/* A whole text message came (not NUL-terminated). */
+	/*
+	 * A whole text message came (not NUL-terminated, valid UTF-8);
+	 * the bytes are valid until the callback returns.
+	 */
 	void	(*msg)(struct benchws *, const char *, size_t, void *);
 	/* The connection failed or closed; cause says why. */
 	void	(*close)(struct benchws *, const char *, void *);
 };
+/* Make the state shared by the clients of an event base. */
+struct benchws_loop *benchws_loop_new(struct event_base *);
+/* Free it; every client must have been freed. */
+void		 benchws_loop_free(struct benchws_loop *);
 /*
  * Connect to dst (binding to src first, unless NULL) and upgrade on path
  * with Host host and subprotocol logwire.v1.  Return NULL with *cause set
  * (caller frees) when the socket cannot even be created.
  */
-struct benchws	*benchws_connect(struct event_base *,
+struct benchws	*benchws_connect(struct benchws_loop *,
 		     const struct sockaddr_in *, const struct sockaddr_in *,
 		     const char *, const char *, const struct benchws_cb *,
 		     void *, char **);
-/* Send one text message; return 0 or -1 (the connection is closing). */
+/*
+ * Queue one text message, written with everything else queued in this
+ * round of callbacks; return 0 or -1 (the connection is closing).
+ */
 int		 benchws_send(struct benchws *, const char *, size_t);
 /* Drop the connection at once, without a close handshake. */
 void		 benchws_free(struct benchws *);
