@@ -27,11 +27,13 @@
 
 #include "logwire.h"
 
-/* The top-level members a request may carry. */
-static const struct {
+struct req_member {
 	const char	*name;
-	size_t		 off;
-} req_members[] = {
+	size_t		 off;	/* of its struct req_val in struct req */
+};
+
+/* The top-level members a request may carry. */
+static const struct req_member req_members[] = {
 	{ "op", offsetof(struct req, op) },
 	{ "ref", offsetof(struct req, ref) },
 	{ "channel", offsetof(struct req, channel) },
@@ -46,10 +48,7 @@ static const struct {
 };
 
 /* The members of "from". */
-static const struct {
-	const char	*name;
-	size_t		 off;
-} req_from_members[] = {
+static const struct req_member req_from_members[] = {
 	{ "serial", offsetof(struct req, from_serial) },
 	{ "epoch", offsetof(struct req, from_epoch) },
 };
@@ -302,34 +301,35 @@ req_end_container(void *arg)
 	return (req_end(arg));
 }
 
+/* The value in r of the member named key in table m, or NULL. */
+static struct req_val *
+req_member(struct req *r, const struct req_member *m, size_t n,
+    const unsigned char *key, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (strlen(m[i].name) == len &&
+		    memcmp(m[i].name, key, len) == 0)
+			return ((struct req_val *)((char *)r + m[i].off));
+	}
+	return (NULL);
+}
+
 /* A key: remember which member its value is, if one we keep. */
 static int
 req_key(void *arg, const unsigned char *key, size_t len)
 {
 	struct req_parse	*p = arg;
-	size_t			 i;
 
 	p->cur = NULL;
 	p->key_end = yajl_get_bytes_consumed(p->h);
-	if (p->depth == 1) {
-		for (i = 0; i < nitems(req_members); i++) {
-			if (strlen(req_members[i].name) == len &&
-			    memcmp(req_members[i].name, key, len) == 0) {
-				p->cur = (struct req_val *)((char *)p->r +
-				    req_members[i].off);
-				break;
-			}
-		}
-	} else if (p->depth == 2 && p->in_from) {
-		for (i = 0; i < nitems(req_from_members); i++) {
-			if (strlen(req_from_members[i].name) == len &&
-			    memcmp(req_from_members[i].name, key, len) == 0) {
-				p->cur = (struct req_val *)((char *)p->r +
-				    req_from_members[i].off);
-				break;
-			}
-		}
-	}
+	if (p->depth == 1)
+		p->cur = req_member(p->r, req_members, nitems(req_members),
+		    key, len);
+	else if (p->depth == 2 && p->in_from)
+		p->cur = req_member(p->r, req_from_members,
+		    nitems(req_from_members), key, len);
 	return (1);
 }
 

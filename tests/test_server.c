@@ -359,6 +359,21 @@ struct bad_case {
 	const char	*ref;		/* JSON text, NULL: no ref */
 };
 
+/* Expect the connection *v to be closed with code want; drop it. */
+static void
+ts_expect_close(struct wsc **v, int want, const char *what)
+{
+	int	code;
+
+	code = ts_close_code(*v, TS_TIMEOUT);
+	CU_ASSERT_EQUAL(code, want);
+	if (code != want)
+		fprintf(stderr, "  %s: expected close %d, got %d\n", what, want,
+		    code);
+	wsc_drop(*v);
+	*v = NULL;
+}
+
 /*
  * Guarantee 6: bad input gets an error with its code and the connection
  * goes on (a ping still answers); WebSocket-level violations close with
@@ -427,7 +442,6 @@ test_bad_input(void)
 	const char	*badutf8 = "{\"op\":\"ping\",\"ref\":\"\xff\xfe\"}";
 	char		 ref[32], name[300], *big = NULL;
 	size_t		 i, n;
-	int		 code;
 
 	hd = ts_start("--max-message-bytes", "1024",
 	    "--max-subscriptions", "4", NULL);
@@ -532,25 +546,13 @@ test_bad_input(void)
 	REQUIRE((v = ts_ws(hd)) != NULL);
 	n = ts_frame(frame, 1, "{\"op\":\"ping\"}", 13, 0);
 	CU_ASSERT(wsc_send_raw(v, frame, n) == 0);
-	code = ts_close_code(v, TS_TIMEOUT);
-	CU_ASSERT_EQUAL(code, 1002);
-	if (code != 1002)
-		fprintf(stderr, "  unmasked frame: expected close 1002, got "
-		    "%d\n", code);
-	wsc_drop(v);
-	v = NULL;
+	ts_expect_close(&v, 1002, "unmasked frame");
 	CU_ASSERT(ts_healthy(hd));
 
 	/* Invalid UTF-8 in a text frame: close 1007. */
 	REQUIRE((v = ts_ws(hd)) != NULL);
 	CU_ASSERT(wsc_send_text(v, badutf8, strlen(badutf8)) == 0);
-	code = ts_close_code(v, TS_TIMEOUT);
-	CU_ASSERT_EQUAL(code, 1007);
-	if (code != 1007)
-		fprintf(stderr, "  invalid UTF-8: expected close 1007, got "
-		    "%d\n", code);
-	wsc_drop(v);
-	v = NULL;
+	ts_expect_close(&v, 1007, "invalid UTF-8");
 	CU_ASSERT(ts_healthy(hd));
 
 	/* Over 4 x max_message_bytes: close 1009. */
@@ -560,13 +562,7 @@ test_bad_input(void)
 	memcpy(big, "{\"op\":\"ping\"}", 13);
 	big[5000] = '\0';
 	wsc_send_text(v, big, 5000);
-	code = ts_close_code(v, TS_TIMEOUT);
-	CU_ASSERT_EQUAL(code, 1009);
-	if (code != 1009)
-		fprintf(stderr, "  5000-byte message with a limit of 4 x 1024: "
-		    "expected close 1009, got %d\n", code);
-	wsc_drop(v);
-	v = NULL;
+	ts_expect_close(&v, 1009, "5000-byte message with a limit of 4 x 1024");
 
 	/*
 	 * A message in three frames with a ping between them: answered
@@ -593,13 +589,7 @@ test_bad_input(void)
 		n = ts_frame_fin(piece, i == 0 ? 1 : 0, 0, big, 3000, 1);
 		CU_ASSERT(wsc_send_raw(v, piece, n) == 0);
 	}
-	code = ts_close_code(v, TS_TIMEOUT);
-	CU_ASSERT_EQUAL(code, 1009);
-	if (code != 1009)
-		fprintf(stderr, "  6000 bytes in two frames with a limit of "
-		    "4 x 1024: expected close 1009, got %d\n", code);
-	wsc_drop(v);
-	v = NULL;
+	ts_expect_close(&v, 1009, "6000 bytes in two frames, limit 4 x 1024");
 
 	/* The first connection and the server are still fine. */
 	CU_ASSERT(ts_pingpong(w, "at-the-end") == 0);
