@@ -500,7 +500,7 @@ struct wreq {
 	enum wreq_type		 type;
 	struct conn		*conn;	/* holds a reference; NULL for REST later */
 	char			*ref;	/* JSON text of the request's ref */
-	char			*buf;	/* owns the strings msg points into */
+	char			*buf;	/* owns what msg points into, or NULL */
 	struct store_msg	 msg;
 	int			 status;	/* 0 or STORE_E* for the batch */
 	struct store_chan	 chan;	/* WREQ_ENSURE result */
@@ -508,6 +508,7 @@ struct wreq {
 	size_t			 group;	/* requests committed together from here */
 	uint64_t		 queued_ns;
 	TAILQ_ENTRY(wreq)	 entry;
+	char			 strings[];	/* a publish's, after the struct */
 };
 TAILQ_HEAD(wreq_list, wreq);
 

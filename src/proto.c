@@ -404,10 +404,10 @@ proto_publish_wreq(const char *name, size_t len, const struct pubmsg *m,
 		flags |= STORE_MSG_BASE64;
 	}
 
-	/* One allocation holds the strings the store message points at. */
-	w = xcalloc(1, sizeof *w);
+	/* The request and the strings its message points at: one block. */
+	w = xcalloc(1, sizeof *w + len + id_len + ev_len + dlen + 1);
 	w->type = WREQ_PUBLISH;
-	w->buf = p = xmalloc(len + id_len + ev_len + dlen + 1);
+	p = w->strings;
 	w->msg.channel = memcpy(p, name, len);
 	w->msg.channel_len = len;
 	p += len;
