@@ -360,8 +360,12 @@ conn_send(struct conn *c, const void *p, size_t len)
 		return;
 	out = bufferevent_get_output(c->bev);
 	fd = bufferevent_getfd(c->bev);
-	/* A short reply queued first (say "subscribed") goes out first. */
-	if (evbuffer_get_length(out) > 0 && evbuffer_get_length(out) < 4096)
+	/*
+	 * What was queued first (say "subscribed") goes out first, unless
+	 * the socket is known to be full (EV_WRITE on: it waits to drain).
+	 */
+	if (evbuffer_get_length(out) > 0 &&
+	    !(bufferevent_get_enabled(c->bev) & EV_WRITE))
 		conn_write_now(c, out);
 	if (evbuffer_get_length(out) == 0) {
 		n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);

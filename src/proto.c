@@ -80,7 +80,7 @@ proto_is(const struct req_val *v, const char *word)
  */
 static int
 proto_channel(struct conn *c, const struct req *req, const char *ref,
-    const char **name, size_t *len)
+    int reserved_ok, const char **name, size_t *len)
 {
 	switch (proto_string(&req->channel, name, len)) {
 	case 0:
@@ -93,6 +93,10 @@ proto_channel(struct conn *c, const struct req *req, const char *ref,
 	if (!store_name_valid(*name, *len)) {
 		proto_error(c, ref, 40002, "bad channel name: 1 to %d bytes "
 		    "of UTF-8 without control characters", STORE_NAME_MAX);
+		return (-1);
+	}
+	if (!reserved_ok && (*name)[0] == '$') {
+		proto_error(c, ref, 40301, "channel %s is reserved", *name);
 		return (-1);
 	}
 	return (0);
@@ -256,12 +260,8 @@ proto_subscribe(struct conn *c, const struct req *req, const char *ref)
 	size_t			 len;
 	int			 rc;
 
-	if (proto_channel(c, req, ref, &name, &len) != 0)
+	if (proto_channel(c, req, ref, 0, &name, &len) != 0)
 		return;
-	if (name[0] == '$') {
-		proto_error(c, ref, 40301, "channel %s is reserved", name);
-		return;
-	}
 	if (proto_position(req, &pos, &why) != 0) {
 		proto_error(c, ref, 40003, "bad position: %s", why);
 		return;
@@ -317,7 +317,7 @@ proto_unsubscribe(struct conn *c, const struct req *req, const char *ref)
 	const char	*name;
 	size_t		 len;
 
-	if (proto_channel(c, req, ref, &name, &len) != 0)
+	if (proto_channel(c, req, ref, 1, &name, &len) != 0)
 		return;
 	if ((s = sub_find(c, name, len)) == NULL) {
 		proto_error(c, ref, 40401, "not subscribed to %s", name);
@@ -457,12 +457,8 @@ proto_publish(struct conn *c, const struct req *req, const char *ref)
 	const char	*name, *why;
 	size_t		 len;
 
-	if (proto_channel(c, req, ref, &name, &len) != 0)
+	if (proto_channel(c, req, ref, 0, &name, &len) != 0)
 		return;
-	if (name[0] == '$') {
-		proto_error(c, ref, 40301, "channel %s is reserved", name);
-		return;
-	}
 	if (server.stopping) {
 		proto_error(c, ref, 50300, "server is shutting down: "
 		    "nothing was stored");
@@ -553,7 +549,8 @@ proto_published(struct wreq *w)
 	static struct jbuf	 b;
 	struct store_msg	*m = &w->msg;
 	struct conn		*c = w->conn;
-	const char		*sync;
+	const char		*sync, *id;
+	size_t			 id_len;
 
 	if (w->status != 0) {
 		if (w->status == STORE_EFULL || w->status == STORE_EIO)
@@ -580,15 +577,8 @@ proto_published(struct wreq *w)
 	jbuf_lit(&b, ",\"serial\":");
 	jbuf_u64(&b, m->serial);
 	jbuf_lit(&b, ",\"id\":");
-	if (m->id != NULL)
-		jbuf_escape(&b, m->id, m->id_len);
-	else {
-		jbuf_lit(&b, "\"");
-		jbuf_add(&b, m->epoch, strlen(m->epoch));
-		jbuf_lit(&b, "-");
-		jbuf_u64(&b, m->serial);
-		jbuf_lit(&b, "\"");
-	}
+	id = store_msg_id(m, &id_len);
+	jbuf_escape(&b, id, id_len);
 	if (m->duplicate)
 		jbuf_lit(&b, ",\"duplicate\":true,\"sync\":\"");
 	else

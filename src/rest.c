@@ -747,7 +747,8 @@ rest_post_done(struct rest_job *job)
 	struct evbuffer	*b, *h;
 	struct store_msg *m;
 	struct wreq	*w;
-	size_t		 i;
+	const char	*id;
+	size_t		 i, id_len;
 	int		 status = 0;
 
 	for (i = 0; i < job->n; i++) {
@@ -781,11 +782,8 @@ rest_post_done(struct rest_job *job)
 			evbuffer_add_lit(b, ",");
 		evbuffer_add_printf(b, "{\"serial\":%llu,\"id\":",
 		    (unsigned long long)m->serial);
-		if (m->id != NULL)
-			jstr_escape(b, m->id, m->id_len);
-		else
-			evbuffer_add_printf(b, "\"%s-%llu\"", m->epoch,
-			    (unsigned long long)m->serial);
+		id = store_msg_id(m, &id_len);
+		jstr_escape(b, id, id_len);
 		evbuffer_add_printf(b, ",\"time\":%llu,\"duplicate\":%s}",
 		    (unsigned long long)m->time, m->duplicate ? "true" :
 		    "false");

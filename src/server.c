@@ -63,7 +63,6 @@ server_mono_ns(void)
 /* The records of a fan-out run, as the log will give them back. */
 struct server_run {
 	struct store_rec	*recs;
-	char			(*ids)[STORE_EPOCH_LEN + 24];
 	size_t			 n, size;
 	struct channel		*ch;
 };
@@ -72,13 +71,6 @@ struct server_run {
 static void
 server_run_flush(struct server_run *run)
 {
-	size_t	i;
-
-	/* Point at the generated ids only now: the arrays may have moved. */
-	for (i = 0; i < run->n; i++) {
-		if (run->recs[i].id == NULL)
-			run->recs[i].id = run->ids[i];
-	}
 	if (run->n > 0)
 		channel_publish(run->ch, run->recs, run->n);
 	run->n = 0;
@@ -98,19 +90,13 @@ server_run_add(struct server_run *run, struct channel *ch,
 	if (run->n == run->size) {
 		run->size = run->size == 0 ? 64 : run->size * 2;
 		run->recs = xrealloc(run->recs, run->size * sizeof *run->recs);
-		run->ids = xrealloc(run->ids, run->size * sizeof *run->ids);
 	}
 	rec = &run->recs[run->n];
 	memset(rec, 0, sizeof *rec);
 	rec->chan_id = m->chan_id;
 	rec->serial = m->serial;
 	rec->time = m->time;
-	rec->id = m->id;
-	rec->id_len = m->id_len;
-	if (m->id == NULL)
-		rec->id_len = (size_t)snprintf(run->ids[run->n],
-		    sizeof run->ids[run->n], "%s-%llu", m->epoch,
-		    (unsigned long long)m->serial);
+	rec->id = store_msg_id(m, &rec->id_len);
 	rec->name = m->name;
 	rec->name_len = m->name_len;
 	rec->client = m->client;

@@ -443,7 +443,6 @@ chanlog_put_record(struct chanlog_wtx *w, struct chanlog_ent *e,
 	struct record_in	 in;
 	struct cidx_ent		*ie;
 	unsigned char		 key[STORE_GKEY_LEN];
-	char			 idbuf[STORE_EPOCH_LEN + 24];
 	MDB_val			 k, v;
 	int			 rc;
 
@@ -452,9 +451,9 @@ chanlog_put_record(struct chanlog_wtx *w, struct chanlog_ent *e,
 		in.id = m->id;
 		in.id_len = m->id_len;
 	} else {
-		in.id_len = snprintf(idbuf, sizeof idbuf, "%.*s-%" PRIu64,
-		    STORE_EPOCH_LEN, e->rec.epoch, m->serial);
-		in.id = idbuf;
+		in.id_len = snprintf(m->gen_id, sizeof m->gen_id,
+		    "%.*s-%" PRIu64, STORE_EPOCH_LEN, e->rec.epoch, m->serial);
+		in.id = m->gen_id;
 	}
 	in.name = m->name;
 	in.name_len = m->name_len;
@@ -549,6 +548,7 @@ chanlog_append_txn(struct store *s, MDB_txn *txn, void *arg)
 	for (i = 0; i < b->n; i++) {
 		m = &b->msgs[i];
 		m->error = 0;
+		m->gen_id[0] = '\0';
 		m->duplicate = 0;
 		m->serial = m->time = m->chan_id = 0;
 		m->epoch[0] = '\0';

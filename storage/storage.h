@@ -118,7 +118,14 @@ struct store_msg {
 	uint64_t	 time;		/* commit time, Unix ms */
 	uint64_t	 chan_id;
 	char		 epoch[STORE_EPOCH_LEN + 1];
+	char		 gen_id[STORE_EPOCH_LEN + 22];	/* id generated, or "" */
 };
+
+/*
+ * The id a message was stored under: its own, or the one store_append()
+ * generated.  Valid as long as m.
+ */
+const char	*store_msg_id(const struct store_msg *m, size_t *len);
 
 /* A stored message as read back.  Valid until the callback returns. */
 struct store_rec {

@@ -203,6 +203,18 @@ store_sync_parse(const char *s, enum store_sync *sync)
 	return (0);
 }
 
+/* The id a message was stored under: its own or the generated one. */
+const char *
+store_msg_id(const struct store_msg *m, size_t *len)
+{
+	if (m->id != NULL) {
+		*len = m->id_len;
+		return (m->id);
+	}
+	*len = strlen(m->gen_id);
+	return (m->gen_id);
+}
+
 /* Name a sync policy. */
 const char *
 store_sync_name(enum store_sync sync)

@@ -511,7 +511,8 @@ test_record_roundtrip(void)
 	struct store_chan	 ch;
 	char			*dir, bin[300];
 	char			 want_id[64];
-	size_t			 i;
+	const char		*id;
+	size_t			 i, len;
 
 	dir = t_path("store");
 	s = t_open(dir, NULL);
@@ -537,6 +538,12 @@ test_record_roundtrip(void)
 		CU_ASSERT_STRING_EQUAL(m[i].epoch, m[0].epoch);
 		CU_ASSERT_EQUAL(m[i].chan_id, m[0].chan_id);
 	}
+	/* store_msg_id: the client's id, or the one generated for it. */
+	id = store_msg_id(&m[0], &len);
+	CU_ASSERT(len == 11 && memcmp(id, "client-id-1", 11) == 0);
+	snprintf(want_id, sizeof want_id, "%s-2", m[0].epoch);
+	id = store_msg_id(&m[1], &len);
+	CU_ASSERT(len == strlen(want_id) && memcmp(id, want_id, len) == 0);
 	store_close(s);
 
 	s = t_open(dir, NULL);
