@@ -61,7 +61,7 @@ server_mono_ns(void)
 }
 
 /* The records of a fan-out run, as the log will give them back. */
-struct server_run {
+struct server_fanout {
 	struct store_rec	*recs;
 	size_t			 n, size;
 	struct channel		*ch;
@@ -69,7 +69,7 @@ struct server_run {
 
 /* Fan out the run gathered so far. */
 static void
-server_run_flush(struct server_run *run)
+server_fanout_flush(struct server_fanout *run)
 {
 	if (run->n > 0)
 		channel_publish(run->ch, run->recs, run->n);
@@ -79,13 +79,13 @@ server_run_flush(struct server_run *run)
 
 /* Add a committed message to the run, flushing first on a new channel. */
 static void
-server_run_add(struct server_run *run, struct channel *ch,
+server_fanout_add(struct server_fanout *run, struct channel *ch,
     const struct store_msg *m)
 {
 	struct store_rec	*rec;
 
 	if (run->ch != ch)
-		server_run_flush(run);
+		server_fanout_flush(run);
 	run->ch = ch;
 	if (run->n == run->size) {
 		run->size = run->size == 0 ? 64 : run->size * 2;
@@ -116,7 +116,7 @@ server_run_add(struct server_run *run, struct channel *ch,
 void
 server_committed(struct wreq_list *list)
 {
-	static struct server_run	 run;
+	static struct server_fanout	 run;
 	struct store_msg		*m;
 	struct channel			*ch;
 	struct conn			*c;
@@ -137,9 +137,9 @@ server_committed(struct wreq_list *list)
 			server.stats.committed_messages++;
 		if (w->status == 0 && m->error == 0 && !m->duplicate &&
 		    (ch = channel_find(m->channel, m->channel_len)) != NULL)
-			server_run_add(&run, ch, m);
+			server_fanout_add(&run, ch, m);
 	}
-	server_run_flush(&run);
+	server_fanout_flush(&run);
 
 	while ((w = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, w, entry);
@@ -371,6 +371,7 @@ server_run(struct config *cfg)
 {
 	struct store_config	 scfg;
 	struct event_config	*ecfg;
+	sigset_t		 stopset;
 	char			*cause;
 	size_t			 i;
 	int			 rc;
@@ -434,9 +435,21 @@ server_run(struct config *cfg)
 	rest_shutdown();
 	log_info("stopped");
 	rc = 0;
+	/*
+	 * Shutting down already: a second SIGTERM or SIGINT during the rest
+	 * of the teardown must not turn a clean exit into death by signal.
+	 * Freeing the signal events puts the default handlers back, so the
+	 * signals are blocked first and ignored after.
+	 */
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	sigprocmask(SIG_BLOCK, &stopset, NULL);
 	event_free(sig_term);
 	event_free(sig_int);
 	event_free(stop_timer);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 out:
 	for (i = 0; i < nlisteners; i++)
 		evconnlistener_free(listeners[i]);

@@ -1488,6 +1488,34 @@ test_shutdown(void)
 }
 
 /*
+ * SIGTERM sent again and again while the server shuts down (an impatient
+ * operator, a supervisor that repeats itself): still a clean exit 0, not
+ * death by the signal once the server's own handlers are gone.
+ */
+static void
+test_shutdown_repeated(void)
+{
+	unsigned int	 before = CU_get_number_of_failures();
+	struct hd	*hd;
+	int		 i, status;
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	REQUIRE(pub_now(hd, "again", "again", 200) == 0);
+	for (i = 0; i < 300; i++) {
+		if (kill(hd_pid(hd), SIGTERM) != 0)
+			break;
+		ts_sleep(1);
+	}
+	status = hd_stop(hd);
+	CU_ASSERT_EQUAL(status, 0);
+	if (status != 0)
+		fprintf(stderr, "  exit status %d, expected 0\n", status);
+out:
+	ts_done(hd, before);
+}
+
+/*
  * SIGTERM with a backlog of several seconds: 3 x 2000 publishes all read
  * by the server before the signal (--max-inflight lets them in), one
  * commit and fsync each, about 1 ms apiece here. The contract does not
@@ -1532,7 +1560,9 @@ main(void)
 	    CU_add_test(suite, "SIGTERM: all answered, close 1001, exit 0, "
 	    "acks kept", test_shutdown) == NULL ||
 	    CU_add_test(suite, "SIGTERM with seconds of commits queued: the "
-	    "same", test_shutdown_backlog) == NULL) {
+	    "same", test_shutdown_backlog) == NULL ||
+	    CU_add_test(suite, "SIGTERM repeated during shutdown: exit 0",
+	    test_shutdown_repeated) == NULL) {
 		CU_cleanup_registry();
 		return (CU_get_error());
 	}
