@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -552,8 +553,9 @@ out:
 }
 
 struct cmd_snap {
-	FILE	*out;
-	int	 failed;
+	FILE		*out;
+	int		 failed;
+	uint64_t	 bytes;
 };
 
 /* Write a piece of a snapshot download. */
@@ -566,12 +568,14 @@ cmd_snap_body(const char *p, size_t len, void *arg)
 		sn->failed = errno;
 		return (-1);
 	}
+	sn->bytes += len;
 	return (0);
 }
 
 /*
  * Fetch a snapshot from a running server (GET /v1/snapshot) into file,
- * through a temporary file renamed once complete and synced.
+ * through a temporary file renamed once complete and synced, and say how
+ * many bytes it took (as the snapshot of a data directory does).
  */
 int
 cmd_rest_snapshot(struct cli *cli, struct cli_args *args, const char *file)
@@ -579,10 +583,12 @@ cmd_rest_snapshot(struct cli *cli, struct cli_args *args, const char *file)
 	struct httpc_url	 u;
 	struct httpc_resp	 r;
 	struct cmd_snap		 sn;
+	struct timespec		 start, end;
 	const char		*hdrs[2];
 	char			*auth, *tmp, *cause;
 	int			 fd, status = CLI_EXIT_ERROR;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (cmd_rest_setup(cli, args, &u, &auth) != 0)
 		return (CLI_EXIT_USAGE);
 	hdrs[0] = auth;
@@ -620,6 +626,11 @@ cmd_rest_snapshot(struct cli *cli, struct cli_args *args, const char *file)
 		status = cli_error(args, "%s: %s", file, strerror(errno));
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	fprintf(stderr, "logwire: snapshot: %s written from %s: %llu bytes "
+	    "in %.2f s\n", file, cli->url != NULL ? cli->url :
+	    CMD_REST_DEFAULT_URL, (unsigned long long)sn.bytes,
+	    (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9);
 	status = CLI_EXIT_OK;
 out:
 	if (sn.out != NULL)

@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -274,10 +275,11 @@ count_lines(const char *s)
 static void
 test_history_channels_export(void)
 {
+	struct stat	 sb;
 	struct hd	*hd;
 	json_t		*j;
 	char		*out = NULL, *err = NULL, *line, *save = NULL;
-	char		 file[512], *zout = NULL;
+	char		 file[512], want[64], *zout = NULL;
 	const char	*zargv[4];
 	int		 i, expect;
 
@@ -366,9 +368,21 @@ test_history_channels_export(void)
 	free(err);
 	out = err = NULL;
 
-	/* snapshot without -d comes from the server and verifies. */
+	/*
+	 * snapshot without -d comes from the server, says how many bytes
+	 * it wrote (as logwire(1) promises), and verifies.
+	 */
 	snprintf(file, sizeof file, "%s/srv.snap", hd_dir(hd));
-	CU_ASSERT_EQUAL(cli(hd, NULL, NULL, "snapshot", file, NULL), 0);
+	CU_ASSERT_EQUAL(cli(hd, NULL, &err, "snapshot", file, NULL), 0);
+	CU_ASSERT_FATAL(stat(file, &sb) == 0);
+	snprintf(want, sizeof want, ": %lld bytes in ", (long long)sb.st_size);
+	CU_ASSERT(err != NULL && strstr(err, want) != NULL &&
+	    strstr(err, file) != NULL && count_lines(err) == 1);
+	if (err == NULL || strstr(err, want) == NULL)
+		fprintf(stderr, "  snapshot said \"%s\", want \"%s\"\n",
+		    err != NULL ? err : "", want);
+	free(err);
+	err = NULL;
 	CU_ASSERT_EQUAL(cli(hd, &out, &err, "verify", file, NULL), 0);
 	CU_ASSERT(out != NULL && strstr(out, "2 channels, 1203 records, 0 "
 	    "errors") != NULL);
