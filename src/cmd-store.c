@@ -337,7 +337,13 @@ cmd_store_verify(struct cli *cli, struct cli_args *args)
 
 	memset(&rep, 0, sizeof rep);
 	error = store_verify_path(path, stdout, &rep, &cause);
-	if (error != 0 && error != STORE_ECORRUPT) {
+	/*
+	 * No problem counted means verify never reached the records: the
+	 * path is no store, or the snapshot or data file is damaged before
+	 * any record can be read.  That is said as it is, with no summary,
+	 * whose "0 errors" would read as a clean bill.
+	 */
+	if (error != 0 && rep.errors == 0) {
 		cmd_store_fail(args, path, NULL, cause, error);
 		goto out;
 	}
@@ -348,9 +354,9 @@ cmd_store_verify(struct cli *cli, struct cli_args *args)
 		cli_error(args, "stdout: %s", strerror(errno));
 		goto out;
 	}
-	if (error == STORE_ECORRUPT || rep.errors != 0) {
+	if (error != 0 || rep.errors != 0) {
 		cli_error(args, "%s: %llu errors found", path,
-		    (unsigned long long)(rep.errors != 0 ? rep.errors : 1));
+		    (unsigned long long)rep.errors);
 		goto out;
 	}
 	ret = CLI_EXIT_OK;

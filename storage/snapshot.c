@@ -476,6 +476,17 @@ snapshot_unpack(const char *path, const char *dir, char **cause)
 	want_len = store_be64dec(trailer + 8);
 	want_hash = store_be64dec(trailer + 16);
 	end = st.st_size - SNAPSHOT_TRAILER_LEN;
+	/*
+	 * An LMDB copy has at least its two meta pages.  An empty one would
+	 * be taken by LMDB for a new store: restored as an empty store, or
+	 * failing verify with a write error.
+	 */
+	if (want_len == 0) {
+		store_xasprintf(cause, "%s: snapshot is damaged: the store "
+		    "copy in it is empty", path);
+		rc = STORE_ECORRUPT;
+		goto out;
+	}
 
 	store_xasprintf(&data, "%s/data.mdb", dir);
 	if ((out = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -506,6 +517,30 @@ out:
 	close(fd);
 	free(data);
 	return (rc);
+}
+
+/*
+ * Name the snapshot in a cause that names the temporary directory it was
+ * unpacked into (gone by the time the message is read): "TMP/data.mdb:
+ * truncated ..." becomes "PATH: the store in it: data.mdb: truncated ...".
+ */
+static void
+snapshot_cause(const char *path, const char *tmp, char **cause)
+{
+	const char	*rest;
+	char		*old;
+	size_t		 len = strlen(tmp);
+
+	if (cause == NULL || *cause == NULL || strncmp(*cause, tmp, len) != 0)
+		return;
+	old = *cause;
+	rest = old + len;
+	if (*rest == '/')
+		rest++;
+	else if (strncmp(rest, ": ", 2) == 0)
+		rest += 2;
+	store_xasprintf(cause, "%s: the store in it: %s", path, rest);
+	free(old);
 }
 
 /* Collect the first line of verify's output as the cause. */
@@ -571,8 +606,10 @@ store_restore(const char *path, const char *dir, char **cause)
 
 	store_config_default(&cfg);
 	cfg.sync = STORE_SYNC_ALWAYS;
-	if ((rc = store_open(tmp, &cfg, &s, cause)) != 0)
+	if ((rc = store_open(tmp, &cfg, &s, cause)) != 0) {
+		snapshot_cause(path, tmp, cause);
 		goto out;
+	}
 	if ((rc = store_reepoch(s)) != 0) {
 		store_xasprintf(cause, "new epochs: %s", store_strerror(rc));
 		goto out;
@@ -1105,8 +1142,10 @@ store_verify_path(const char *path, FILE *out,
 		free(tmp);
 		return (STORE_ESYS);
 	}
-	if ((rc = snapshot_unpack(path, tmp, cause)) == 0)
+	if ((rc = snapshot_unpack(path, tmp, cause)) == 0) {
 		rc = snapshot_verify_dir(tmp, out, rep, cause);
+		snapshot_cause(path, tmp, cause);
+	}
 	snapshot_rmdir(tmp);
 	free(tmp);
 	return (rc);

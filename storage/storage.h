@@ -57,7 +57,9 @@
 #define STORE_ENOTFOUND	(-31001)	/* no such channel or message */
 #define STORE_EFULL	(-31002)	/* disk full or map cannot grow: nothing stored */
 #define STORE_EIO	(-31003)	/* I/O error from the disk: nothing stored */
-#define STORE_ECORRUPT	(-31004)	/* record fails its checksum or does not decode */
+#define STORE_ECORRUPT	(-31004)	/* record fails its checksum or does not
+					   decode, or data.mdb is damaged
+					   (truncated, empty, not LMDB) */
 #define STORE_EPANIC	(-31005)	/* LMDB environment is unusable (MDB_PANIC) */
 #define STORE_EINVAL	(-31006)	/* bad argument (channel name, sizes, ...) */
 #define STORE_EEXIST	(-31007)	/* target exists and is not empty */
@@ -180,9 +182,13 @@ typedef int	(*store_chan_cb)(const struct store_chan *, void *);
  * be NULL for the defaults.  On failure returns a STORE_E* code and sets
  * *cause (caller frees): STORE_ENOTFOUND if cfg->readonly and there is no
  * store, STORE_ECORRUPT if data.mdb is not an LMDB file or not a logwire
- * store, STORE_EINVAL if it is a logwire store of another format version
- * (there is no migration).  Rebuilds the pending part of the channel index
- * from the log (at most about 64k records).
+ * store, is shorter than its meta page says (a
+ * truncated file: refused before any page is read, since LMDB would die of
+ * SIGBUS on the missing pages), or is empty and cfg->readonly (opened to
+ * write, an empty data.mdb becomes a new store, as in LMDB), STORE_EINVAL
+ * if it is a logwire store of another format version (there is no
+ * migration).  Rebuilds the pending part of the channel index from the log
+ * (at most about 64k records).
  */
 int		 store_open(const char *dir, const struct store_config *cfg,
 		     struct store **sp, char **cause);
@@ -304,8 +310,9 @@ int		 store_snapshot(struct store *, int fd, uint64_t *bytes_out,
  * into a temporary directory beside dir and moved into place only when
  * complete, so a failure leaves no half-written store.  Every channel gets a
  * new epoch, and the result must pass store_verify.  Errors: STORE_EEXIST,
- * STORE_EINVAL (path is not a snapshot), STORE_ECORRUPT (truncated, damaged
- * or failing verification), with the reason in *cause.
+ * STORE_EINVAL (path is not a snapshot), STORE_ECORRUPT (truncated, damaged,
+ * holding a damaged or empty store copy, or failing verification), with the
+ * reason in *cause (naming path, never the temporary directory).
  */
 int		 store_restore(const char *path, const char *dir, char **cause);
 /*
@@ -333,7 +340,9 @@ int		 store_verify(struct store *, FILE *out,
  * store_verify, or another error if path cannot be opened or is not a store
  * or snapshot: STORE_ENOTFOUND (no such path or no store in the directory),
  * STORE_EINVAL (a file that is not a snapshot), STORE_ECORRUPT (a damaged
- * snapshot, or a data file that is not LMDB), with the reason in *cause.
+ * snapshot, or a data file that is not LMDB, truncated or empty), with the
+ * reason in *cause.  The report's errors stay 0 when no record could be
+ * checked at all.
  */
 int		 store_verify_path(const char *path, FILE *out,
 		     struct store_verify_report *, char **cause);

@@ -53,6 +53,9 @@ struct store {
 
 	pthread_rwlock_t	 maplock;
 	size_t			 mapsize;	/* under maplock */
+	unsigned int		 psize;		/* LMDB page size */
+	uint64_t		 covered;	/* data.mdb bytes known to exist
+						   (store_cover_file; wlock) */
 
 	/*
 	 * The writer lock serializes this process's write operations from

@@ -417,6 +417,38 @@ store_wtxn_begin(struct store *s, MDB_txn **txnp, size_t *seen)
 }
 
 /*
+ * Keep data.mdb at least as long as its meta page says.  LMDB does not
+ * write the pages a transaction allocated and freed again before its
+ * commit ("loose" pages, put on the free list); were those the last pages
+ * of the map, the file would end before the last page the meta page names,
+ * and store_check_file could not tell it from a truncated file.  A commit
+ * usually reuses them, so this is rare, and cheap to rule out: the file is
+ * extended over them (a hole, no space used).  Writer lock held.
+ */
+static void
+store_cover_file(struct store *s)
+{
+	MDB_envinfo	info;
+	struct stat	sb;
+	uint64_t	need;
+	int		fd, rc;
+
+	pthread_rwlock_rdlock(&s->maplock);
+	rc = mdb_env_info(s->env, &info);
+	pthread_rwlock_unlock(&s->maplock);
+	if (rc != 0)
+		return;
+	need = ((uint64_t)info.me_last_pgno + 1) * s->psize;
+	if (need <= s->covered)
+		return;
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return;
+	if ((uint64_t)sb.st_size < need && ftruncate(fd, need) != 0)
+		return;
+	s->covered = need;
+}
+
+/*
  * Run fn in a write transaction and commit, then post (if not NULL) once
  * the commit succeeded.  On MDB_MAP_FULL (from fn or from the commit) the
  * transaction is aborted, the map doubled and fn run again from the start,
@@ -451,6 +483,8 @@ store_write_post(struct store *s, store_write_fn fn, store_post_fn post,
 		if ((rc = store_grow(s, seen)) != 0)
 			break;
 	}
+	if (rc == 0)
+		store_cover_file(s);
 	if (rc == 0 && post != NULL)
 		post(s, arg);
 	pthread_mutex_unlock(&s->wlock);
@@ -567,6 +601,80 @@ store_open_error(const char *dir, int rc, char **cause)
 	}
 	store_xasprintf(cause, "%s: %s", dir, mdb_strerror(rc));
 	return (store_err(rc));
+}
+
+/*
+ * Refuse an empty data.mdb when opening read-only.  LMDB takes an empty
+ * file for a new store and writes its first pages, which a read-only open
+ * cannot (it fails with EBADF).  Opened to write, an empty file (a first
+ * start cut short) does become a new store.
+ */
+static int
+store_check_empty(const char *dir, char **cause)
+{
+	struct stat	 sb;
+	char		*path = NULL;
+	int		 rc = 0;
+
+	store_xasprintf(&path, "%s/data.mdb", dir);
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+		store_xasprintf(cause, "%s: empty file, not a store", path);
+		rc = STORE_ECORRUPT;
+	}
+	free(path);
+	return (rc);
+}
+
+/*
+ * Check that data.mdb holds every page its meta page says the store has.
+ * LMDB reads pages through a map of the file, so a page past the end of a
+ * truncated file is a SIGBUS in whichever process touches it, not an error
+ * code.  mdb_env_open reads the two meta pages with read() and maps the
+ * file without touching it; a transaction then looks up no page numbered
+ * past the last page of the newer meta (the one with the higher txnid,
+ * which mdb_env_info reports, as each transaction picks it): a page number
+ * beyond is MDB_PAGE_NOTFOUND.  So a file that covers that last page reads
+ * safely, and one that does not is refused here, before any transaction.
+ */
+static int
+store_check_file(struct store *s, char **cause)
+{
+	MDB_envinfo	info;
+	MDB_stat	st;
+	struct stat	sb;
+	uint64_t	need;
+	int		fd, rc;
+
+	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
+	    (rc = mdb_env_stat(s->env, &st)) != 0 ||
+	    (rc = mdb_env_get_fd(s->env, &fd)) != 0) {
+		store_xasprintf(cause, "%s/data.mdb: %s", s->dir,
+		    mdb_strerror(rc));
+		return (store_err(rc));
+	}
+	if (fstat(fd, &sb) != 0) {
+		store_xasprintf(cause, "%s/data.mdb: %s", s->dir,
+		    strerror(errno));
+		return (STORE_ESYS);
+	}
+	if (st.ms_psize == 0 ||
+	    (uint64_t)info.me_last_pgno >= UINT64_MAX / st.ms_psize) {
+		store_xasprintf(cause, "%s/data.mdb: damaged: its meta page "
+		    "names page %zu of %u bytes", s->dir, info.me_last_pgno,
+		    st.ms_psize);
+		return (STORE_ECORRUPT);
+	}
+	need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	if ((uint64_t)sb.st_size < need) {
+		store_xasprintf(cause, "%s/data.mdb: truncated: %llu bytes, "
+		    "its meta page (transaction %zu) needs %llu", s->dir,
+		    (unsigned long long)sb.st_size, info.me_last_txnid,
+		    (unsigned long long)need);
+		return (STORE_ECORRUPT);
+	}
+	s->psize = st.ms_psize;
+	s->covered = need;
+	return (0);
 }
 
 /* Free a store that failed to open or has closed. */
@@ -695,10 +803,14 @@ store_open(const char *dir, const struct store_config *cfg,
 		flags |= MDB_NOSYNC;
 	if (s->cfg.readonly)
 		flags |= MDB_RDONLY;
+	if (s->cfg.readonly && (rc = store_check_empty(dir, cause)) != 0)
+		goto fail;
 	if ((rc = mdb_env_open(s->env, dir, flags, 0644)) != 0) {
 		rc = store_open_error(dir, rc, cause);
 		goto fail;
 	}
+	if ((rc = store_check_file(s, cause)) != 0)
+		goto fail;
 	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
 		store_xasprintf(cause, "%s: reader check: %s", dir,
 		    mdb_strerror(rc));

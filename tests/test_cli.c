@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
 
 #include "storage.h"
 
@@ -989,6 +991,178 @@ test_verify_corrupt(void)
 	free(dir);
 }
 
+/*
+ * Write a snapshot file with good framing and checksums around len bytes of
+ * buf taken for its data.mdb (the format in storage/snapshot.c).
+ */
+static void
+frame_snapshot(const char *path, const char *buf, size_t len)
+{
+	unsigned char	 trailer[24];
+	uint64_t	 v;
+	size_t		 zlen;
+	char		*z;
+	FILE		*f;
+	int		 i;
+
+	z = malloc(ZSTD_compressBound(len));
+	CU_ASSERT_FATAL(z != NULL);
+	zlen = ZSTD_compress(z, ZSTD_compressBound(len), buf, len, 1);
+	CU_ASSERT_FATAL(!ZSTD_isError(zlen));
+	memcpy(trailer, "LWSNEND1", 8);
+	v = len;
+	for (i = 15; i >= 8; i--, v >>= 8)
+		trailer[i] = v & 0xff;
+	v = XXH3_64bits(buf, len);
+	for (i = 23; i >= 16; i--, v >>= 8)
+		trailer[i] = v & 0xff;
+	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+	CU_ASSERT(fwrite("LWSNAP01", 1, 8, f) == 8);
+	CU_ASSERT(fwrite(z, 1, zlen, f) == zlen);
+	CU_ASSERT(fwrite(trailer, 1, sizeof trailer, f) == sizeof trailer);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	free(z);
+}
+
+/*
+ * Check a refusal of a damaged store: exit 1 (not a signal), one line on
+ * stderr naming the problem, nothing on stdout (no summary claiming "0
+ * errors").
+ */
+static void
+check_damage_refused(struct run *r, const char *what, const char *why)
+{
+	CHECK_RUN(r, 1);
+	CU_ASSERT_EQUAL(count_lines(r->err), 1);
+	CU_ASSERT(strstr(r->err, why) != NULL);
+	CU_ASSERT_STRING_EQUAL(r->out, "");
+	if (r->status != 1 || strstr(r->err, why) == NULL || *r->out != '\0')
+		run_show(what, r);
+}
+
+/*
+ * A snapshot whose framing and checksum are good around a data.mdb cut to
+ * half its size, or around an empty one, and a data directory whose
+ * data.mdb is cut: restore, verify and snapshot -d refuse them with a
+ * message (they died of SIGBUS), and leave nothing behind: no target, no
+ * DIR.restore-* beside it, no temporary directory in $TMPDIR.
+ */
+static void
+test_damaged_store(void)
+{
+	static const char *whys[] = { "truncated", "empty" };
+	struct run	 r;
+	const char	*oldtmp;
+	char		*dir, *store, *mdb, *buf, *tmp, *snap, *target, *cut;
+	char		*before, *after, *saved = NULL, *out, *cutmdb;
+	size_t		 len, i;
+
+	dir = test_dir("damstore");
+	store = tfmt("%s/store", dir);
+	mdb = tfmt("%s/data.mdb", store);
+	tmp = tfmt("%s/tmp", dir);
+	target = tfmt("%s/target", dir);
+	make_store(store, 1);
+	buf = read_file(mdb, &len);
+	CU_ASSERT_FATAL(buf != NULL && len > 64 * 4096);
+	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);
+	if ((oldtmp = getenv("TMPDIR")) != NULL)
+		saved = strdup(oldtmp);
+	setenv("TMPDIR", tmp, 1);
+
+	for (i = 0; i < 2; i++) {
+		snap = tfmt("%s/%s.snap", dir, whys[i]);
+		frame_snapshot(snap, buf, i == 0 ? len / 2 : 0);
+		before = list_dir(dir);
+
+		run_cli(&r, "restore", snap, target, NULL);
+		check_damage_refused(&r, "restore", whys[i]);
+		CU_ASSERT(strstr(r.err, snap) != NULL);
+		run_free(&r);
+		CU_ASSERT(!exists(target));
+		after = list_dir(dir);
+		CU_ASSERT_STRING_EQUAL(before, after);
+		free(after);
+		after = list_dir(tmp);
+		CU_ASSERT_STRING_EQUAL(after, "");
+		free(after);
+
+		run_cli(&r, "verify", snap, NULL);
+		check_damage_refused(&r, "verify", whys[i]);
+		CU_ASSERT(strstr(r.err, snap) != NULL);
+		run_free(&r);
+		after = list_dir(tmp);
+		CU_ASSERT_STRING_EQUAL(after, "");
+		free(after);
+		free(before);
+		free(snap);
+	}
+
+	/* A data directory with its data.mdb cut to half. */
+	cut = tfmt("%s/cut", dir);
+	cutmdb = tfmt("%s/data.mdb", cut);
+	out = tfmt("%s/cut.snap", dir);
+	CU_ASSERT_FATAL(mkdir(cut, 0700) == 0);
+	CU_ASSERT_FATAL(write_file(cutmdb, buf, len / 2) == 0);
+	run_cli(&r, "verify", cut, NULL);
+	check_damage_refused(&r, "verify DIR", "truncated");
+	run_free(&r);
+	run_cli(&r, "snapshot", out, "-d", cut, NULL);
+	check_damage_refused(&r, "snapshot -d", "truncated");
+	run_free(&r);
+	CU_ASSERT(!exists(out));
+	CU_ASSERT_EQUAL(count_tmp(out), 0);
+	after = list_dir(tmp);
+	CU_ASSERT_STRING_EQUAL(after, "");
+	free(after);
+
+	if (saved != NULL)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+	free(out);
+	free(cutmdb);
+	free(cut);
+	free(buf);
+	free(target);
+	free(tmp);
+	free(mdb);
+	free(store);
+	free(dir);
+}
+
+/*
+ * verify of a snapshot cut short says so, on stderr, exits 1, and prints
+ * no summary: "0 channels, 0 records, 0 errors" read as a clean store.
+ */
+static void
+test_verify_truncated_snapshot(void)
+{
+	struct run	 r;
+	char		*dir, *store, *snap, *bad, *buf;
+	size_t		 len;
+
+	dir = test_dir("vtrunc");
+	snap = make_snapshot(dir, &store, 0);
+	bad = tfmt("%s/half.snap", dir);
+	buf = read_file(snap, &len);
+	CU_ASSERT_FATAL(buf != NULL && len > 100);
+	CU_ASSERT_FATAL(write_file(bad, buf, len / 2) == 0);
+
+	run_cli(&r, "verify", bad, NULL);
+	check_damage_refused(&r, "verify of half a snapshot", "truncated");
+	CU_ASSERT(strstr(r.err, bad) != NULL);
+	CU_ASSERT(strstr(r.err, "0 errors") == NULL);
+	run_free(&r);
+
+	free(buf);
+	free(bad);
+	free(snap);
+	free(store);
+	free(dir);
+}
+
 /* Append to channel "live" until told to stop, publishing the head. */
 static void __attribute__((__noreturn__))
 writer_child(const char *store, volatile struct writer_state *ws)
@@ -1259,6 +1433,10 @@ main(int argc, char **argv)
 	    test_restore_damaged) == NULL ||
 	    CU_add_test(suite, "verify reports a flipped record byte",
 	    test_verify_corrupt) == NULL ||
+	    CU_add_test(suite, "damaged data.mdb refused, nothing left behind",
+	    test_damaged_store) == NULL ||
+	    CU_add_test(suite, "verify names a truncated snapshot",
+	    test_verify_truncated_snapshot) == NULL ||
 	    CU_add_test(suite, "snapshot while another process appends",
 	    test_snapshot_concurrent) == NULL ||
 	    CU_add_test(suite, "failed snapshot leaves no partial file",

@@ -391,6 +391,76 @@ test_history_channels_export(void)
 	hd_free(hd);
 }
 
+/*
+ * logwired on a data.mdb cut to half its size exits 1 with a log line
+ * naming the damage, instead of dying of SIGBUS with nothing said.
+ */
+static void
+test_daemon_truncated_store(void)
+{
+	struct hd_resp	 r;
+	struct stat	 sb;
+	struct hd	*hd;
+	const char	*argv[8];
+	char		*body, *p, *mdb = NULL, *err = NULL, port[32];
+	uint64_t	 x = 88172645463325252ULL;
+	size_t		 i, k;
+	int		 rc = -1;
+
+	hd = hd_start(NULL);
+	CU_ASSERT_FATAL(hd != NULL);
+	argv[0] = hd_bin("logwired");
+	/* 300 messages of 2000 random letters: some hundred pages. */
+	if ((body = malloc(300 * 2020 + 2)) == NULL)
+		abort();
+	p = body;
+	*p++ = '[';
+	for (i = 0; i < 300; i++) {
+		p += sprintf(p, "%s{\"data\":\"", i > 0 ? "," : "");
+		for (k = 0; k < 2000; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			*p++ = 'a' + x % 26;
+		}
+		p += sprintf(p, "\"}");
+	}
+	*p++ = ']';
+	rc = hd_http(hd, "POST", "/v1/channels/big/messages", NULL, body,
+	    p - body, &r);
+	free(body);
+	CU_ASSERT(rc == 0 && r.status == 201);
+	if (rc == 0)
+		hd_resp_free(&r);
+	CU_ASSERT_EQUAL(hd_stop(hd), 0);
+
+	if (asprintf(&mdb, "%s/data.mdb", hd_datadir(hd)) == -1)
+		abort();
+	rc = -1;
+	CU_ASSERT(stat(mdb, &sb) == 0 && sb.st_size > 64 * 4096);
+	CU_ASSERT(truncate(mdb, sb.st_size / 2) == 0);
+
+	snprintf(port, sizeof port, "127.0.0.1:%d", hd_port(hd));
+	argv[1] = "-l";
+	argv[2] = port;
+	argv[3] = "-d";
+	argv[4] = hd_datadir(hd);
+	argv[5] = NULL;
+	rc = hd_run(argv, NULL, 20000, NULL, &err);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT(err != NULL && strstr(err, "truncated") != NULL &&
+	    strstr(err, "data.mdb") != NULL);
+	if (rc != 1 || err == NULL || strstr(err, "truncated") == NULL) {
+		fprintf(stderr, "  logwired on a truncated store: exit %d, "
+		    "log: %s\n", rc, err != NULL ? err : "");
+		hd_keep(hd);
+	}
+	free(err);
+	free((char *)argv[0]);
+	free(mdb);
+	hd_free(hd);
+}
+
 /* A server that is not there: exit 1 with a message, for each command. */
 static void
 test_no_server(void)
@@ -436,6 +506,8 @@ main(void)
 	CU_add_test(s, "history, channels, export, snapshot from a server",
 	    test_history_channels_export);
 	CU_add_test(s, "no server: exit 1 with a message", test_no_server);
+	CU_add_test(s, "logwired refuses a truncated data.mdb",
+	    test_daemon_truncated_store);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

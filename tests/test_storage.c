@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -29,6 +30,8 @@
 
 #include <CUnit/Basic.h>
 #include <lmdb.h>
+#include <xxhash.h>
+#include <zstd.h>
 
 #include "storage.h"
 
@@ -60,6 +63,11 @@ struct tcoll {
 };
 
 static char	*t_dir;		/* the current test's directory */
+
+static int	 t_bulk(struct store *, const char *, uint64_t, size_t, size_t,
+		     size_t, uint64_t *);
+static void	 t_check_bulk(struct store *, const char *, uint64_t, size_t);
+static void	 t_be64enc(void *, uint64_t);
 
 /* Remove one file or directory (for nftw). */
 static int
@@ -495,6 +503,127 @@ test_store_open_bad(void)
 	CU_ASSERT_EQUAL(access(dir, F_OK), -1);
 	free(cause);
 	free(file);
+	free(dir);
+}
+
+/* Copy the first len bytes of file src to dst (len -1: all of it). */
+static void
+t_copy_head(const char *src, const char *dst, off_t len)
+{
+	struct stat	 st;
+	char		*buf;
+	int		 fd;
+
+	fd = open(src, O_RDONLY);
+	CU_ASSERT_FATAL(fd != -1 && fstat(fd, &st) == 0);
+	if (len < 0 || len > st.st_size)
+		len = st.st_size;
+	buf = malloc(len + 1);
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(read(fd, buf, len) == len);
+	close(fd);
+	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CU_ASSERT_FATAL(fd != -1);
+	CU_ASSERT_FATAL(write(fd, buf, len) == len);
+	close(fd);
+	free(buf);
+}
+
+/* Check that opening dir gives STORE_ECORRUPT with why in the cause. */
+static void
+t_open_refused(const char *dir, int readonly, const char *why)
+{
+	struct store_config	 cfg;
+	struct store		*s = NULL;
+	char			*cause = NULL;
+
+	store_config_default(&cfg);
+	cfg.readonly = readonly;
+	T_RC(store_open(dir, &cfg, &s, &cause), STORE_ECORRUPT);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	if (strstr(cause, why) == NULL)
+		fprintf(stderr, "\n%s: cause \"%s\", want \"%s\"\n", dir,
+		    cause, why);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, why));
+	free(cause);
+}
+
+/*
+ * A data.mdb shorter than its meta page says is refused by store_open and
+ * store_verify_path (read-only or not) before LMDB reads a missing page,
+ * which would be a SIGBUS; so is an empty one opened read-only.
+ */
+static void
+test_store_open_truncated(void)
+{
+	static const struct {
+		off_t		 len;	/* < 0: that many pages short */
+		const char	*why;
+	} cuts[] = {
+		{ -1, "truncated" },
+		{ -2, "truncated" },
+		{ 0, "" },		/* half, below */
+		{ 3 * 4096, "truncated" },
+		{ 2 * 4096, "truncated" },
+		{ 4096 + 100, "not an LMDB data file" },
+	};
+	struct store_verify_report	 rep;
+	struct store			*s;
+	struct stat			 st;
+	char				*dir, *data, *bad, *badmdb, *cause;
+	uint64_t			 stored;
+	off_t				 len;
+	size_t				 i;
+
+	dir = t_path("store");
+	data = t_path("store/data.mdb");
+	bad = t_path("bad");
+	badmdb = t_path("bad/data.mdb");
+	s = t_open(dir, NULL);
+	CU_ASSERT_EQUAL(t_bulk(s, "t", 1, 2000, 1000, 100, &stored), 0);
+	store_close(s);
+	CU_ASSERT_FATAL(stat(data, &st) == 0);
+	CU_ASSERT_FATAL(st.st_size > 64 * 4096);
+	CU_ASSERT_FATAL(mkdir(bad, 0755) == 0);
+
+	for (i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		len = cuts[i].len;
+		if (len < 0)
+			len = st.st_size + len * 4096;
+		else if (len == 0)
+			len = st.st_size / 2;
+		t_copy_head(data, badmdb, len);
+		t_open_refused(bad, 1, cuts[i].why);
+		t_open_refused(bad, 0, cuts[i].why);
+		/* The refused open did not grow or rewrite the file. */
+		t_copy_head(data, badmdb, len);
+		cause = NULL;
+		T_RC(store_verify_path(bad, NULL, &rep, &cause),
+		    STORE_ECORRUPT);
+		CU_ASSERT_EQUAL(rep.errors, 0);
+		CU_ASSERT(cause != NULL && strstr(cause, cuts[i].why) != NULL);
+		free(cause);
+	}
+
+	/* Empty: no store to read; to write, LMDB makes a new one. */
+	t_copy_head(data, badmdb, 0);
+	t_open_refused(bad, 1, "empty");
+	cause = NULL;
+	T_RC(store_verify_path(bad, NULL, &rep, &cause), STORE_ECORRUPT);
+	CU_ASSERT(cause != NULL && strstr(cause, "empty") != NULL);
+	free(cause);
+	s = t_open(bad, NULL);
+	CU_ASSERT_EQUAL(t_append1(s, "t", NULL, "1", 0), 1);
+	store_close(s);
+
+	/* The whole file still opens. */
+	s = t_open(dir, NULL);
+	t_check_bulk(s, "t", 2000, 1000);
+	store_close(s);
+	free(badmdb);
+	free(bad);
+	free(data);
 	free(dir);
 }
 
@@ -2022,6 +2151,139 @@ t_leftovers(const char *prefix)
 	return (rc == 0);
 }
 
+/*
+ * Write a snapshot file around len bytes of buf taken for data.mdb, with
+ * good framing and checksums, whatever those bytes are.
+ */
+static void
+t_frame_snapshot(const char *path, const void *buf, size_t len)
+{
+	unsigned char	 trailer[24];
+	void		*z;
+	size_t		 zlen;
+	uint64_t	 h;
+	FILE		*f;
+
+	z = malloc(ZSTD_compressBound(len));
+	CU_ASSERT_FATAL(z != NULL);
+	zlen = ZSTD_compress(z, ZSTD_compressBound(len), buf, len, 1);
+	CU_ASSERT_FATAL(!ZSTD_isError(zlen));
+	h = XXH3_64bits(buf, len);
+	memcpy(trailer, "LWSNEND1", 8);
+	t_be64enc(trailer + 8, len);
+	t_be64enc(trailer + 16, h);
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT(fwrite("LWSNAP01", 1, 8, f) == 8);
+	CU_ASSERT(fwrite(z, 1, zlen, f) == zlen);
+	CU_ASSERT(fwrite(trailer, 1, sizeof trailer, f) == sizeof trailer);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	free(z);
+}
+
+/* Whether directory path holds nothing. */
+static int
+t_dir_empty(const char *path)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	}
+	closedir(d);
+	return (n == 0);
+}
+
+/*
+ * A snapshot whose framing is good around a data.mdb cut to half its size
+ * or empty: restore and verify refuse it, name the snapshot, and leave
+ * nothing behind (no target, no temporary directory beside it or in
+ * $TMPDIR).
+ */
+static void
+test_snapshot_damaged_store(void)
+{
+	struct store_verify_report	 rep;
+	struct store			*s;
+	struct stat			 st;
+	const char			*oldtmp;
+	char				*dir, *data, *buf, *bad, *tgt, *tmp;
+	char				*cause = NULL, *saved = NULL;
+	uint64_t			 stored;
+	int				 fd, i;
+
+	dir = t_path("store");
+	data = t_path("store/data.mdb");
+	bad = t_path("bad.lws");
+	tgt = t_path("target");
+	tmp = t_path("tmp");
+	s = t_open(dir, NULL);
+	CU_ASSERT_EQUAL(t_bulk(s, "d", 1, 2000, 1000, 100, &stored), 0);
+	store_close(s);
+	fd = open(data, O_RDONLY);
+	CU_ASSERT_FATAL(fd != -1 && fstat(fd, &st) == 0);
+	buf = malloc(st.st_size);
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(read(fd, buf, st.st_size) == st.st_size);
+	close(fd);
+	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);
+	if ((oldtmp = getenv("TMPDIR")) != NULL)
+		saved = strdup(oldtmp);
+	setenv("TMPDIR", tmp, 1);
+
+	for (i = 0; i < 2; i++) {
+		const char	*why = i == 0 ? "truncated" : "empty";
+
+		t_frame_snapshot(bad, buf, i == 0 ? st.st_size / 2 : 0);
+		T_RC(store_restore(bad, tgt, &cause), STORE_ECORRUPT);
+		CU_ASSERT(cause != NULL && strstr(cause, why) != NULL &&
+		    strncmp(cause, bad, strlen(bad)) == 0);
+		if (cause != NULL && strstr(cause, why) == NULL)
+			fprintf(stderr, "\nrestore: %s\n", cause);
+		free(cause);
+		cause = NULL;
+		CU_ASSERT_EQUAL(access(tgt, F_OK), -1);
+		CU_ASSERT_FALSE(t_leftovers("target"));
+
+		T_RC(store_verify_path(bad, NULL, &rep, &cause),
+		    STORE_ECORRUPT);
+		CU_ASSERT_EQUAL(rep.errors, 0);
+		CU_ASSERT(cause != NULL && strstr(cause, why) != NULL &&
+		    strncmp(cause, bad, strlen(bad)) == 0);
+		if (cause != NULL && strstr(cause, why) == NULL)
+			fprintf(stderr, "\nverify: %s\n", cause);
+		free(cause);
+		cause = NULL;
+		CU_ASSERT_TRUE(t_dir_empty(tmp));
+	}
+
+	/* The same framing around the whole file restores. */
+	t_frame_snapshot(bad, buf, st.st_size);
+	T_RC(store_restore(bad, tgt, &cause), 0);
+	free(cause);
+	s = t_open(tgt, NULL);
+	t_check_bulk(s, "d", 2000, 1000);
+	store_close(s);
+
+	if (saved != NULL)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+	free(buf);
+	free(tmp);
+	free(tgt);
+	free(bad);
+	free(data);
+	free(dir);
+}
+
 /* Restore refuses a non-empty target and damaged or truncated snapshots. */
 static void
 test_snapshot_restore_refuses(void)
@@ -2749,6 +3011,7 @@ static const struct ttest t_tests[] = {
 	{ "store", "open_sync", test_store_open_sync },
 	{ "store", "open_bad", test_store_open_bad },
 	{ "store", "one_writer", test_store_one_writer },
+	{ "store", "open_truncated", test_store_open_truncated },
 	{ "record", "roundtrip", test_record_roundtrip },
 	{ "record", "compress", test_record_compress },
 	{ "record", "incompressible", test_record_incompressible },
@@ -2774,6 +3037,7 @@ static const struct ttest t_tests[] = {
 	{ "durability", "disk_full", test_durability_disk_full },
 	{ "snapshot", "live", test_snapshot_live },
 	{ "snapshot", "restore_refuses", test_snapshot_restore_refuses },
+	{ "snapshot", "damaged_store", test_snapshot_damaged_store },
 	{ "cidx", "flush_many_crash", test_cidx_flush_many_crash },
 	{ "cidx", "kill_before_flush", test_cidx_kill_before_flush },
 	{ "cidx", "boundary", test_cidx_boundary },
