@@ -146,6 +146,9 @@ metrics_write(struct evbuffer *b)
 	    "Size of the LMDB map.", map_bytes);
 	metrics_write_one(b, "logwire_storage_ok", "gauge",
 	    "1 while the last commit succeeded.", server.storage_state == 0);
+	metrics_write_one(b, "logwire_storage_stale_readers_cleared_total",
+	    "counter", "LMDB reader slots of dead processes cleared.",
+	    store_readers_cleared(server.store));
 	metrics_write_hist(b, "logwire_commit_seconds",
 	    "Time of one group commit, sync included.", &lat);
 	metrics_write_hist(b, "logwire_commit_batch_messages",

@@ -8,6 +8,13 @@
  * the larger the batches.  Committed batches go back to the event loop
  * (event_active on a user event, safe across threads with
  * evthread_use_pthreads) which sends the acks and fans out, in commit order.
+ *
+ * The writer also clears stale LMDB reader slots every few seconds: a
+ * process killed inside a read transaction (a `logwire snapshot -d`, say)
+ * leaves its slot, and LMDB then keeps every page freed since, so the file
+ * grows for as long as the daemon runs.  The check is cheap (a scan of the
+ * reader table) and belongs with the other upkeep of the store, off the
+ * event loop.
  */
 
 #include "config.h"
@@ -21,6 +28,8 @@
 #include <event2/event.h>
 
 #include "logwire.h"
+
+#define WRITER_READER_CHECK_MS	2000
 
 static pthread_t	 writer_thread;
 static pthread_mutex_t	 writer_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -117,14 +126,51 @@ writer_ensure(struct wreq *w)
 		fatalx("storage panic: the LMDB environment is unusable");
 }
 
-/* Wait for work, at most until the next periodic sync is due. */
+/* Clear stale reader slots, saying so when there were any. */
 static void
-writer_wait(int dirty, const struct timespec *due)
+writer_reader_check(void)
 {
-	if (dirty && writer_cfg->sync == STORE_SYNC_BATCH)
-		pthread_cond_timedwait(&writer_cond, &writer_lock, due);
-	else
-		pthread_cond_wait(&writer_cond, &writer_lock);
+	int	rc, n;
+
+	if ((rc = store_reader_check(writer_store, &n)) != 0)
+		log_warn("storage: reader check: %s", store_strerror(rc));
+	else if (n > 0)
+		log_info("storage: cleared %d stale reader slot%s of dead "
+		    "processes", n, n == 1 ? "" : "s");
+}
+
+/* Set *ts to now plus ms milliseconds on the monotonic clock. */
+static void
+writer_deadline(struct timespec *ts, const struct timespec *now, long ms)
+{
+	*ts = *now;
+	ts->tv_nsec += ms * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+/* Whether time t has come by now. */
+static int
+writer_due(const struct timespec *now, const struct timespec *t)
+{
+	return (now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec &&
+	    now->tv_nsec >= t->tv_nsec));
+}
+
+/*
+ * Wait for work, at most until the next periodic sync (if one is due) or
+ * the next reader check, whichever comes first.
+ */
+static void
+writer_wait(int dirty, const struct timespec *due,
+    const struct timespec *check)
+{
+	const struct timespec	*until = check;
+
+	if (dirty && writer_cfg->sync == STORE_SYNC_BATCH &&
+	    !writer_due(due, check))
+		until = due;
+	pthread_cond_timedwait(&writer_cond, &writer_lock, until);
 }
 
 /* The writer thread's loop. */
@@ -134,21 +180,24 @@ writer_main(void *arg)
 	struct wreq		**batch;
 	struct store_msg	 *msgs;
 	struct wreq		 *w;
-	struct timespec		  due, now;
+	struct timespec		  due, check, now;
 	size_t			  n, max = writer_cfg->batch_max, i;
 	int			  dirty = 0;
 
 	batch = xcalloc(max, sizeof *batch);
 	msgs = xcalloc(max, sizeof *msgs);
-	clock_gettime(CLOCK_MONOTONIC, &due);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	due = now;
+	writer_deadline(&check, &now, WRITER_READER_CHECK_MS);
 	pthread_mutex_lock(&writer_lock);
 	for (;;) {
 		while (TAILQ_EMPTY(&writer_in) && !writer_stopping) {
-			writer_wait(dirty, &due);
+			writer_wait(dirty, &due, &check);
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (dirty && (now.tv_sec > due.tv_sec ||
-			    (now.tv_sec == due.tv_sec &&
-			    now.tv_nsec >= due.tv_nsec)))
+			if (dirty && writer_cfg->sync == STORE_SYNC_BATCH &&
+			    writer_due(&now, &due))
+				break;
+			if (writer_due(&now, &check))
 				break;
 		}
 		if (TAILQ_EMPTY(&writer_in) && writer_stopping)
@@ -181,17 +230,16 @@ writer_main(void *arg)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (dirty && writer_cfg->sync == STORE_SYNC_BATCH &&
-		    (now.tv_sec > due.tv_sec || (now.tv_sec == due.tv_sec &&
-		    now.tv_nsec >= due.tv_nsec))) {
+		    writer_due(&now, &due)) {
 			store_sync(writer_store);
 			dirty = 0;
 		}
-		if (!dirty) {
-			due = now;
-			due.tv_nsec += (long)writer_cfg->sync_interval_ms *
-			    1000000L;
-			due.tv_sec += due.tv_nsec / 1000000000L;
-			due.tv_nsec %= 1000000000L;
+		if (!dirty)
+			writer_deadline(&due, &now,
+			    (long)writer_cfg->sync_interval_ms);
+		if (writer_due(&now, &check)) {
+			writer_reader_check();
+			writer_deadline(&check, &now, WRITER_READER_CHECK_MS);
 		}
 
 		pthread_mutex_lock(&writer_lock);
@@ -213,9 +261,14 @@ int
 writer_start(struct store *store, const struct config *cfg)
 {
 	pthread_condattr_t	attr;
+	uint64_t		n;
 
 	writer_store = store;
 	writer_cfg = cfg;
+	if ((n = store_readers_cleared(store)) > 0)
+		log_info("storage: cleared %llu stale reader slot%s of dead "
+		    "processes at open", (unsigned long long)n,
+		    n == 1 ? "" : "s");
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&writer_cond, &attr);

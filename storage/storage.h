@@ -178,11 +178,11 @@ typedef int	(*store_chan_cb)(const struct store_chan *, void *);
 
 /*
  * Open (creating if needed) the store in directory `dir`.  The directory is
- * created if missing (not its parents).  Clears stale reader slots.  cfg may
- * be NULL for the defaults.  On failure returns a STORE_E* code and sets
- * *cause (caller frees): STORE_ENOTFOUND if cfg->readonly and there is no
- * store, STORE_ECORRUPT if data.mdb is not an LMDB file or not a logwire
- * store, is shorter than its meta page says (a
+ * created if missing (not its parents).  Clears stale reader slots
+ * (store_reader_check).  cfg may be NULL for the defaults.  On failure
+ * returns a STORE_E* code and sets *cause (caller frees): STORE_ENOTFOUND if
+ * cfg->readonly and there is no store, STORE_ECORRUPT if data.mdb is not an
+ * LMDB file or not a logwire store, is shorter than its meta page says (a
  * truncated file: refused before any page is read, since LMDB would die of
  * SIGBUS on the missing pages), or is empty and cfg->readonly (opened to
  * write, an empty data.mdb becomes a new store, as in LMDB), STORE_EINVAL
@@ -213,6 +213,17 @@ const char	*store_sync_name(enum store_sync);
 uint64_t	 store_now_ms(void);
 /* Whether a channel name is valid: 1..255 bytes of UTF-8, no C0/C1/DEL. */
 int		 store_name_valid(const char *, size_t);
+
+/*
+ * Clear the reader slots left by processes that died inside a read
+ * transaction: until cleared, such a slot keeps LMDB from reusing the pages
+ * freed since its transaction began, and the file grows.  Call it now and
+ * then in a long-running process (the daemon does every few seconds).
+ * Sets *cleared (may be NULL) to the number cleared; returns 0 or an error.
+ */
+int		 store_reader_check(struct store *, int *cleared);
+/* Reader slots cleared since the store was opened (store_open included). */
+uint64_t	 store_readers_cleared(struct store *);
 
 /* Open a reader for the calling thread (caller closes). */
 struct store_reader *store_reader_open(struct store *);

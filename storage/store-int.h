@@ -69,6 +69,7 @@ struct store {
 	struct cidx_table	*pidx;
 	uint64_t		 next_gseq;	/* under wlock */
 	uint32_t		 bad_version;	/* found by store_open */
+	uint64_t		 readers_cleared; /* atomic */
 
 	/* Writer state: only inside a write transaction. */
 	ZSTD_CCtx		*cctx;

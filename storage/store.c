@@ -811,10 +811,9 @@ store_open(const char *dir, const struct store_config *cfg,
 	}
 	if ((rc = store_check_file(s, cause)) != 0)
 		goto fail;
-	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
+	if ((rc = store_reader_check(s, &dead)) != 0) {
 		store_xasprintf(cause, "%s: reader check: %s", dir,
-		    mdb_strerror(rc));
-		rc = store_err(rc);
+		    store_strerror(rc));
 		goto fail;
 	}
 	store_update_mapsize(s);
@@ -888,6 +887,34 @@ store_size(struct store *s, uint64_t *file_bytes, uint64_t *map_bytes)
 		pthread_rwlock_unlock(&s->maplock);
 	}
 	return (0);
+}
+
+/*
+ * Clear the reader slots of processes that died inside a read transaction
+ * (a killed `logwire snapshot -d`, say).  LMDB keeps every page such a
+ * slot's snapshot could see, so a slot left behind stops the reuse of
+ * freed pages for as long as the store stays open, and the file grows
+ * instead.  The slots of live processes and of this one are left alone.
+ */
+int
+store_reader_check(struct store *s, int *cleared)
+{
+	int	rc, dead = 0;
+
+	rc = mdb_reader_check(s->env, &dead);
+	if (dead > 0)
+		__atomic_add_fetch(&s->readers_cleared, (uint64_t)dead,
+		    __ATOMIC_RELAXED);
+	if (cleared != NULL)
+		*cleared = dead;
+	return (store_err(rc));
+}
+
+/* Reader slots cleared by store_reader_check since the store opened. */
+uint64_t
+store_readers_cleared(struct store *s)
+{
+	return (__atomic_load_n(&s->readers_cleared, __ATOMIC_RELAXED));
 }
 
 /* Open a reader for the calling thread (caller closes). */

@@ -24,8 +24,10 @@
 
 #include <CUnit/Basic.h>
 #include <jansson.h>
+#include <lmdb.h>
 
 #include "harness.h"
+#include "storage.h"
 
 #define TAIL_TIMEOUT_MS	30000
 
@@ -461,6 +463,159 @@ test_daemon_truncated_store(void)
 	hd_free(hd);
 }
 
+/* Child: open the store read-only and stop inside a read transaction. */
+static int
+hold_cb(const struct store_rec *rec, void *arg)
+{
+	int	*fd = arg;
+
+	if (write(*fd, "r", 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+	return (1);
+}
+
+/* Child body of test_daemon_clears_stale_reader. */
+static void __attribute__((__noreturn__))
+hold_reader(const char *dir, int fd)
+{
+	struct store_config	 cfg;
+	struct store_reader	*r;
+	struct store_chan	 ch;
+	struct store		*st;
+	char			*cause;
+
+	alarm(60);
+	store_config_default(&cfg);
+	cfg.readonly = 1;
+	if (store_open(dir, &cfg, &st, &cause) != 0)
+		_exit(2);
+	r = store_reader_open(st);
+	if (store_chan_get(r, "held", 4, &ch) != 0)
+		_exit(2);
+	store_read(r, ch.id, 1, 1, 0, 0, 0, hold_cb, &fd);
+	_exit(4);
+}
+
+/* mdb_reader_list callback: note whether the line is the wanted pid's. */
+static int
+reader_line(const char *msg, void *arg)
+{
+	pid_t	*want = arg;
+	int	 pid;
+
+	if (sscanf(msg, "%d", &pid) == 1 && pid == *want)
+		*want = 0;
+	return (0);
+}
+
+/* Whether the LMDB reader table of dir has a slot of process pid. */
+static int
+reader_listed(const char *dir, pid_t pid)
+{
+	MDB_env	*env;
+	pid_t	 want = pid;
+
+	if (mdb_env_create(&env) != 0)
+		return (-1);
+	mdb_env_set_maxdbs(env, 8);
+	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0644) != 0) {
+		mdb_env_close(env);
+		return (-1);
+	}
+	mdb_reader_list(env, reader_line, &want);
+	mdb_env_close(env);
+	return (want == 0);
+}
+
+/* The value of a counter in /metrics, or -1. */
+static long long
+metric(struct hd *hd, const char *name)
+{
+	struct hd_resp	 r;
+	const char	*p;
+	long long	 v = -1;
+	size_t		 len = strlen(name);
+
+	if (hd_http(hd, "GET", "/metrics", NULL, NULL, 0, &r) != 0)
+		return (-1);
+	for (p = r.body; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, len) == 0 && p[len] == ' ') {
+			v = strtoll(p + len + 1, NULL, 10);
+			break;
+		}
+	}
+	hd_resp_free(&r);
+	return (v);
+}
+
+/*
+ * A process killed with SIGKILL inside a read transaction (as a killed
+ * `logwire snapshot -d` is) leaves its LMDB reader slot; the running
+ * daemon clears it within seconds (LMDB would otherwise keep every page
+ * freed since and the file would grow), counts it in /metrics and logs it.
+ */
+static void
+test_daemon_clears_stale_reader(void)
+{
+	struct pollfd	 pfd;
+	struct hd	*hd;
+	long long	 deadline, v = -1;
+	char		*log, c;
+	pid_t		 pid;
+	int		 p[2], status, listed = 1, held;
+
+	hd = hd_start(NULL);
+	CU_ASSERT_FATAL(hd != NULL);
+	CU_ASSERT_EQUAL(publish(hd, "held", "1"), 1);
+	CU_ASSERT_EQUAL(metric(hd,
+	    "logwire_storage_stale_readers_cleared_total"), 0);
+
+	if (pipe(p) != 0)
+		abort();
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		close(p[0]);
+		hold_reader(hd_datadir(hd), p[1]);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	held = poll(&pfd, 1, 10000) == 1 && read(p[0], &c, 1) == 1;
+	close(p[0]);
+	CU_ASSERT(held);
+	CU_ASSERT_EQUAL(reader_listed(hd_datadir(hd), pid), 1);
+
+	kill(pid, SIGKILL);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	/* The daemon checks every 2 s; allow far more. */
+	deadline = now_ms() + 15000;
+	while (now_ms() < deadline) {
+		listed = reader_listed(hd_datadir(hd), pid);
+		v = metric(hd, "logwire_storage_stale_readers_cleared_total");
+		if (listed == 0 && v >= 1)
+			break;
+		usleep(100000);
+	}
+	CU_ASSERT_EQUAL(listed, 0);
+	CU_ASSERT_EQUAL(v, 1);
+	log = hd_log(hd);
+	CU_ASSERT(log != NULL && strstr(log, "cleared 1 stale reader slot") !=
+	    NULL);
+	free(log);
+	if (listed != 0 || v != 1) {
+		fprintf(stderr, "  stale reader: listed %d, metric %lld\n",
+		    listed, v);
+		hd_keep(hd);
+	}
+	hd_free(hd);
+}
+
 /* A server that is not there: exit 1 with a message, for each command. */
 static void
 test_no_server(void)
@@ -508,6 +663,8 @@ main(void)
 	CU_add_test(s, "no server: exit 1 with a message", test_no_server);
 	CU_add_test(s, "logwired refuses a truncated data.mdb",
 	    test_daemon_truncated_store);
+	CU_add_test(s, "logwired clears a killed reader's slot",
+	    test_daemon_clears_stale_reader);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

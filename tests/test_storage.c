@@ -627,6 +627,90 @@ test_store_open_truncated(void)
 	free(dir);
 }
 
+/* Read callback of the stale reader child: say so, then wait to die. */
+static int
+t_hold_cb(const struct store_rec *r, void *arg)
+{
+	int	*fd = arg;
+
+	(void)r;
+	if (write(*fd, "r", 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+	return (1);
+}
+
+/* Open dir read-only and stop inside a read transaction (child). */
+static void __attribute__((__noreturn__))
+t_hold_reader(const char *dir, int fd)
+{
+	struct store_config	 cfg;
+	struct store_reader	*r;
+	struct store_chan	 ch;
+	struct store		*s;
+	char			*cause;
+
+	alarm(60);
+	store_config_default(&cfg);
+	cfg.readonly = 1;
+	if (store_open(dir, &cfg, &s, &cause) != 0)
+		_exit(2);
+	r = store_reader_open(s);
+	if (store_chan_get(r, "x", 1, &ch) != 0)
+		_exit(2);
+	store_read(r, ch.id, 1, 1, 0, 0, 0, t_hold_cb, &fd);
+	_exit(4);
+}
+
+/*
+ * A process killed inside a read transaction leaves its reader slot;
+ * store_reader_check clears it (and only it) and counts it.
+ */
+static void
+test_store_stale_reader(void)
+{
+	struct store	*s;
+	char		*dir, c;
+	pid_t		 pid;
+	int		 p[2], n = -1, status;
+
+	dir = t_path("store");
+	s = t_open(dir, NULL);
+	t_append1(s, "x", NULL, "1", 0);
+	store_close(s);
+
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		close(p[0]);
+		t_hold_reader(dir, p[1]);
+	}
+	close(p[1]);
+	CU_ASSERT_FATAL(read(p[0], &c, 1) == 1);
+	close(p[0]);
+
+	/* A live reader is not stale: opening leaves it alone. */
+	s = t_open(dir, NULL);
+	CU_ASSERT_EQUAL(store_readers_cleared(s), 0);
+	T_RC(store_reader_check(s, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+
+	kill(pid, SIGKILL);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	T_RC(store_reader_check(s, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(store_readers_cleared(s), 1);
+	T_RC(store_reader_check(s, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(store_readers_cleared(s), 1);
+	store_close(s);
+	free(dir);
+}
+
 /* ------------------------------------------------------------------ */
 /* suite "record" */
 
@@ -3012,6 +3096,7 @@ static const struct ttest t_tests[] = {
 	{ "store", "open_bad", test_store_open_bad },
 	{ "store", "one_writer", test_store_one_writer },
 	{ "store", "open_truncated", test_store_open_truncated },
+	{ "store", "stale_reader", test_store_stale_reader },
 	{ "record", "roundtrip", test_record_roundtrip },
 	{ "record", "compress", test_record_compress },
 	{ "record", "incompressible", test_record_incompressible },
