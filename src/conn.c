@@ -474,7 +474,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	int		 status;
 
 	while (c->state == CONN_HTTP_HEAD) {
-		switch (http_req_feed(c->req, in)) {
+		switch (http_req_feed(c->req, in, conn_output(c))) {
 		case HTTP_REQ_MORE:
 			return;
 		case HTTP_REQ_ERROR:
