@@ -421,6 +421,7 @@ http_on_headers(http_parser *p)
 	return (1);
 }
 
+/* The head is read (http.c reads the body): stop the parser here. */
 static int
 http_on_complete(http_parser *p)
 {

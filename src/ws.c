@@ -321,7 +321,7 @@ ws_frame_chunk_cb(wslay_event_context_ptr ctx,
 		c->ws_asm = evbuffer_new();
 	have = evbuffer_get_length(c->ws_asm);
 	if (have + arg->data_length > max) {
-		/* wslay bounds single frames; a message in pieces is ours. */
+		/* ws_next_frame() bounds frames; a message in pieces here. */
 		c->ws_drop = 1;
 		evbuffer_free(c->ws_asm);
 		c->ws_asm = NULL;
