@@ -474,7 +474,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	int		 status;
 
 	while (c->state == CONN_HTTP_HEAD) {
-		switch (http_req_feed(c->req, in)) {
+		switch (http_req_feed(c->req, in, conn_output(c))) {
 		case HTTP_REQ_MORE:
 			return;
 		case HTTP_REQ_ERROR:
@@ -500,8 +500,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_close(c);
 			return;
 		}
-		if (c->state == CONN_WS_OPEN && ws_done(c) == 0 &&
-		    c->ws != NULL && !ws_reading(c))
+		/*
+		 * wslay reads no more once it has a close or refused a
+		 * frame; the close frame it sent may already be the whole
+		 * handshake (ws_done()): the socket closes once it is
+		 * written (RFC 6455 7.1.1, the server closes TCP first).
+		 */
+		if (c->state == CONN_WS_OPEN && c->ws != NULL &&
+		    !ws_reading(c))
 			conn_set_state(c, CONN_WS_CLOSING);
 		if (c->state == CONN_WS_CLOSING && ws_done(c) &&
 		    evbuffer_get_length(conn_output(c)) == 0)

@@ -5,6 +5,20 @@
  * request, so pipelined bytes stay unread in the connection's buffer for the
  * next request, or for the WebSocket once the upgrade is done.  Sizes are
  * bounded: the head by max_head (431 past it), the body by max_body (413).
+ *
+ * Framing is strict, because a proxy in front that reads a request
+ * differently from us is how requests get smuggled past it.  Debian builds
+ * http-parser without HTTP_PARSER_STRICT: it takes a space inside a header
+ * name ("Host : x" becomes a header "host "), swallows any byte after a CR
+ * as if it were the LF, reads any two bytes after chunk data as its CRLF
+ * and any Transfer-Encoding ending in "chunked" as chunked.  So http-parser
+ * reads the head only, and what it lets through is checked here: the bytes
+ * of the head (every CR followed by LF, no folded lines), header names, the
+ * version (1.0 and 1.1, else 505), Transfer-Encoding (exactly "chunked",
+ * else 501; never with Content-Length, 400) and the request target.  The
+ * body is read here too, by Content-Length or by a chunked decoder that
+ * accepts RFC 9112's grammar and nothing else.  Every error closes the
+ * connection (conn.c), since the framing of what follows is unknown.
  */
 
 #include "config.h"
@@ -21,15 +35,34 @@
 
 #include "logwire.h"
 
+#define HTTP_LINE_MAX	4096	/* a chunk-size or trailer line */
+
+/* Where the body reader stands. */
+enum http_body {
+	HTTP_BODY_NONE,		/* no body, or the head is not read yet */
+	HTTP_BODY_LENGTH,	/* Content-Length bytes */
+	HTTP_BODY_SIZE,		/* a chunk-size line */
+	HTTP_BODY_CHUNK,	/* chunk data */
+	HTTP_BODY_CHUNK_END,	/* the CRLF after chunk data */
+	HTTP_BODY_TRAILER	/* trailer lines up to an empty one */
+};
+
 struct http_req {
 	http_parser		 parser;
 	size_t			 max_head;
 	size_t			 max_body;
 	size_t			 head_bytes;
 	int			 in_head;	/* before headers complete */
+	int			 head_end;	/* head read, body next */
 	int			 done;		/* whole request read */
 	int			 status;	/* error status, 0 if none */
 	const char		*error;
+	unsigned char		 prev;		/* last head byte seen */
+	int			 expect_continue;
+
+	enum http_body		 body_state;
+	uint64_t		 body_left;	/* of the length or chunk */
+	size_t			 body_cap;
 
 	char			*url;
 	size_t			 url_len;
@@ -46,8 +79,8 @@ static int	http_on_url(http_parser *, const char *, size_t);
 static int	http_on_field(http_parser *, const char *, size_t);
 static int	http_on_value(http_parser *, const char *, size_t);
 static int	http_on_headers(http_parser *);
-static int	http_on_body(http_parser *, const char *, size_t);
 static int	http_on_complete(http_parser *);
+static int	http_hexval(int);
 
 static const http_parser_settings http_settings = {
 	.on_message_begin = http_on_begin,
@@ -55,7 +88,6 @@ static const http_parser_settings http_settings = {
 	.on_header_field = http_on_field,
 	.on_header_value = http_on_value,
 	.on_headers_complete = http_on_headers,
-	.on_body = http_on_body,
 	.on_message_complete = http_on_complete,
 };
 
@@ -71,6 +103,7 @@ http_req_new(size_t max_head, size_t max_body)
 	http_parser_init(&r->parser, HTTP_REQUEST);
 	r->parser.data = r;
 	r->in_head = 1;
+	r->prev = '\n';
 	return (r);
 }
 
@@ -91,8 +124,14 @@ http_req_clear(struct http_req *r)
 	free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
+	r->body_cap = 0;
+	r->body_state = HTTP_BODY_NONE;
+	r->body_left = 0;
 	r->in_value = 0;
 	r->head_bytes = 0;
+	r->head_end = 0;
+	r->expect_continue = 0;
+	r->prev = '\n';
 }
 
 /* Free a request parser. */
@@ -212,61 +251,365 @@ http_on_value(http_parser *p, const char *at, size_t len)
 	return (0);
 }
 
+/*
+ * Check the bytes of the head that the parser consumed: a CR must be
+ * followed by LF (the parser takes any byte there as the LF), and no line
+ * may start with a space or a tab (obsolete line folding, or whitespace
+ * before the first header).
+ */
+static int
+http_check_head_bytes(struct http_req *r, const unsigned char *p, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (r->prev == '\r' && p[i] != '\n')
+			return (http_fail(r, 400, "a CR in the request head "
+			    "not followed by LF"));
+		if (r->prev == '\n' && (p[i] == ' ' || p[i] == '\t') &&
+		    r->url != NULL)
+			return (http_fail(r, 400, "a header line starts with "
+			    "whitespace (obsolete line folding)"));
+		r->prev = p[i];
+	}
+	return (0);
+}
+
+/* Whether a header value, trimmed, is token (case-insensitive). */
+static int
+http_value_is(const char *value, const char *token)
+{
+	size_t	n;
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	n = strlen(value);
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	return (n == strlen(token) && strncasecmp(value, token, n) == 0);
+}
+
+/*
+ * Bring the request target to origin form ("/path?query"): an absolute
+ * URI (RFC 9112 3.2.2, what a request to a proxy carries) is routed by
+ * its path, its authority ignored (one server, no virtual hosts).  "*" is
+ * kept for OPTIONS.  Anything else is refused.
+ */
+static int
+http_check_target(struct http_req *r)
+{
+	const char	*u = r->url, *auth, *rest;
+	char		*path;
+	size_t		 alen;
+
+	if (u[0] == '/')
+		return (0);
+	if (strcmp(u, "*") == 0) {
+		if (r->parser.method != HTTP_OPTIONS)
+			return (http_fail(r, 400, "the request target * is "
+			    "for OPTIONS only"));
+		return (0);
+	}
+	if (strncasecmp(u, "http://", 7) == 0)
+		auth = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		auth = u + 8;
+	else
+		return (http_fail(r, 400, "the request target must be a path "
+		    "(/...), an absolute http URI, or * with OPTIONS"));
+	alen = strcspn(auth, "/?#");
+	if (alen == 0 || memchr(auth, '@', alen) != NULL)
+		return (http_fail(r, 400, "bad authority in an absolute "
+		    "request target"));
+	rest = auth + alen;
+	if (*rest == '/')
+		path = xstrdup(rest);
+	else
+		xasprintf(&path, "/%s", rest);
+	free(r->url);
+	r->url = path;
+	r->url_len = strlen(path);
+	return (0);
+}
+
+/*
+ * Decide how the body is framed (RFC 9112 6.3), refusing what a proxy
+ * might frame differently.  Returns 0 with body_state set, or -1.
+ */
+static int
+http_check_framing(struct http_req *r)
+{
+	http_parser	*p = &r->parser;
+	const char	*te = NULL;
+	size_t		 i, nte = 0;
+
+	for (i = 0; i < r->nhdrs; i++) {
+		if (strcmp(r->hdrs[i].name, "transfer-encoding") == 0) {
+			te = r->hdrs[i].value;
+			nte++;
+		}
+	}
+	if (te != NULL) {
+		if (p->content_length != (uint64_t)-1)
+			return (http_fail(r, 400, "Transfer-Encoding together "
+			    "with Content-Length"));
+		if (p->http_minor == 0)
+			return (http_fail(r, 400, "Transfer-Encoding in an "
+			    "HTTP/1.0 request"));
+		if (nte != 1 || !http_value_is(te, "chunked"))
+			return (http_fail(r, 501, "Transfer-Encoding other "
+			    "than chunked is not supported"));
+		r->body_state = HTTP_BODY_SIZE;
+	} else if (p->content_length != (uint64_t)-1 &&
+	    p->content_length > 0) {
+		if (p->content_length > r->max_body)
+			return (http_fail(r, 413, "request body too large"));
+		r->body_state = HTTP_BODY_LENGTH;
+		r->body_left = p->content_length;
+	} else
+		r->body_state = HTTP_BODY_NONE;
+	if (r->body_state != HTTP_BODY_NONE && p->upgrade)
+		return (http_fail(r, 400, "an upgrade request has no body"));
+	return (0);
+}
+
+/*
+ * "Expect: 100-continue" (HTTP/1.1, a body to come) is answered with the
+ * interim 100 once the head has passed every check, so that the client
+ * sends the body now instead of after its own timeout (curl waits 1 s);
+ * any other expectation is 417.  HTTP/1.0 ignores Expect.
+ */
+static int
+http_check_expect(struct http_req *r)
+{
+	const char	*expect = http_req_header(r, "expect");
+
+	if (expect == NULL || r->parser.http_minor == 0)
+		return (0);
+	if (!http_value_is(expect, "100-continue"))
+		return (http_fail(r, 417, "unsupported expectation (only "
+		    "100-continue)"));
+	r->expect_continue = r->body_state != HTTP_BODY_NONE;
+	return (0);
+}
+
+/*
+ * The head is complete: check what the parser lets through.  Returns 1,
+ * which tells http-parser that there is no body: it is read here.
+ */
 static int
 http_on_headers(http_parser *p)
 {
 	struct http_req	*r = p->data;
+	size_t		 i;
 
 	r->in_head = 0;
 	if (r->url == NULL)
 		return (http_fail(r, 400, "missing request target"));
-	if (p->content_length != (uint64_t)-1 &&
-	    p->content_length > r->max_body)
-		return (http_fail(r, 413, "request body too large"));
-	return (0);
+	if (p->http_major != 1 || p->http_minor > 1)
+		return (http_fail(r, 505, "HTTP version not supported "
+		    "(HTTP/1.0 and HTTP/1.1 only)"));
+	for (i = 0; i < r->nhdrs; i++) {
+		if (r->hdrs[i].name == NULL ||
+		    strcspn(r->hdrs[i].name, " \t") != r->hdrs[i].name_len)
+			return (http_fail(r, 400, "whitespace in a header "
+			    "name or before its colon"));
+	}
+	if (http_check_target(r) != 0 || http_check_framing(r) != 0 ||
+	    http_check_expect(r) != 0)
+		return (-1);
+	return (1);
 }
 
-static int
-http_on_body(http_parser *p, const char *at, size_t len)
-{
-	struct http_req	*r = p->data;
-
-	if (r->body_len + len > r->max_body)
-		return (http_fail(r, 413, "request body too large"));
-	http_append(&r->body, &r->body_len, at, len);
-	return (0);
-}
-
+/* The head is read (http.c reads the body): stop the parser here. */
 static int
 http_on_complete(http_parser *p)
 {
 	struct http_req	*r = p->data;
 
-	r->done = 1;
+	r->head_end = 1;
 	http_parser_pause(p, 1);
 	return (0);
 }
 
+/* Move n bytes of body from the input to the request's body. */
+static int
+http_body_take(struct http_req *r, struct evbuffer *in, size_t n)
+{
+	if (r->body_len + n > r->max_body)
+		return (http_fail(r, 413, "request body too large"));
+	if (r->body_len + n + 1 > r->body_cap) {
+		if (r->body_cap == 0)
+			r->body_cap = 4096;
+		while (r->body_cap < r->body_len + n + 1)
+			r->body_cap *= 2;
+		r->body = xrealloc(r->body, r->body_cap);
+	}
+	if (evbuffer_remove(in, r->body + r->body_len, n) != (int)n)
+		fatalx("evbuffer_remove failed");
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return (0);
+}
+
 /*
- * Parse what the buffer holds, draining what was consumed.  Returns
- * HTTP_REQ_DONE when a whole request (or an upgrade head) was read,
- * HTTP_REQ_MORE when more bytes are needed, HTTP_REQ_ERROR with
- * http_req_status() set otherwise.
+ * Take one CRLF-ended line of the chunked framing (a chunk size or a
+ * trailer) into line (HTTP_LINE_MAX + 1 bytes), without its CRLF.
+ * Returns 1 with a line, 0 if it is not all there yet, -1 if malformed.
+ */
+static int
+http_body_line(struct http_req *r, struct evbuffer *in, char *line)
+{
+	struct evbuffer_ptr	 lf;
+	size_t			 len, i;
+
+	lf = evbuffer_search(in, "\n", 1, NULL);
+	if (lf.pos < 0) {
+		if (evbuffer_get_length(in) > HTTP_LINE_MAX)
+			return (http_fail(r, 400, "chunked framing line too "
+			    "long"));
+		return (0);
+	}
+	len = (size_t)lf.pos;
+	if (len > HTTP_LINE_MAX)
+		return (http_fail(r, 400, "chunked framing line too long"));
+	evbuffer_remove(in, line, len + 1);
+	if (len == 0 || line[len - 1] != '\r')
+		return (http_fail(r, 400, "chunked framing line not ended "
+		    "by CRLF"));
+	line[--len] = '\0';
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    line[i] == 0x7f)
+			return (http_fail(r, 400, "control character in "
+			    "chunked framing"));
+	}
+	return (1);
+}
+
+/* Read a chunk-size line: 1*HEXDIG, then nothing or a chunk extension. */
+static int
+http_body_size(struct http_req *r, const char *line)
+{
+	const char	*p = line;
+	uint64_t	 size = 0;
+	int		 v;
+
+	if (http_hexval((unsigned char)*p) < 0)
+		return (http_fail(r, 400, "bad chunk size"));
+	while ((v = http_hexval((unsigned char)*p)) >= 0) {
+		if (size > (UINT64_MAX >> 4))
+			return (http_fail(r, 413, "request body too large"));
+		size = size << 4 | (uint64_t)v;
+		p++;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0' && *p != ';')
+		return (http_fail(r, 400, "bad chunk size"));
+	if (size > r->max_body - r->body_len)
+		return (http_fail(r, 413, "request body too large"));
+	r->body_left = size;
+	r->body_state = size > 0 ? HTTP_BODY_CHUNK : HTTP_BODY_TRAILER;
+	return (0);
+}
+
+/* Check a trailer line ("name: value"), which is otherwise ignored. */
+static int
+http_body_trailer(struct http_req *r, const char *line)
+{
+	size_t	n = strcspn(line, ":");
+
+	if (n == 0 || line[n] != ':' || strcspn(line, " \t") < n)
+		return (http_fail(r, 400, "bad trailer line"));
+	r->head_bytes += strlen(line) + 2;
+	if (r->head_bytes > r->max_head)
+		return (http_fail(r, 431, "request head too large"));
+	return (0);
+}
+
+/*
+ * Read the body after the head.  Returns 1 once it is whole, 0 when more
+ * bytes are needed, -1 with the status set.
+ */
+static int
+http_read_body(struct http_req *r, struct evbuffer *in)
+{
+	char	line[HTTP_LINE_MAX + 1], crlf[2];
+	size_t	avail, n;
+	int	rc;
+
+	for (;;) {
+		avail = evbuffer_get_length(in);
+		switch (r->body_state) {
+		case HTTP_BODY_NONE:
+			return (1);
+		case HTTP_BODY_LENGTH:
+		case HTTP_BODY_CHUNK:
+			n = (size_t)MIN((uint64_t)avail, r->body_left);
+			if (n > 0 && http_body_take(r, in, n) != 0)
+				return (-1);
+			r->body_left -= n;
+			if (r->body_left > 0)
+				return (0);
+			if (r->body_state == HTTP_BODY_LENGTH)
+				return (1);
+			r->body_state = HTTP_BODY_CHUNK_END;
+			break;
+		case HTTP_BODY_CHUNK_END:
+			n = MIN(avail, sizeof crlf);
+			evbuffer_copyout(in, crlf, n);
+			if ((n > 0 && crlf[0] != '\r') ||
+			    (n > 1 && crlf[1] != '\n'))
+				return (http_fail(r, 400, "chunk data not "
+				    "followed by CRLF"));
+			if (n < 2)
+				return (0);
+			evbuffer_drain(in, 2);
+			r->body_state = HTTP_BODY_SIZE;
+			break;
+		case HTTP_BODY_SIZE:
+		case HTTP_BODY_TRAILER:
+			if ((rc = http_body_line(r, in, line)) <= 0)
+				return (rc);
+			if (r->body_state == HTTP_BODY_SIZE)
+				rc = http_body_size(r, line);
+			else if (line[0] == '\0') {
+				r->body_state = HTTP_BODY_NONE;
+				return (1);
+			} else
+				rc = http_body_trailer(r, line);
+			if (rc != 0)
+				return (-1);
+			break;
+		}
+	}
+}
+
+/*
+ * Parse what the buffer holds, draining what was consumed; an interim
+ * "100 Continue" goes to out (which may be NULL).  Returns HTTP_REQ_DONE
+ * when a whole request (or an upgrade head) was read, HTTP_REQ_MORE when
+ * more bytes are needed, HTTP_REQ_ERROR with http_req_status() set
+ * otherwise.
  */
 int
-http_req_feed(struct http_req *r, struct evbuffer *in)
+http_req_feed(struct http_req *r, struct evbuffer *in, struct evbuffer *out)
 {
 	struct evbuffer_iovec	 v;
 	size_t			 n;
 	enum http_errno		 e;
+	int			 rc;
 
-	while (!r->done && evbuffer_get_length(in) > 0) {
+	while (!r->done && !r->head_end && evbuffer_get_length(in) > 0) {
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		n = http_parser_execute(&r->parser, &http_settings,
 		    v.iov_base, v.iov_len);
-		evbuffer_drain(in, n);
 		e = HTTP_PARSER_ERRNO(&r->parser);
+		if (r->status == 0)
+			http_check_head_bytes(r, v.iov_base, n);
+		evbuffer_drain(in, n);
 		if (r->status != 0)
 			return (HTTP_REQ_ERROR);
 		if (e != HPE_OK && e != HPE_PAUSED) {
@@ -276,12 +619,19 @@ http_req_feed(struct http_req *r, struct evbuffer *in)
 				http_fail(r, 400, http_errno_description(e));
 			return (HTTP_REQ_ERROR);
 		}
-		if (r->parser.upgrade) {
-			r->done = 1;
-			break;
-		}
 		if (n < v.iov_len && e != HPE_PAUSED)
 			break;
+	}
+	if (r->head_end && r->expect_continue) {
+		r->expect_continue = 0;
+		if (out != NULL)
+			evbuffer_add_lit(out, "HTTP/1.1 100 Continue\r\n\r\n");
+	}
+	if (r->head_end && !r->done) {
+		if ((rc = http_read_body(r, in)) < 0)
+			return (HTTP_REQ_ERROR);
+		if (rc == 1)
+			r->done = 1;
 	}
 	if (r->done)
 		return (HTTP_REQ_DONE);
@@ -478,11 +828,14 @@ http_reason(int status)
 	case 408: return ("Request Timeout");
 	case 409: return ("Conflict");
 	case 413: return ("Content Too Large");
+	case 417: return ("Expectation Failed");
 	case 426: return ("Upgrade Required");
 	case 429: return ("Too Many Requests");
 	case 431: return ("Request Header Fields Too Large");
 	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
 	case 503: return ("Service Unavailable");
+	case 505: return ("HTTP Version Not Supported");
 	default: return ("Unknown");
 	}
 }

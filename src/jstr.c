@@ -8,14 +8,73 @@
 
 #include "logwire.h"
 
-/* Append s (UTF-8, checked by the caller) as a quoted JSON string. */
+/*
+ * Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF) that starts s, or 0 if none does.
+ */
+static size_t
+jstr_utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	size_t		n, i;
+
+	if (s[0] < 0x80)
+		return (1);
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return (0);
+	if (len < n || s[1] < lo || s[1] > hi)
+		return (0);
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return (0);
+	}
+	return (n);
+}
+
+/*
+ * Append s as a quoted JSON string.  Error messages echo bytes of the
+ * request (a percent-decoded path segment or query parameter, a parser's
+ * view of a body), which need not be UTF-8: each byte that does not start
+ * a well-formed UTF-8 sequence is replaced by U+FFFD, so that the reply is
+ * always valid UTF-8 JSON.
+ */
 void
 jstr_escape(struct evbuffer *b, const char *s, size_t len)
 {
-	static struct jbuf	 jb;
+	static struct jbuf	 jb, clean;
+	const unsigned char	*u = (const unsigned char *)s;
 	const char		*text;
-	size_t			 n;
+	size_t			 n, i, start = 0;
+	int			 bad = 0;
 
+	jbuf_reset(&clean);
+	for (i = 0; i < len; i += n) {
+		if ((n = jstr_utf8_len(u + i, len - i)) != 0)
+			continue;
+		jbuf_add(&clean, s + start, i - start);
+		jbuf_lit(&clean, "\xef\xbf\xbd");
+		n = 1;
+		start = i + 1;
+		bad = 1;
+	}
+	if (bad) {
+		jbuf_add(&clean, s + start, len - start);
+		s = jbuf_text(&clean, &len);
+	}
 	jbuf_reset(&jb);
 	jbuf_escape(&jb, s, len);
 	text = jbuf_text(&jb, &n);

@@ -201,7 +201,8 @@ struct http_req;
 struct http_req	*http_req_new(size_t, size_t);
 void		 http_req_free(struct http_req *);
 void		 http_req_reset(struct http_req *);
-int		 http_req_feed(struct http_req *, struct evbuffer *);
+int		 http_req_feed(struct http_req *, struct evbuffer *,
+		     struct evbuffer *);
 int		 http_req_status(struct http_req *, const char **);
 int		 http_req_in_head(struct http_req *);
 int		 http_req_idle(struct http_req *);

@@ -1135,6 +1135,17 @@ rest_options(struct rest_req *r)
 }
 
 /*
+ * OPTIONS * asks about the server, not a resource: 204 with the methods
+ * some path takes.
+ */
+static void
+rest_options_server(struct rest_req *r)
+{
+	http_respond(r->out, 204, NULL, "Allow: GET, HEAD, POST, OPTIONS\r\n",
+	    NULL, 0, r->keepalive, 1);
+}
+
+/*
  * Split the raw path at '/' and percent-decode each segment, so that a
  * channel name may hold an encoded slash.  Returns -1 on bad encoding.
  */
@@ -1208,6 +1219,11 @@ rest_request(struct conn *c)
 	r.head = r.method == HTTP_HEAD;
 	r.cors = rest_cors_origin(http_req_header(c->req, "origin"));
 
+	/* http.c lets the target "*" through for OPTIONS only. */
+	if (strcmp(http_req_url(c->req), "*") == 0) {
+		rest_options_server(&r);
+		goto out;
+	}
 	if (rest_split(&r, http_req_url(c->req)) != 0) {
 		rest_error(&r, 400, 40000, "bad percent-encoding in the "
 		    "request target");

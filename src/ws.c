@@ -133,44 +133,97 @@ ws_handshake(struct conn *c, char **cause, int *status)
 	return (0);
 }
 
+/* Whether an opcode is a control frame's. */
+static int
+ws_is_control(uint8_t opcode)
+{
+	return ((opcode & 0x08) != 0);
+}
+
 /*
  * At a frame boundary, read the next frame's header from the input to learn
- * its whole length (header and payload).  Returns 0, or -1 if the header is
- * not all there yet.
+ * its whole length (header and payload), and check it before wslay sees
+ * any of it.  Left to wslay, a control frame over 125 bytes or fragmented
+ * and a length not in its shortest form or with the top bit set end the
+ * connection without a close frame (its frame layer calls them protocol
+ * errors, which wslay_event_recv() treats as a failed read); a close with
+ * a 1-byte payload is echoed as a close with no code; and a frame over the
+ * limit, an unmasked frame or a bad opcode are only refused once payload
+ * bytes arrive, so a client that sends a header and waits is never
+ * answered.  Here they all get their close code when the header arrives.
+ *
+ * Returns 0 with ws_frame_left set, -1 if the header is not all there yet,
+ * or a close code (1002, 1009) with *reason set.
  */
 static int
-ws_next_frame(struct conn *c, struct evbuffer *in)
+ws_next_frame(struct conn *c, struct evbuffer *in, const char **reason)
 {
 	unsigned char	h[14];
-	uint64_t	plen;
+	uint64_t	plen, max = 4 * (uint64_t)server.cfg->max_message_bytes;
 	size_t		hlen, avail = evbuffer_get_length(in), i;
-	int		opcode, fin;
+	int		opcode, fin, len7;
 
 	if (avail < 2)
 		return (-1);
 	evbuffer_copyout(in, h, MIN(avail, sizeof h));
-	plen = h[1] & 0x7f;
-	hlen = 2 + (plen == 126 ? 2 : plen == 127 ? 8 : 0) +
+	len7 = h[1] & 0x7f;
+	hlen = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) +
 	    ((h[1] & 0x80) ? 4 : 0);
 	if (avail < hlen)
 		return (-1);
-	if (plen == 126)
+	plen = (uint64_t)len7;
+	if (len7 == 126)
 		plen = (uint64_t)h[2] << 8 | h[3];
-	else if (plen == 127) {
+	else if (len7 == 127) {
 		plen = 0;
 		for (i = 2; i < 10; i++)
 			plen = plen << 8 | h[i];
 	}
-	/* wslay refuses anything this large itself (1009). */
-	if (plen > UINT64_MAX / 2)
-		plen = UINT64_MAX / 2;
-	c->ws_frame_left = hlen + plen;
 	opcode = h[0] & 0x0f;
 	fin = (h[0] & 0x80) != 0;
+
+	*reason = NULL;
+	if ((h[0] & 0x70) != 0)
+		*reason = "reserved bits set";
+	else if ((h[1] & 0x80) == 0)
+		*reason = "unmasked client frame";
+	else if ((opcode > WSLAY_BINARY_FRAME &&
+	    opcode < WSLAY_CONNECTION_CLOSE) || opcode > WSLAY_PONG)
+		*reason = "reserved opcode";
+	else if ((len7 == 126 && plen < 126) ||
+	    (len7 == 127 && plen < 65536 && (plen >> 63) == 0))
+		*reason = "frame length not in its shortest form";
+	else if (ws_is_control(opcode) && !fin)
+		*reason = "fragmented control frame";
+	else if (ws_is_control(opcode) && plen > 125)
+		*reason = "control frame over 125 bytes";
+	else if (opcode == WSLAY_CONNECTION_CLOSE && plen == 1)
+		*reason = "close frame with a 1-byte payload";
+	else if (opcode == WSLAY_CONTINUATION_FRAME && !c->ws_msg_open)
+		*reason = "continuation frame with no message to continue";
+	else if ((opcode == WSLAY_TEXT_FRAME ||
+	    opcode == WSLAY_BINARY_FRAME) && c->ws_msg_open)
+		*reason = "new message inside a fragmented one";
+	if (*reason != NULL)
+		return (WSLAY_CODE_PROTOCOL_ERROR);
+	if (plen > max) {
+		*reason = "frame over the message limit";
+		return (WSLAY_CODE_MESSAGE_TOO_BIG);
+	}
+	c->ws_frame_left = hlen + plen;
 	if (opcode == WSLAY_TEXT_FRAME || opcode == WSLAY_BINARY_FRAME ||
 	    opcode == WSLAY_CONTINUATION_FRAME)
 		c->ws_msg_open = !fin;
 	return (0);
+}
+
+/* Refuse what the client sent: a close frame with code, and read no more. */
+static void
+ws_fail(wslay_event_context_ptr ctx, uint16_t code, const char *reason)
+{
+	wslay_event_queue_close(ctx, code, (const uint8_t *)reason,
+	    strlen(reason));
+	wslay_event_shutdown_read(ctx);
 }
 
 /* Give wslay the input, one frame at a time. */
@@ -180,11 +233,17 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 {
 	struct conn	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	int		 n;
+	const char	*reason;
+	int		 n, rc;
 
-	if (c->ws_frame_left == 0 && ws_next_frame(c, in) != 0) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return (-1);
+	if (c->ws_frame_left == 0) {
+		rc = ws_next_frame(c, in, &reason);
+		if (rc > 0)
+			ws_fail(ctx, (uint16_t)rc, reason);
+		if (rc != 0) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return (-1);
+		}
 	}
 	if (len > c->ws_frame_left)
 		len = (size_t)c->ws_frame_left;
@@ -218,13 +277,6 @@ ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 {
 	memset(buf, 0, len);
 	return (0);
-}
-
-/* Whether an opcode is a control frame's. */
-static int
-ws_is_control(uint8_t opcode)
-{
-	return ((opcode & 0x08) != 0);
 }
 
 /* A frame starts: note what it is. */
@@ -269,13 +321,12 @@ ws_frame_chunk_cb(wslay_event_context_ptr ctx,
 		c->ws_asm = evbuffer_new();
 	have = evbuffer_get_length(c->ws_asm);
 	if (have + arg->data_length > max) {
-		/* wslay bounds single frames; a message in pieces is ours. */
+		/* ws_next_frame() bounds frames; a message in pieces here. */
 		c->ws_drop = 1;
 		evbuffer_free(c->ws_asm);
 		c->ws_asm = NULL;
-		wslay_event_queue_close(ctx, WSLAY_CODE_MESSAGE_TOO_BIG, NULL,
-		    0);
-		wslay_event_shutdown_read(ctx);
+		ws_fail(ctx, WSLAY_CODE_MESSAGE_TOO_BIG,
+		    "message over the message limit");
 		return;
 	}
 	evbuffer_add(c->ws_asm, arg->data, arg->data_length);
@@ -432,10 +483,10 @@ ws_free(struct conn *c)
 int
 ws_read(struct conn *c)
 {
-	int	busy;
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	int		 busy;
 
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
-	    c->ws == NULL)
+	if (evbuffer_get_length(in) == 0 && c->ws == NULL)
 		return (0);
 	if (ws_ctx(c) != 0)
 		return (-1);
@@ -443,6 +494,13 @@ ws_read(struct conn *c)
 	c->ws_seen = ws_sweeps;
 	if (wslay_event_recv(c->ws) != 0)
 		return (-1);
+	/*
+	 * After a close (received or refused frame) nothing more is read:
+	 * drop what came, so that the socket is not closed with unread
+	 * input, which makes the kernel send a reset in place of a FIN.
+	 */
+	if (!wslay_event_want_read(c->ws))
+		evbuffer_drain(in, evbuffer_get_length(in));
 	ws_flush(c);
 	if (!busy && ws_between(c))
 		ws_free(c);

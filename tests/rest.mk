@@ -11,3 +11,16 @@ tests_test_rest_CPPFLAGS = $(HARNESS_CPPFLAGS) $(ZSTD_CFLAGS)
 tests_test_rest_LDADD = $(HARNESS_LIBS) $(ZSTD_LIBS) -lpthread
 tests_test_rest_DEPENDENCIES = tests/libharness.a libwsc.a libcommon.a \
 	src/logwired$(EXEEXT) src/logwire$(EXEEXT)
+
+# test_http: HTTP framing against the real logwired on raw sockets: the
+# version (505), Transfer-Encoding (501, 400 with Content-Length), header
+# lines (space before the colon, bare CR, folding), strict chunked bodies,
+# Expect: 100-continue (raw and with curl), absolute-form and OPTIONS *
+# targets, and error bodies that stay UTF-8 JSON whatever the request held.
+check_PROGRAMS += tests/test_http
+TESTS += tests/test_http
+tests_test_http_SOURCES = tests/test_http.c
+tests_test_http_CPPFLAGS = $(HARNESS_CPPFLAGS)
+tests_test_http_LDADD = $(HARNESS_LIBS)
+tests_test_http_DEPENDENCIES = tests/libharness.a libwsc.a libcommon.a \
+	src/logwired$(EXEEXT)

@@ -1317,6 +1317,134 @@ out:
 	ts_done(hd, before);
 }
 
+/* Bound on the server closing TCP after a close, where the bug took 20 s. */
+#define CLOSE_BOUND_MS	1500
+
+/* One closing case: frames a client sends and the close code they get. */
+struct close_case {
+	const char	*what;
+	uint8_t		 bytes[300];
+	size_t		 len;
+	int		 code;
+};
+
+/* Write a masked frame header declaring len payload bytes; return its size. */
+static size_t
+frame_head(uint8_t *buf, int opcode, int fin, uint64_t len, int len7)
+{
+	size_t	n = 0, i, ext;
+
+	buf[n++] = (fin ? 0x80 : 0) | (opcode & 0x0f);
+	if (len7 == 0)
+		len7 = len < 126 ? (int)len : len < 65536 ? 126 : 127;
+	buf[n++] = 0x80 | (uint8_t)len7;
+	ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+	for (i = 0; i < ext; i++)
+		buf[n++] = (uint8_t)(len >> (8 * (ext - 1 - i)));
+	memcpy(buf + n, "\x11\x22\x33\x44", 4);
+	return (n + 4);
+}
+
+/*
+ * Send one case's bytes on a fresh WebSocket and read until the server
+ * closes TCP: the close frame must carry the code, and the socket must
+ * close within CLOSE_BOUND_MS of the bytes going out.
+ */
+static void
+close_case_run(struct hd *hd, const struct close_case *cc)
+{
+	struct ts_raw	 raw = { -1, 0, NULL, NULL, 0, 0 };
+	int64_t		 t0, deadline, tclose = -1;
+	size_t		 len;
+	char		*payload;
+	int		 op, r, code = -1, frames = 0, eof = 0;
+
+	t0 = ts_now();
+	if (ts_raw_open(hd, cc->bytes, cc->len, &raw) != 0 ||
+	    raw.status != 101) {
+		/* The old server dropped TCP before the 101 was written. */
+		CU_FAIL("WebSocket upgrade");
+		fprintf(stderr, "  %s: no 101 and no close frame\n",
+		    cc->what);
+		ts_raw_close(&raw);
+		return;
+	}
+	deadline = t0 + TS_TIMEOUT;
+	while (ts_now() < deadline && frames++ < 100) {
+		r = ts_raw_frame(&raw, (int)(deadline - ts_now()), &op,
+		    &payload, &len);
+		if (r <= 0) {
+			eof = r < 0;
+			break;
+		}
+		if (op == 0x8 && code == -1)
+			code = len >= 2 ? ((uint8_t)payload[0] << 8 |
+			    (uint8_t)payload[1]) : 1005;
+		free(payload);
+	}
+	if (eof)
+		tclose = ts_now() - t0;
+	CU_ASSERT_EQUAL(code, cc->code);
+	CU_ASSERT(eof && tclose <= CLOSE_BOUND_MS);
+	if (code != cc->code || !eof || tclose > CLOSE_BOUND_MS)
+		fprintf(stderr, "  %s: close code %d (want %d), socket %s "
+		    "after %lld ms\n", cc->what, code, cc->code, eof ?
+		    "closed" : "still open", (long long)tclose);
+	ts_raw_close(&raw);
+}
+
+/*
+ * RFC 6455 closing: the server echoes a client's close and closes TCP at
+ * once; frames wslay would drop the connection on (or answer late) get
+ * their close code when the header arrives: 1002 for a control frame over
+ * 125 bytes or fragmented, a close with a 1-byte payload, a length not in
+ * its shortest form; 1009 for a frame over 4 x max_message_bytes (the
+ * default 64 KiB here) or with a 2^63 length, even with no payload sent.
+ */
+static void
+test_close_cases(void)
+{
+	unsigned int		 before = CU_get_number_of_failures();
+	static struct close_case cases[] = {
+		{ "client close 1000", { 0 }, 0, 1000 },
+		{ "300000-byte frame header", { 0 }, 0, 1009 },
+		{ "1 GiB frame header", { 0 }, 0, 1009 },
+		{ "2^63 length", { 0 }, 0, 1009 },
+		{ "126-byte ping", { 0 }, 0, 1002 },
+		{ "fragmented ping", { 0 }, 0, 1002 },
+		{ "fragmented close", { 0 }, 0, 1002 },
+		{ "close with a 1-byte payload", { 0 }, 0, 1002 },
+		{ "length 5 in 16 bits", { 0 }, 0, 1002 },
+		{ "unmasked text header", { 0 }, 0, 1002 },
+	};
+	struct hd		*hd;
+	char			 ping[126];
+	size_t			 i;
+
+	memset(ping, 'p', sizeof ping);
+	cases[0].len = ts_frame(cases[0].bytes, 8, "\x03\xe8" "bye", 5, 1);
+	cases[1].len = frame_head(cases[1].bytes, 1, 1, 300000, 0);
+	cases[2].len = frame_head(cases[2].bytes, 1, 1, 1ULL << 30, 0);
+	cases[3].len = frame_head(cases[3].bytes, 2, 1, 1ULL << 63, 0);
+	cases[4].len = ts_frame(cases[4].bytes, 9, ping, sizeof ping, 1);
+	cases[5].len = ts_frame_fin(cases[5].bytes, 9, 0, "hi", 2, 1);
+	cases[6].len = ts_frame_fin(cases[6].bytes, 8, 0, "\x03\xe8", 2, 1);
+	cases[7].len = ts_frame(cases[7].bytes, 8, "x", 1, 1);
+	cases[8].len = frame_head(cases[8].bytes, 1, 1, 5, 126);
+	memcpy(cases[8].bytes + cases[8].len, "\x6a\x0d\x5f\x28\x6b", 5);
+	cases[8].len += 5;
+	cases[9].len = frame_head(cases[9].bytes, 1, 1, 200000, 0);
+	cases[9].bytes[1] &= 0x7f;	/* no mask bit (the key is data) */
+
+	hd = ts_start(NULL);
+	REQUIRE(hd != NULL);
+	for (i = 0; i < nitems(cases); i++)
+		close_case_run(hd, &cases[i]);
+	CU_ASSERT(ts_healthy(hd));
+out:
+	ts_done(hd, before);
+}
+
 /* Read messages until the close frame; return its code or -1. */
 static int
 drain_to_close(struct wsc *w, int timeout_ms)
@@ -1557,6 +1685,9 @@ main(void)
 	    test_rewind_time) == NULL ||
 	    CU_add_test(suite, "ping timeout closes with 4408",
 	    test_ping_timeout) == NULL ||
+	    CU_add_test(suite, "closing: close echoed and TCP closed at once, "
+	    "bad frames refused at their header (1002, 1009)",
+	    test_close_cases) == NULL ||
 	    CU_add_test(suite, "SIGTERM: all answered, close 1001, exit 0, "
 	    "acks kept", test_shutdown) == NULL ||
 	    CU_add_test(suite, "SIGTERM with seconds of commits queued: the "

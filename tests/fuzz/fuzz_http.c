@@ -45,12 +45,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_req	*r;
-	struct evbuffer	*in;
+	struct evbuffer	*in, *out;
 	size_t		 off = 0, step;
 	int		 rc = HTTP_REQ_MORE, rounds = 0;
 
 	r = http_req_new(4096, 65536);
 	in = evbuffer_new();
+	out = evbuffer_new();
 	/* The first byte picks the piece size: parsers break at borders. */
 	step = size > 0 ? (size_t)(data[0] % 17) + 1 : 1;
 	while (off < size && rounds++ < 10000) {
@@ -58,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			step = size - off;
 		evbuffer_add(in, data + off, step);
 		off += step;
-		while ((rc = http_req_feed(r, in)) == HTTP_REQ_DONE) {
+		while ((rc = http_req_feed(r, in, out)) == HTTP_REQ_DONE) {
 			fuzz_http_inspect(r);
 			if (http_req_upgrade(r))
 				break;
@@ -70,6 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == HTTP_REQ_ERROR)
 		fuzz_http_inspect(r);
 	evbuffer_free(in);
+	evbuffer_free(out);
 	http_req_free(r);
 	return (0);
 }
