@@ -48,6 +48,8 @@ static struct event	 *conn_flush_ev;
 #define CONN_CLOSE_GRACE_MS	2000	/* wait for the client's close frame */
 #define CONN_INPUT_MAX		(256 * 1024)
 
+static struct server_ratelog	conn_refused_log;
+
 /*
  * Publishes in flight per connection: past the limit the connection is not
  * read until acks come back, so a client that publishes faster than the
@@ -196,11 +198,14 @@ conn_accept(int fd, const struct sockaddr *sa, int salen)
 {
 	struct conn	*c;
 	char		 host[INET6_ADDRSTRLEN];
+	unsigned long long n;
 	int		 one = 1, port = 0;
 
 	if (server.stopping || nconns >= server.cfg->max_connections) {
-		log_warn("refusing connection: %s", server.stopping ?
-		    "shutting down" : "too many connections");
+		if ((n = server_ratelog(&conn_refused_log)) != 0)
+			log_warn("refusing connections: %s (%llu refused "
+			    "since the last report)", server.stopping ?
+			    "shutting down" : "--max-connections reached", n);
 		evutil_closesocket(fd);
 		return;
 	}

@@ -232,6 +232,7 @@ struct config {
 	size_t		  max_message_bytes;
 	size_t		  max_subscriptions;
 	size_t		  max_connections;
+	int		  max_connections_set;	/* given on the command line */
 	size_t		  max_output_bytes;	/* slow-subscriber watermark */
 	size_t		  max_inflight;		/* unacked publishes per conn */
 	size_t		  max_head_bytes;
@@ -558,6 +559,12 @@ int		 server_run(struct config *);
 void		 server_committed(struct wreq_list *);
 uint64_t	 server_now_ms(void);
 uint64_t	 server_mono_ns(void);
+/* A warning that may come many times a second: see server_ratelog(). */
+struct server_ratelog {
+	uint64_t		 last_ns;	/* last line written, 0 never */
+	unsigned long long	 count;		/* events since that line */
+};
+unsigned long long server_ratelog(struct server_ratelog *);
 
 int		 server_check_listen(const struct config *, char **);
 

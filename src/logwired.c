@@ -76,7 +76,8 @@ usage(FILE *f)
 "      --sync-interval DUR     batch sync interval (default 100ms)\n"
 "      --max-message-bytes N   largest publish (default 65536)\n"
 "      --max-subscriptions N   per connection (default 256)\n"
-"      --max-connections N     (default 100000)\n"
+"      --max-connections N     (default 100000, lowered to fit the\n"
+"                              open-file limit)\n"
 "      --max-output-bytes N    slow-subscriber watermark (default 1048576)\n"
 "      --max-inflight N        unacknowledged publishes per connection\n"
 "                              before it is read no more (default 1024)\n"
@@ -194,6 +195,7 @@ main(int argc, char **argv)
 		case OPT_MAX_CONNS:
 			cfg.max_connections = flag_size("max-connections",
 			    optarg, 1, 10000000);
+			cfg.max_connections_set = 1;
 			break;
 		case OPT_MAX_OUTPUT:
 			cfg.max_output_bytes = flag_size("max-output-bytes",

@@ -1,7 +1,8 @@
 /*
  * logwired at its limits: a full disk (publishes refused with 50301 while
  * reads go on, and publishing resumes by itself when space returns), the
- * request-head timeout (slowloris), and the connection limit.
+ * request-head timeout (slowloris), the connection limit and the
+ * descriptor limit.
  *
  * The disk-full test mounts a small tmpfs for the data directory, which
  * needs root (CI runs as root).  Without it the test is reported as
@@ -11,11 +12,18 @@
 #include "config.h"
 
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +314,243 @@ test_max_connections(void)
 	hd_free(hd);
 }
 
+/* Return the CPU time (user + system) a process has used in ms, or -1. */
+static long long
+cpu_ms(pid_t pid)
+{
+	FILE			*f;
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st;
+	size_t			 n;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2,
+	    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) != 2)
+		return (-1);
+	return ((long long)(ut + st) * 1000 / sysconf(_SC_CLK_TCK));
+}
+
+/* Count the lines of the daemon's log that contain what. */
+static int
+log_count(struct hd *hd, const char *what)
+{
+	char	*log, *p, *nl;
+	int	 n = 0;
+
+	if ((log = hd_log(hd)) == NULL)
+		return (-1);
+	for (p = log; (p = strstr(p, what)) != NULL; p = nl + 1) {
+		n++;
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+	}
+	free(log);
+	return (n);
+}
+
+/* Find the lowest descriptor number a process does not use, or -1. */
+static int
+first_free_fd(pid_t pid)
+{
+	static unsigned char	 used[8192];
+	struct dirent		*de;
+	DIR			*d;
+	char			 path[64];
+	long			 fd;
+	int			 i;
+
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return (-1);
+	memset(used, 0, sizeof used);
+	while ((de = readdir(d)) != NULL) {
+		fd = strtol(de->d_name, NULL, 10);
+		if (de->d_name[0] != '.' && fd >= 0 && fd < (long)sizeof used)
+			used[fd] = 1;
+	}
+	closedir(d);
+	for (i = 0; i < (int)sizeof used; i++)
+		if (!used[i])
+			return (i);
+	return (-1);
+}
+
+/* Start n connects without waiting for them; returns how many started. */
+static int
+connect_pending(struct hd *hd, int *fds, int n)
+{
+	struct sockaddr_in	sin;
+	int			i, k = 0;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(hd_port(hd));
+	for (i = 0; i < n; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fds[i] == -1)
+			continue;
+		if (connect(fds[i], (struct sockaddr *)&sin, sizeof sin) == 0 ||
+		    errno == EINPROGRESS)
+			k++;
+	}
+	return (k);
+}
+
+/* Close n descriptors (those that are open). */
+static void
+close_all(int *fds, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] != -1)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* GET /healthz until it answers 200 or timeout_ms passes: the status. */
+static int
+health_within(struct hd *hd, int timeout_ms)
+{
+	struct hd_resp	r;
+	long long	deadline = now_ms() + timeout_ms;
+	int		status = 0;
+
+	while (status != 200 && now_ms() < deadline) {
+		if (hd_http(hd, "GET", "/healthz", NULL, NULL, 0, &r) == 0) {
+			status = r.status;
+			hd_resp_free(&r);
+		}
+		if (status != 200)
+			usleep(50000);
+	}
+	return (status);
+}
+
+#define NOFILE_LIMIT	300
+#define NOFILE_EXTRA	20
+#define NOFILE_CPU_MS	500	/* in NOFILE_WAIT_MS; a busy loop takes all */
+#define NOFILE_WAIT_MS	2000
+#define NOFILE_LINES	50
+
+/*
+ * Check the daemon while connections wait that it cannot take: it must
+ * not spin (CPU well below NOFILE_WAIT_MS) nor flood its log.
+ */
+static void
+nofile_quiet(struct hd *hd, const char *what)
+{
+	long long	cpu0, cpu1;
+	int		lines;
+
+	cpu0 = cpu_ms(hd_pid(hd));
+	usleep(NOFILE_WAIT_MS * 1000);
+	cpu1 = cpu_ms(hd_pid(hd));
+	lines = log_count(hd, "accept") + log_count(hd, "refusing");
+	fprintf(stderr, "  %s: %lld ms of CPU in %d ms, %d log lines about "
+	    "accepting\n", what, cpu1 - cpu0, NOFILE_WAIT_MS, lines);
+	CU_ASSERT(cpu0 >= 0 && cpu1 >= 0);
+	CU_ASSERT(cpu1 - cpu0 < NOFILE_CPU_MS);
+	CU_ASSERT(lines >= 0 && lines < NOFILE_LINES);
+}
+
+/*
+ * Under a descriptor limit of NOFILE_LIMIT (prlimit --nofile=300:300):
+ * the default --max-connections is lowered to fit, and the log says so;
+ * past it, waiting connections are refused without spinning or flooding
+ * the log.  Then the limit is lowered under the daemon's feet to the
+ * descriptors it holds (as a leak or an operator could): accept(2) fails
+ * with EMFILE, and the daemon must wait rather than spin (it used a whole
+ * CPU and wrote 130k lines a second).  Once connections close, /healthz
+ * answers again and a new WebSocket works.
+ */
+static void
+test_nofile(void)
+{
+	const char	*args[] = { "--header-timeout", "1m", NULL };
+	struct rlimit	 rl;
+	struct hd	*hd;
+	struct wsc	*w;
+	json_t		*j;
+	char		*log, *p;
+	long		 fit = 0;
+	int		 conns[NOFILE_LIMIT], extra[NOFILE_EXTRA], i, nconn = 0;
+	int		 lim;
+
+	for (i = 0; i < NOFILE_LIMIT; i++)
+		conns[i] = -1;
+	for (i = 0; i < NOFILE_EXTRA; i++)
+		extra[i] = -1;
+	hd_set_nofile(NOFILE_LIMIT);
+	hd = hd_start(args);
+	hd_set_nofile(0);
+	CU_ASSERT_FATAL(hd != NULL);
+
+	log = hd_log(hd);
+	CU_ASSERT_FATAL(log != NULL);
+	p = strstr(log, "max-connections lowered from 100000 to ");
+	CU_ASSERT(p != NULL);
+	if (p != NULL)
+		fit = strtol(p + strlen("max-connections lowered from "
+		    "100000 to "), NULL, 10);
+	else
+		fprintf(stderr, "  no line about lowering max-connections "
+		    "to the descriptor limit in the log\n");
+	free(log);
+	CU_ASSERT(fit > 0 && fit < NOFILE_LIMIT - 16);
+	if (fit <= 0 || fit >= NOFILE_LIMIT)
+		fit = NOFILE_LIMIT - 1;
+
+	/* Up to the limit (the old daemon ran out of descriptors here). */
+	for (i = 0; i < fit; i++) {
+		if ((conns[i] = hd_tcp(hd)) == -1)
+			break;
+		nconn++;
+	}
+	CU_ASSERT_EQUAL(nconn, fit);
+	CU_ASSERT_EQUAL(connect_pending(hd, extra, NOFILE_EXTRA),
+	    NOFILE_EXTRA);
+	nofile_quiet(hd, "at --max-connections");
+	close_all(extra, NOFILE_EXTRA);
+
+	/* Out of descriptors: the limit at the lowest one not in use. */
+	usleep(200000);
+	lim = first_free_fd(hd_pid(hd));
+	CU_ASSERT_FATAL(lim > 0);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)lim;
+	CU_ASSERT_FATAL(prlimit(hd_pid(hd), RLIMIT_NOFILE, &rl, NULL) == 0);
+	CU_ASSERT_EQUAL(connect_pending(hd, extra, NOFILE_EXTRA),
+	    NOFILE_EXTRA);
+	nofile_quiet(hd, "out of descriptors");
+	CU_ASSERT(log_count(hd, "Too many open files") >= 1);
+
+	/* Connections leave: the daemon takes new ones again. */
+	close_all(conns, nconn);
+	close_all(extra, NOFILE_EXTRA);
+	CU_ASSERT_EQUAL(health_within(hd, 5000), 200);
+	w = hd_ws(hd);
+	CU_ASSERT(w != NULL);
+	if (w != NULL) {
+		hd_ws_send_json(w, "{\"op\":\"ping\",\"ref\":1}");
+		j = hd_ws_expect_op(w, "pong", 5000);
+		CU_ASSERT(j != NULL);
+		json_decref(j);
+		wsc_close(w);
+	}
+	CU_ASSERT_EQUAL(hd_stop(hd), 0);
+	hd_free(hd);
+}
+
 int
 main(void)
 {
@@ -320,6 +565,8 @@ main(void)
 	CU_add_test(s, "request head timeout: 408 and close",
 	    test_header_timeout);
 	CU_add_test(s, "connection limit", test_max_connections);
+	CU_add_test(s, "descriptor limit: max-connections fits, no spinning "
+	    "at EMFILE, recovery", test_nofile);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
