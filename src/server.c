@@ -2,10 +2,11 @@
  * The server: listeners, signals, the commit path back from the writer,
  * and an orderly shutdown.
  *
- * Shutdown (SIGTERM, SIGINT): stop accepting, refuse new publishes (50300),
- * let the writer finish what is queued and send those acks, then close
- * every WebSocket with 1001 and exit 0 once the close frames are written
- * (or after a grace period).
+ * Shutdown (SIGTERM, SIGINT): stop taking work (publishes get 50300, new
+ * WebSockets and REST requests 503, /healthz answers 503 "stopping"), let
+ * the writer finish what is queued and send those acks, then close every
+ * WebSocket with 1001 and give the clients up to --shutdown-timeout to read
+ * what they were sent before the last connections are closed; exit 0.
  */
 
 #include "config.h"
@@ -185,20 +186,23 @@ server_committed(struct wreq_list *list)
 	}
 }
 
-/* Stop accepting and start the orderly shutdown. */
+/*
+ * Start the orderly shutdown.  The listeners stay open: /healthz must
+ * answer 503 while the server stops, and any other request gets a 503
+ * saying why, where a closed or paused listener would leave clients with
+ * a refused connection or one that hangs in the backlog.  New work is
+ * what stops: WebSocket upgrades, REST requests and publishes.
+ */
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct timeval	tv = { 0, 10000 };
-	size_t		i;
 
 	if (server.stopping)
 		return;
 	log_info("signal %d: shutting down", (int)sig);
 	server.stopping = 1;
 	stop_started = server_mono_ns();
-	for (i = 0; i < nlisteners; i++)
-		evconnlistener_disable(listeners[i]);
 	conn_read_all();
 	event_add(stop_timer, &tv);
 }
@@ -210,8 +214,10 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
  * anyway, so each must get its ack), and for the clients to go quiet:
  * requests they sent before the signal may still sit in the sockets, and
  * each gets its answer (50300 for a publish) before the close.  Then close
- * the WebSockets with 1001 and leave the loop once no connection is left
- * or the grace period for the closing handshakes is over.
+ * the WebSockets with 1001, behind their last acks, and leave the loop once
+ * every connection has ended in order (conn.c: the client has read what it
+ * was sent and closed, or has it all and stays silent), or when the
+ * clients' --shutdown-timeout to read it is over.
  */
 static void
 server_stop_cb(evutil_socket_t fd, short what, void *arg)
@@ -223,13 +229,17 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 	if (stop_phase == 0 && writer_pending() == 0 &&
 	    (quiet_ms >= SERVER_STOP_QUIET_MS ||
 	    (now - stop_started) / 1000000 > SERVER_STOP_GRACE_MS)) {
+		server.stop_by_ns = now +
+		    server.cfg->shutdown_timeout_ms * 1000000ULL;
 		conn_close_all(1001);
 		stop_phase = 1;
-		stop_started = server_mono_ns();
 	}
 	if (stop_phase == 1 && (conn_count() == 0 ||
-	    (server_mono_ns() - stop_started) / 1000000 >
-	    SERVER_STOP_GRACE_MS)) {
+	    server_mono_ns() >= server.stop_by_ns)) {
+		if (conn_count() != 0)
+			log_warn("shutdown timeout: closing %zu connection%s "
+			    "not done", conn_count(), conn_count() == 1 ? "" :
+			    "s");
 		event_base_loopexit(server.base, NULL);
 		return;
 	}
