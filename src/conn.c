@@ -18,16 +18,31 @@
  * output with one writev.  Only what the socket does not take at once
  * turns EV_WRITE on, until the buffer drains.  (A TLS bufferevent, later,
  * must keep writing through the bufferevent.)
+ *
+ * A connection is never reset while replies to it are unread.  close(2)
+ * on a socket that holds unread input, or that input reaches afterwards,
+ * sends a reset rather than a FIN, and a reset makes the peer's system
+ * drop what it received and its application has not read yet: the last
+ * acks, the close frame.  So every orderly end goes through CONN_FLUSH:
+ * the last bytes are written, shutdown(SHUT_WR) sends the FIN after them,
+ * and input is read and dropped until the peer closes too, or until it
+ * has acknowledged every byte and been silent for CONN_QUIET_MS.  A peer
+ * that reads nothing is given up at a deadline: CONN_CLOSE_MAX_MS, or the
+ * end of --shutdown-timeout while the server stops.
  */
 
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +60,13 @@ static uint64_t		  next_conn_id = 1;
 static TAILQ_HEAD(, conn) conn_flushq = TAILQ_HEAD_INITIALIZER(conn_flushq);
 static struct event	 *conn_flush_ev;
 
-#define CONN_CLOSE_GRACE_MS	2000	/* wait for the client's close frame */
+#define CONN_CLOSE_GRACE_MS	2000	/* for the close frame, once delivered */
+#define CONN_CLOSE_MAX_MS	10000	/* to end a connection, unless stopping */
+#define CONN_QUIET_MS		500	/* peer silent after our FIN: close */
+#define CONN_POLL_MS		100	/* ending: look at the socket again */
 #define CONN_INPUT_MAX		(256 * 1024)
+
+static struct server_ratelog	conn_refused_log;
 
 /*
  * Publishes in flight per connection: past the limit the connection is not
@@ -164,10 +184,56 @@ conn_arm(struct conn *c, unsigned int ms)
 	evtimer_add(c->timer, &tv);
 }
 
+/* Count the bytes written that the peer has not acknowledged yet. */
+static size_t
+conn_unacked(struct conn *c)
+{
+#ifdef SIOCOUTQ
+	int	n;
+
+	if (ioctl(bufferevent_getfd(c->bev), SIOCOUTQ, &n) == 0 && n > 0)
+		return ((size_t)n);
+#endif
+	return (0);
+}
+
+/* Whether the peer's system has received everything sent. */
+static int
+conn_delivered(struct conn *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    conn_unacked(c) == 0);
+}
+
+/*
+ * Return when an ending connection is given up: its own bound, or while
+ * the server stops, the end of --shutdown-timeout (longer or shorter).
+ */
+static uint64_t
+conn_close_by(struct conn *c)
+{
+	if (server.stop_by_ns != 0)
+		return (server.stop_by_ns);
+	return (c->close_by_ns);
+}
+
+/* Arm the timer for the sooner of ms from now and the close deadline. */
+static void
+conn_arm_until(struct conn *c, uint64_t now, unsigned int ms)
+{
+	uint64_t	by = conn_close_by(c), left;
+
+	left = by > now ? (by - now + 999999) / 1000000 : 0;
+	conn_arm(c, left < ms ? (unsigned int)left : ms);
+}
+
 /* Move to a new state, with what each state needs on entry. */
 static void
 conn_set_state(struct conn *c, enum conn_state state)
 {
+	struct sub	*s;
+	uint64_t	 now;
+
 	c->state = state;
 	switch (state) {
 	case CONN_HTTP_HEAD:
@@ -176,18 +242,105 @@ conn_set_state(struct conn *c, enum conn_state state)
 	case CONN_HTTP_BUSY:
 		evtimer_del(c->timer);
 		break;
-	case CONN_HTTP_FLUSH:
-		bufferevent_disable(c->bev, EV_READ);
+	case CONN_FLUSH:
+		/* Input from now on is read and dropped (conn_flush_step). */
+		now = server_mono_ns();
+		if (c->close_by_ns == 0)
+			c->close_by_ns = now + CONN_CLOSE_MAX_MS * 1000000ULL;
+		c->quiet_ns = now;
+		bufferevent_enable(c->bev, EV_READ);
+		conn_arm(c, 0);
 		break;
 	case CONN_WS_OPEN:
 		conn_arm(c, server.cfg->ping_interval_ms);
 		break;
 	case CONN_WS_CLOSING:
-		conn_arm(c, CONN_CLOSE_GRACE_MS);
+		/* No data frame may follow a close frame. */
+		while ((s = TAILQ_FIRST(&c->subs)) != NULL)
+			sub_free(s);
+		c->close_by_ns = server_mono_ns() +
+		    CONN_CLOSE_MAX_MS * 1000000ULL;
+		c->quiet_ns = 0;
+		conn_arm(c, CONN_POLL_MS);
 		break;
 	case CONN_CLOSED:
 		break;
 	}
+}
+
+/*
+ * Step an ending connection (CONN_FLUSH): write what is left, then send
+ * the FIN and drop input until the peer closes (conn_event_cb), or has
+ * every byte and stays silent; give up at the deadline.
+ */
+static void
+conn_flush_step(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	uint64_t	 now = server_mono_ns(), quiet_ns;
+
+	if (evbuffer_get_length(in) > 0) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		c->quiet_ns = now;
+	}
+	if (now >= conn_close_by(c)) {
+		if (!conn_delivered(c))
+			log_debug("connection %llu: closed with replies "
+			    "unread", (unsigned long long)c->id);
+		conn_close(c);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		conn_arm_until(c, now, CONN_POLL_MS);
+		return;
+	}
+	if (c->peer_eof) {
+		conn_close(c);
+		return;
+	}
+	if (!c->shut_wr) {
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		c->shut_wr = 1;
+		c->quiet_ns = now;
+	}
+	quiet_ns = now - c->quiet_ns;
+	if (conn_unacked(c) > 0)
+		conn_arm_until(c, now, CONN_POLL_MS);
+	else if (quiet_ns >= CONN_QUIET_MS * 1000000ULL)
+		conn_close(c);
+	else
+		conn_arm_until(c, now, (unsigned int)((CONN_QUIET_MS *
+		    1000000ULL - quiet_ns + 999999) / 1000000));
+}
+
+/*
+ * The client has not answered our close frame yet.  While it has not even
+ * received all we sent (it reads slowly), wait for it up to the deadline;
+ * once it has, CONN_CLOSE_GRACE_MS more for its close frame; then end the
+ * connection all the same.
+ */
+static void
+conn_closing_timeout(struct conn *c)
+{
+	uint64_t	now = server_mono_ns();
+
+	if (now < conn_close_by(c)) {
+		if (!conn_delivered(c)) {
+			c->quiet_ns = 0;
+			conn_arm_until(c, now, CONN_POLL_MS);
+			return;
+		}
+		if (c->quiet_ns == 0) {
+			c->quiet_ns = now;
+			conn_arm_until(c, now, CONN_CLOSE_GRACE_MS);
+			return;
+		}
+		if (now - c->quiet_ns < CONN_CLOSE_GRACE_MS * 1000000ULL) {
+			conn_arm_until(c, now, CONN_POLL_MS);
+			return;
+		}
+	}
+	conn_set_state(c, CONN_FLUSH);
 }
 
 /* Take a new connection from the listener. */
@@ -196,11 +349,19 @@ conn_accept(int fd, const struct sockaddr *sa, int salen)
 {
 	struct conn	*c;
 	char		 host[INET6_ADDRSTRLEN];
+	unsigned long long n;
 	int		 one = 1, port = 0;
 
-	if (server.stopping || nconns >= server.cfg->max_connections) {
-		log_warn("refusing connection: %s", server.stopping ?
-		    "shutting down" : "too many connections");
+	/*
+	 * While the server stops, connections are still taken: /healthz
+	 * answers 503 and everything else is refused with a 503 of its own
+	 * (conn_request), instead of a connect that hangs in the backlog.
+	 */
+	if (nconns >= server.cfg->max_connections) {
+		if ((n = server_ratelog(&conn_refused_log)) != 0)
+			log_warn("refusing connections: --max-connections %zu "
+			    "reached (%llu refused since the last report)",
+			    server.cfg->max_connections, n);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -292,8 +453,9 @@ conn_ws_close(struct conn *c, uint16_t code, const char *reason)
 }
 
 /*
- * Close every connection: WebSockets with a close frame of code, the rest
- * at once.  Code 0 closes everything at once.
+ * End every connection: WebSockets with a close frame of code, idle HTTP
+ * connections at once, each in order (CONN_FLUSH); a pending REST reply
+ * is finished first.  Code 0 closes everything at once.
  */
 void
 conn_close_all(uint16_t code)
@@ -306,7 +468,7 @@ conn_close_all(uint16_t code)
 		else if (c->state == CONN_WS_OPEN)
 			conn_ws_close(c, code, "server shutting down");
 		else if (c->state == CONN_HTTP_HEAD)
-			conn_close(c);
+			conn_set_state(c, CONN_FLUSH);
 	}
 }
 
@@ -419,39 +581,46 @@ conn_request(struct conn *c)
 	const char	*cause;
 	char		*path, *query;
 	size_t		 plen;
-	int		 status, is_ws;
+	int		 status, is_ws, is_health;
 
 	if (http_split_url(http_req_url(c->req), &path, &plen, &query) == 0) {
 		is_ws = strcmp(path, "/v1/ws") == 0;
+		is_health = strcmp(path, "/healthz") == 0 ||
+		    strcmp(path, "/metrics") == 0;
 		free(path);
 		free(query);
 	} else
-		is_ws = 0;
+		is_ws = is_health = 0;
+	/*
+	 * Stopping: no new work.  Only /healthz (503, "stopping") and
+	 * /metrics are answered, and every connection ends after its reply.
+	 */
+	if (server.stopping && !is_health) {
+		http_respond_error(conn_output(c), 503, 50300,
+		    "server is shutting down", NULL, 0);
+		conn_set_state(c, CONN_FLUSH);
+		return (-1);
+	}
 	if (!is_ws) {
 		if (rest_request(c)) {
 			conn_set_state(c, CONN_HTTP_BUSY);
 			return (-1);
 		}
-		if (!http_req_keepalive(c->req) || http_req_upgrade(c->req)) {
-			conn_set_state(c, CONN_HTTP_FLUSH);
+		if (!http_req_keepalive(c->req) || http_req_upgrade(c->req) ||
+		    server.stopping) {
+			conn_set_state(c, CONN_FLUSH);
 			return (-1);
 		}
 		http_req_reset(c->req);
 		conn_set_state(c, CONN_HTTP_HEAD);
 		return (0);
 	}
-	if (server.stopping) {
-		http_respond_error(conn_output(c), 503, 50300,
-		    "server is shutting down", NULL, 0);
-		conn_set_state(c, CONN_HTTP_FLUSH);
-		return (-1);
-	}
 	if (ws_handshake(c, (char **)&cause, &status) != 0) {
 		http_respond_error(conn_output(c), status, status == 405 ?
 		    40500 : 40000, cause, status == 426 ?
 		    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n" :
 		    status == 405 ? "Allow: GET\r\n" : NULL, 0);
-		conn_set_state(c, CONN_HTTP_FLUSH);
+		conn_set_state(c, CONN_FLUSH);
 		return (-1);
 	}
 	if (ws_start(c) != 0) {
@@ -473,6 +642,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	const char	*error;
 	int		 status;
 
+	if (c->state == CONN_FLUSH) {
+		conn_flush_step(c);
+		return;
+	}
 	while (c->state == CONN_HTTP_HEAD) {
 		switch (http_req_feed(c->req, in, conn_output(c))) {
 		case HTTP_REQ_MORE:
@@ -487,7 +660,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			    status == 413 ? 41300 : 40000, error,
 			    (const char *)evbuffer_pullup(cors, -1), 0);
 			evbuffer_free(cors);
-			conn_set_state(c, CONN_HTTP_FLUSH);
+			conn_set_state(c, CONN_FLUSH);
 			return;
 		case HTTP_REQ_DONE:
 			if (conn_request(c) != 0)
@@ -509,9 +682,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		if (c->state == CONN_WS_OPEN && c->ws != NULL &&
 		    !ws_reading(c))
 			conn_set_state(c, CONN_WS_CLOSING);
-		if (c->state == CONN_WS_CLOSING && ws_done(c) &&
-		    evbuffer_get_length(conn_output(c)) == 0)
-			conn_close(c);
+		if (c->state == CONN_WS_CLOSING && ws_done(c))
+			conn_set_state(c, CONN_FLUSH);
 	}
 }
 
@@ -525,9 +697,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (left == 0)
 		bufferevent_disable(bev, EV_WRITE);
 	switch (c->state) {
-	case CONN_HTTP_FLUSH:
-		if (left == 0)
-			conn_close(c);
+	case CONN_FLUSH:
+		conn_flush_step(c);
 		break;
 	case CONN_HTTP_BUSY:
 		rest_stream(c);
@@ -537,19 +708,28 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		break;
 	case CONN_WS_CLOSING:
 		if (left == 0 && ws_done(c))
-			conn_close(c);
+			conn_set_state(c, CONN_FLUSH);
 		break;
 	default:
 		break;
 	}
 }
 
-/* The peer went away or the socket failed. */
+/*
+ * The peer went away or the socket failed.  A peer that only shut its
+ * side down may still read: an ending connection first writes the rest.
+ */
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (c->state == CONN_FLUSH && (what & BEV_EVENT_EOF) &&
+	    !(what & BEV_EVENT_ERROR)) {
+		c->peer_eof = 1;
+		conn_flush_step(c);
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		conn_close(c);
 }
@@ -570,7 +750,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		http_respond_error(conn_output(c), 408, 40000,
 		    "request head not received in time", NULL, 0);
-		conn_set_state(c, CONN_HTTP_FLUSH);
+		conn_set_state(c, CONN_FLUSH);
 		break;
 	case CONN_WS_OPEN:
 		if (c->awaiting_pong) {
@@ -587,8 +767,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_arm(c, server.cfg->ping_timeout_ms);
 		break;
 	case CONN_WS_CLOSING:
-	case CONN_HTTP_FLUSH:
-		conn_close(c);
+		conn_closing_timeout(c);
+		break;
+	case CONN_FLUSH:
+		conn_flush_step(c);
 		break;
 	default:
 		break;
@@ -604,8 +786,8 @@ conn_http_done(struct conn *c, int keepalive)
 {
 	if (c->state != CONN_HTTP_BUSY)
 		return;
-	if (!keepalive) {
-		conn_set_state(c, CONN_HTTP_FLUSH);
+	if (!keepalive || server.stopping) {
+		conn_set_state(c, CONN_FLUSH);
 		return;
 	}
 	http_req_reset(c->req);
@@ -618,7 +800,7 @@ conn_http_done(struct conn *c, int keepalive)
 void
 conn_set_flush(struct conn *c)
 {
-	conn_set_state(c, CONN_HTTP_FLUSH);
+	conn_set_state(c, CONN_FLUSH);
 }
 
 /* A pong arrived: wait a ping interval before the next ping. */

@@ -233,6 +233,7 @@ struct config {
 	size_t		  max_message_bytes;
 	size_t		  max_subscriptions;
 	size_t		  max_connections;
+	int		  max_connections_set;	/* given on the command line */
 	size_t		  max_output_bytes;	/* slow-subscriber watermark */
 	size_t		  max_inflight;		/* unacked publishes per conn */
 	size_t		  max_head_bytes;
@@ -242,6 +243,7 @@ struct config {
 	unsigned int	  header_timeout_ms;
 	unsigned int	  ping_interval_ms;
 	unsigned int	  ping_timeout_ms;
+	unsigned int	  shutdown_timeout_ms;	/* for clients to read, at exit */
 	uint64_t	  dedupe_window_ms;
 	size_t		  batch_max;		/* messages per group commit */
 	int		  insecure_open;
@@ -335,14 +337,15 @@ size_t		 channel_count(void);
  * Connection states; conn_set_state() is the one place that moves between
  * them:  CONN_HTTP_HEAD -> CONN_HTTP_HEAD (after a REST reply)
  *        CONN_HTTP_HEAD -> CONN_HTTP_BUSY -> CONN_HTTP_HEAD (async reply)
- *        CONN_HTTP_HEAD, CONN_HTTP_BUSY -> CONN_HTTP_FLUSH (no keep-alive)
- *        CONN_HTTP_HEAD -> CONN_WS_OPEN -> CONN_WS_CLOSING -> CONN_CLOSED
+ *        CONN_HTTP_HEAD, CONN_HTTP_BUSY -> CONN_FLUSH (no keep-alive)
+ *        CONN_HTTP_HEAD -> CONN_WS_OPEN -> CONN_WS_CLOSING -> CONN_FLUSH
+ *        CONN_FLUSH -> CONN_CLOSED
  *        any -> CONN_CLOSED
  */
 enum conn_state {
 	CONN_HTTP_HEAD,		/* reading a request */
 	CONN_HTTP_BUSY,		/* a REST reply is pending (commit, stream) */
-	CONN_HTTP_FLUSH,	/* last reply queued, close when written */
+	CONN_FLUSH,		/* last bytes queued: write, half-close, drain */
 	CONN_WS_OPEN,		/* WebSocket frames both ways */
 	CONN_WS_CLOSING,	/* close frame sent or received */
 	CONN_CLOSED		/* waiting for in-flight work to let go */
@@ -378,6 +381,10 @@ struct conn {
 	struct rest_job		*job;	/* pending REST reply */
 	char			 peer[64];
 	int			 flush_pending;	/* on the flush list */
+	int			 shut_wr;	/* FIN sent (CONN_FLUSH) */
+	int			 peer_eof;	/* FIN received (CONN_FLUSH) */
+	uint64_t		 close_by_ns;	/* closing: give up then */
+	uint64_t		 quiet_ns;	/* closing: last sign of life */
 	TAILQ_ENTRY(conn)	 flush_entry;
 	TAILQ_ENTRY(conn)	 entry;
 };
@@ -551,6 +558,7 @@ struct server {
 	int			 stopping;
 	int			 storage_state;	/* 0 ok, STORE_EFULL, STORE_EIO */
 	uint64_t		 last_request_ns; /* while stopping */
+	uint64_t		 stop_by_ns;	/* shutdown: close what is left */
 	uint64_t		 started_ms;
 	struct server_stats	 stats;
 };
@@ -559,6 +567,12 @@ int		 server_run(struct config *);
 void		 server_committed(struct wreq_list *);
 uint64_t	 server_now_ms(void);
 uint64_t	 server_mono_ns(void);
+/* A warning that may come many times a second: see server_ratelog(). */
+struct server_ratelog {
+	uint64_t		 last_ns;	/* last line written, 0 never */
+	unsigned long long	 count;		/* events since that line */
+};
+unsigned long long server_ratelog(struct server_ratelog *);
 
 int		 server_check_listen(const struct config *, char **);
 

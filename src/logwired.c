@@ -28,6 +28,7 @@ enum {
 	OPT_HEADER_TIMEOUT,
 	OPT_PING_INTERVAL,
 	OPT_PING_TIMEOUT,
+	OPT_SHUTDOWN_TIMEOUT,
 	OPT_DEDUPE,
 	OPT_BATCH,
 	OPT_INSECURE,
@@ -50,6 +51,7 @@ static const struct option logwired_opts[] = {
 	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "ping-interval",	required_argument, NULL, OPT_PING_INTERVAL },
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
+	{ "shutdown-timeout",	required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "dedupe-window",	required_argument, NULL, OPT_DEDUPE },
 	{ "batch-max",		required_argument, NULL, OPT_BATCH },
 	{ "insecure-open",	no_argument,	   NULL, OPT_INSECURE },
@@ -76,7 +78,8 @@ usage(FILE *f)
 "      --sync-interval DUR     batch sync interval (default 100ms)\n"
 "      --max-message-bytes N   largest publish (default 65536)\n"
 "      --max-subscriptions N   per connection (default 256)\n"
-"      --max-connections N     (default 100000)\n"
+"      --max-connections N     (default 100000, lowered to fit the\n"
+"                              open-file limit)\n"
 "      --max-output-bytes N    slow-subscriber watermark (default 1048576)\n"
 "      --max-inflight N        unacknowledged publishes per connection\n"
 "                              before it is read no more (default 1024)\n"
@@ -87,6 +90,8 @@ usage(FILE *f)
 "      --header-timeout DUR    time to send a request head (default 10s)\n"
 "      --ping-interval DUR     WebSocket ping interval (default 20s)\n"
 "      --ping-timeout DUR      time to answer a ping (default 20s)\n"
+"      --shutdown-timeout DUR  at SIGTERM, time clients get to read their\n"
+"                              last replies (default 10s)\n"
 "      --dedupe-window DUR     idempotent publish window (default 2m)\n"
 "      --batch-max N           messages per group commit (default 4096)\n"
 "      --insecure-open         allow open mode on non-loopback addresses\n"
@@ -117,6 +122,7 @@ config_default(struct config *cfg)
 	cfg->header_timeout_ms = 10 * 1000;
 	cfg->ping_interval_ms = 20 * 1000;
 	cfg->ping_timeout_ms = 20 * 1000;
+	cfg->shutdown_timeout_ms = 10 * 1000;
 	cfg->dedupe_window_ms = 120 * 1000;
 	cfg->batch_max = 4096;
 }
@@ -194,6 +200,7 @@ main(int argc, char **argv)
 		case OPT_MAX_CONNS:
 			cfg.max_connections = flag_size("max-connections",
 			    optarg, 1, 10000000);
+			cfg.max_connections_set = 1;
 			break;
 		case OPT_MAX_OUTPUT:
 			cfg.max_output_bytes = flag_size("max-output-bytes",
@@ -227,6 +234,10 @@ main(int argc, char **argv)
 		case OPT_PING_TIMEOUT:
 			cfg.ping_timeout_ms = flag_duration("ping-timeout",
 			    optarg);
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			cfg.shutdown_timeout_ms = flag_duration(
+			    "shutdown-timeout", optarg);
 			break;
 		case OPT_DEDUPE:
 			cfg.dedupe_window_ms = flag_duration("dedupe-window",

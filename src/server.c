@@ -2,10 +2,11 @@
  * The server: listeners, signals, the commit path back from the writer,
  * and an orderly shutdown.
  *
- * Shutdown (SIGTERM, SIGINT): stop accepting, refuse new publishes (50300),
- * let the writer finish what is queued and send those acks, then close
- * every WebSocket with 1001 and exit 0 once the close frames are written
- * (or after a grace period).
+ * Shutdown (SIGTERM, SIGINT): stop taking work (publishes get 50300, new
+ * WebSockets and REST requests 503, /healthz answers 503 "stopping"), let
+ * the writer finish what is queued and send those acks, then close every
+ * WebSocket with 1001 and give the clients up to --shutdown-timeout to read
+ * what they were sent before the last connections are closed; exit 0.
  */
 
 #include "config.h"
@@ -33,10 +34,16 @@ struct server		 server;
 
 #define SERVER_STOP_GRACE_MS	3000
 #define SERVER_STOP_QUIET_MS	100	/* no request for this long: close */
+#define SERVER_ACCEPT_PAUSE_MS	250	/* no descriptor left: wait */
+#define SERVER_LOG_EVERY_MS	10000	/* a repeated warning, at most */
+#define SERVER_FD_RESERVE	64	/* descriptors not for connections */
 
 static struct evconnlistener	**listeners;
 static size_t			  nlisteners;
 static struct event		 *sig_term, *sig_int, *stop_timer;
+static struct event		 *accept_timer;
+static struct server_ratelog	  accept_log, accept_again_log;
+static unsigned long long	  accept_failed;
 static uint64_t			  stop_started;
 static int			  stop_phase;
 
@@ -58,6 +65,28 @@ server_mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+}
+
+/*
+ * Count one occurrence of a warning that may repeat many times a second
+ * (a full descriptor table, a connection flood): return how many
+ * occurrences the next line must report, this one included, or 0 while
+ * a line was written less than SERVER_LOG_EVERY_MS ago.
+ */
+unsigned long long
+server_ratelog(struct server_ratelog *rl)
+{
+	uint64_t		now = server_mono_ns();
+	unsigned long long	n;
+
+	rl->count++;
+	if (rl->last_ns != 0 &&
+	    now - rl->last_ns < SERVER_LOG_EVERY_MS * 1000000ULL)
+		return (0);
+	rl->last_ns = now;
+	n = rl->count;
+	rl->count = 0;
+	return (n);
 }
 
 /* The records of a fan-out run, as the log will give them back. */
@@ -157,20 +186,23 @@ server_committed(struct wreq_list *list)
 	}
 }
 
-/* Stop accepting and start the orderly shutdown. */
+/*
+ * Start the orderly shutdown.  The listeners stay open: /healthz must
+ * answer 503 while the server stops, and any other request gets a 503
+ * saying why, where a closed or paused listener would leave clients with
+ * a refused connection or one that hangs in the backlog.  New work is
+ * what stops: WebSocket upgrades, REST requests and publishes.
+ */
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct timeval	tv = { 0, 10000 };
-	size_t		i;
 
 	if (server.stopping)
 		return;
 	log_info("signal %d: shutting down", (int)sig);
 	server.stopping = 1;
 	stop_started = server_mono_ns();
-	for (i = 0; i < nlisteners; i++)
-		evconnlistener_disable(listeners[i]);
 	conn_read_all();
 	event_add(stop_timer, &tv);
 }
@@ -182,8 +214,10 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
  * anyway, so each must get its ack), and for the clients to go quiet:
  * requests they sent before the signal may still sit in the sockets, and
  * each gets its answer (50300 for a publish) before the close.  Then close
- * the WebSockets with 1001 and leave the loop once no connection is left
- * or the grace period for the closing handshakes is over.
+ * the WebSockets with 1001, behind their last acks, and leave the loop once
+ * every connection has ended in order (conn.c: the client has read what it
+ * was sent and closed, or has it all and stays silent), or when the
+ * clients' --shutdown-timeout to read it is over.
  */
 static void
 server_stop_cb(evutil_socket_t fd, short what, void *arg)
@@ -195,13 +229,17 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 	if (stop_phase == 0 && writer_pending() == 0 &&
 	    (quiet_ms >= SERVER_STOP_QUIET_MS ||
 	    (now - stop_started) / 1000000 > SERVER_STOP_GRACE_MS)) {
+		server.stop_by_ns = now +
+		    server.cfg->shutdown_timeout_ms * 1000000ULL;
 		conn_close_all(1001);
 		stop_phase = 1;
-		stop_started = server_mono_ns();
 	}
 	if (stop_phase == 1 && (conn_count() == 0 ||
-	    (server_mono_ns() - stop_started) / 1000000 >
-	    SERVER_STOP_GRACE_MS)) {
+	    server_mono_ns() >= server.stop_by_ns)) {
+		if (conn_count() != 0)
+			log_warn("shutdown timeout: closing %zu connection%s "
+			    "not done", conn_count(), conn_count() == 1 ? "" :
+			    "s");
 		event_base_loopexit(server.base, NULL);
 		return;
 	}
@@ -213,14 +251,59 @@ static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
+	unsigned long long	n;
+
+	if (accept_failed != 0) {
+		if ((n = server_ratelog(&accept_again_log)) != 0)
+			log_info("accepting connections again after %llu "
+			    "failed accept%s", accept_failed,
+			    accept_failed == 1 ? "" : "s");
+		accept_failed = 0;
+	}
 	conn_accept(fd, sa, salen);
 }
 
-/* Log accept errors (EMFILE and friends) without dying. */
+/* The pause is over: take connections again. */
+static void
+server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i]);
+}
+
+/*
+ * accept(2) failed.  Out of descriptors or memory, the connection stays
+ * in the backlog and the listening socket stays readable, so retrying at
+ * once spins: stop listening for SERVER_ACCEPT_PAUSE_MS (connections
+ * ending meanwhile give descriptors back) and log at most one line per
+ * SERVER_LOG_EVERY_MS, with a count.  Other errors concern one connection,
+ * which the kernel has dropped.
+ */
 static void
 server_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	log_warn("accept: %s", strerror(errno));
+	struct timeval		tv = { 0, SERVER_ACCEPT_PAUSE_MS * 1000 };
+	unsigned long long	n;
+	size_t			i;
+	int			err = EVUTIL_SOCKET_ERROR();
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM) {
+		if ((n = server_ratelog(&accept_log)) != 0)
+			log_warn("accept: %s (%llu time%s since the last "
+			    "report)", strerror(err), n, n == 1 ? "" : "s");
+		return;
+	}
+	accept_failed++;
+	if ((n = server_ratelog(&accept_log)) != 0)
+		log_warn("accept: %s (%llu time%s since the last report): "
+		    "new connections wait %d ms each time", strerror(err), n,
+		    n == 1 ? "" : "s", SERVER_ACCEPT_PAUSE_MS);
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_disable(listeners[i]);
+	evtimer_add(accept_timer, &tv);
 }
 
 /* Whether an address is loopback (127/8 or ::1). */
@@ -353,16 +436,43 @@ server_listen(const struct config *cfg)
 	return (0);
 }
 
-/* Raise the open-file limit to its hard maximum for many connections. */
+/*
+ * Raise the open-file limit to its hard maximum for many connections, and
+ * keep --max-connections within it.  Every connection is a descriptor, and
+ * the store, the listeners, the log, the event loop, snapshots and
+ * connections refused at the limit need some too (SERVER_FD_RESERVE): a
+ * connection limit above what the descriptors allow is no limit, and
+ * accept(2) would fail instead (server_accept_error_cb).
+ */
 static void
-server_raise_nofile(void)
+server_fit_nofile(struct config *cfg)
 {
 	struct rlimit	rl;
+	rlim_t		reserve, fit;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	reserve = SERVER_FD_RESERVE + 2 * cfg->nlisten;
+	fit = rl.rlim_cur > 2 * reserve ? rl.rlim_cur - reserve :
+	    rl.rlim_cur / 2;
+	if (fit == 0)
+		fit = 1;
+	if ((rlim_t)cfg->max_connections <= fit)
+		return;
+	log_msg(cfg->max_connections_set ? LOG_WARN : LOG_INFO,
+	    "max-connections lowered from %zu to %llu: the open-file limit "
+	    "(RLIMIT_NOFILE) is %llu and %llu are kept for the store, "
+	    "listeners and snapshots", cfg->max_connections,
+	    (unsigned long long)fit, (unsigned long long)rl.rlim_cur,
+	    (unsigned long long)(rl.rlim_cur - fit));
+	cfg->max_connections = (size_t)fit;
 }
 
 /* Run the server until a signal stops it.  Returns the exit status. */
@@ -377,7 +487,7 @@ server_run(struct config *cfg)
 	int			 rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	server_raise_nofile();
+	server_fit_nofile(cfg);
 	if (evthread_use_pthreads() != 0)
 		fatalx("evthread_use_pthreads failed");
 	memset(&server, 0, sizeof server);
@@ -420,6 +530,7 @@ server_run(struct config *cfg)
 	sig_term = evsignal_new(server.base, SIGTERM, server_signal_cb, NULL);
 	sig_int = evsignal_new(server.base, SIGINT, server_signal_cb, NULL);
 	stop_timer = evtimer_new(server.base, server_stop_cb, NULL);
+	accept_timer = evtimer_new(server.base, server_accept_resume_cb, NULL);
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 	log_info("open mode: no keys configured, every operation is allowed");
@@ -448,6 +559,7 @@ server_run(struct config *cfg)
 	event_free(sig_term);
 	event_free(sig_int);
 	event_free(stop_timer);
+	event_free(accept_timer);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 out:

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -55,6 +56,8 @@ struct hd {
 	char	 *bin;
 	char	**args;		/* extra arguments, NULL-terminated */
 };
+
+static long	hd_nofile;	/* RLIMIT_NOFILE for the daemon, 0 inherit */
 
 /* What the response parser collects. */
 struct hd_parse {
@@ -209,13 +212,21 @@ hd_print_log(struct hd *hd)
 	free(log);
 }
 
+/* Set the descriptor limit of the daemons spawned from now on. */
+void
+hd_set_nofile(long n)
+{
+	hd_nofile = n;
+}
+
 /* Fork and exec the daemon with its output appended to the log. */
 static int
 hd_spawn(struct hd *hd)
 {
-	char	**argv, listen[64];
-	size_t	  n = 0, i;
-	int	  fd, null;
+	struct rlimit	  rl;
+	char		**argv, listen[64];
+	size_t		  n = 0, i;
+	int		  fd, null;
 
 	for (i = 0; hd->args[i] != NULL; i++)
 		n++;
@@ -250,6 +261,12 @@ hd_spawn(struct hd *hd)
 			dup2(null, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
+		if (hd_nofile > 0) {
+			rl.rlim_cur = rl.rlim_max = (rlim_t)hd_nofile;
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+				dprintf(fd, "harness: setrlimit: %s\n",
+				    strerror(errno));
+		}
 		execv(argv[0], argv);
 		dprintf(fd, "harness: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

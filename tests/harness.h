@@ -59,6 +59,12 @@ struct hd	*hd_start(const char *const *extra_args);
 struct hd	*hd_start_dir(const char *datadir,
 		     const char *const *extra_args);
 /*
+ * Run the daemons spawned from now on (hd_start(), hd_restart()) with
+ * RLIMIT_NOFILE set to n, soft and hard, as prlimit --nofile=n:n would;
+ * 0 (the default) leaves the limit inherited.
+ */
+void		 hd_set_nofile(long n);
+/*
  * Stop with SIGTERM, waiting up to 10 s before SIGKILL. Return the exit
  * status as a shell shows it (128 + signal if killed), or -1 if it was
  * not running.
