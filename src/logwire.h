@@ -433,7 +433,11 @@ struct req {
 	struct req_val	 from, rewind, since, token;
 	struct req_val	 from_serial, from_epoch;	/* inside "from" */
 	int		 not_object;
+	int		 wide_int;	/* an integer beyond 64 bits signed */
+	int		 channel_lossy;	/* "channel" held a lone surrogate */
 };
+/* Arrays and objects nested in one published message, itself included. */
+#define REQ_DEPTH_MAX	64
 int		 req_parse(struct req *, const char *, size_t, char **);
 int		 req_uint(const struct req_val *, uint64_t *);
 
