@@ -123,6 +123,8 @@ int		 cli_usage_error(struct cli_args *, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
 int		 cli_error(struct cli_args *, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
+int		 cli_unreadable(struct cli_args *, const char *, size_t,
+		     const char *);
 
 /* cmd-store.c */
 extern const struct cli_cmd cmd_restore_entry;

@@ -10,11 +10,12 @@ tests_test_cli_LDADD = $(STORAGE_LIBS) libcommon.a $(CUNIT_LIBS) -lpthread
 tests_test_cli_DEPENDENCIES = libstorage.a libcommon.a src/logwire$(EXEEXT)
 
 # test_cli_net runs logwire's network commands against the real logwired,
-# including tail resuming by itself across a kill -9 and restart.
+# including tail resuming by itself across a kill -9 and restart, and
+# (on a store written with the storage API) messages it cannot read.
 check_PROGRAMS += tests/test_cli_net
 TESTS += tests/test_cli_net
 tests_test_cli_net_SOURCES = tests/test_cli_net.c
 tests_test_cli_net_CPPFLAGS = $(HARNESS_CPPFLAGS)
-tests_test_cli_net_LDADD = $(HARNESS_LIBS)
-tests_test_cli_net_DEPENDENCIES = tests/libharness.a src/logwire$(EXEEXT) \
-	src/logwired$(EXEEXT)
+tests_test_cli_net_LDADD = $(STORAGE_LIBS) $(HARNESS_LIBS) -lpthread
+tests_test_cli_net_DEPENDENCIES = tests/libharness.a libstorage.a \
+	src/logwire$(EXEEXT) src/logwired$(EXEEXT)
