@@ -163,7 +163,8 @@ cmd_rest_fail(struct cli_args *args, const struct httpc_resp *r)
 	json_t	*j, *e;
 	int	 rc;
 
-	j = r->body != NULL ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+	j = r->body != NULL ? json_loadb(r->body, r->body_len, JSON_ALLOW_NUL,
+	    NULL) : NULL;
 	e = json_object_get(j, "error");
 	if (json_is_string(json_object_get(e, "message")))
 		rc = cli_error(args, "%s (%lld, HTTP %d)",
@@ -176,6 +177,32 @@ cmd_rest_fail(struct cli_args *args, const struct httpc_resp *r)
 }
 
 /*
+ * GET path into *r (200 only; release it with httpc_resp_free).  Returns
+ * 0, or -1 with *status set after reporting the error.
+ */
+static int
+cmd_rest_get(struct cli_args *args, const struct httpc_url *u,
+    const char *path, const char *auth, struct httpc_resp *r, int *status)
+{
+	const char	*hdrs[2] = { auth, NULL };
+	char		*cause;
+
+	if (httpc_request(u, "GET", path, auth != NULL ? hdrs : NULL, NULL, 0,
+	    CMD_REST_TIMEOUT_MS, r, NULL, NULL, &cause) != 0) {
+		cli_error(args, "%s", cause);
+		free(cause);
+		*status = CLI_EXIT_ERROR;
+		return (-1);
+	}
+	if (r->status != 200) {
+		*status = cmd_rest_fail(args, r);
+		httpc_resp_free(r);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * GET path and parse the JSON body.  Returns the body (caller frees), or
  * NULL after reporting the error.
  */
@@ -184,26 +211,17 @@ cmd_rest_get_json(struct cli_args *args, const struct httpc_url *u,
     const char *path, const char *auth, int *status)
 {
 	struct httpc_resp	 r;
-	const char		*hdrs[2] = { auth, NULL };
+	json_error_t		 err;
 	json_t			*j;
-	char			*cause;
 
-	if (httpc_request(u, "GET", path, auth != NULL ? hdrs : NULL, NULL, 0,
-	    CMD_REST_TIMEOUT_MS, &r, NULL, NULL, &cause) != 0) {
-		cli_error(args, "%s", cause);
-		free(cause);
-		*status = CLI_EXIT_ERROR;
+	if (cmd_rest_get(args, u, path, auth, &r, status) != 0)
 		return (NULL);
-	}
-	if (r.status != 200) {
-		*status = cmd_rest_fail(args, &r);
-		httpc_resp_free(&r);
-		return (NULL);
-	}
-	j = json_loadb(r.body != NULL ? r.body : "", r.body_len, 0, NULL);
+	j = json_loadb(r.body != NULL ? r.body : "", r.body_len,
+	    JSON_ALLOW_NUL, &err);
 	httpc_resp_free(&r);
 	if (j == NULL) {
-		*status = cli_error(args, "the server sent malformed JSON");
+		*status = cli_error(args, "the server sent malformed JSON: %s",
+		    err.text);
 		return (NULL);
 	}
 	return (j);
@@ -245,26 +263,54 @@ cmd_rest_range(struct cli_args *args, char **query)
 	return (0);
 }
 
-/* Print each item of a page as one line; returns how many. */
-static size_t
-cmd_rest_print_items(json_t *page, size_t max)
+/* Print one item as a line. */
+static void
+cmd_rest_print_item(json_t *item)
 {
-	json_t	*item;
-	size_t	 i, n = 0;
 	char	*text;
 
-	json_array_foreach(json_object_get(page, "items"), i, item) {
-		if (n == max)
-			break;
-		text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (text != NULL) {
-			printf("%s\n", text);
-			fflush(stdout);
-			free(text);
-		}
-		n++;
+	text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text != NULL) {
+		printf("%s\n", text);
+		fflush(stdout);
+		free(text);
 	}
-	return (n);
+}
+
+/*
+ * Print the items of a page that cannot be read as a whole one by one (at
+ * most max), up to the first that cannot be read, and report that one:
+ * the items before it are not lost and it is not skipped.  Returns an exit
+ * status: 0 only if max items were printed before any trouble.
+ */
+static int
+cmd_rest_print_salvage(struct cli_args *args, const char *body, size_t len,
+    size_t max, const char *why)
+{
+	static const char	 prefix[] = "{\"items\":[";
+	json_error_t		 err;
+	json_t			*item;
+	size_t			 off = sizeof prefix - 1, n = 0;
+
+	if (len < off || memcmp(body, prefix, off) != 0)
+		return (cli_error(args, "the server sent malformed JSON: %s",
+		    why));
+	while (n < max && off < len && body[off] == '{') {
+		item = json_loadb(body + off, len - off, JSON_ALLOW_NUL |
+		    JSON_DISABLE_EOF_CHECK, &err);
+		if (item == NULL)
+			return (cli_unreadable(args, body + off, len - off,
+			    err.text));
+		cmd_rest_print_item(item);
+		json_decref(item);
+		n++;
+		off += (size_t)err.position;
+		if (off < len && body[off] == ',')
+			off++;
+	}
+	if (n == max)
+		return (CLI_EXIT_OK);
+	return (cli_error(args, "the server sent malformed JSON: %s", why));
 }
 
 /*
@@ -275,18 +321,33 @@ static int
 cmd_rest_follow(struct cli_args *args, const struct httpc_url *u, char *path,
     const char *auth, size_t limit)
 {
-	json_t		*page;
-	const char	*next;
-	size_t		 printed = 0;
-	int		 status = CLI_EXIT_OK;
+	struct httpc_resp	 r;
+	json_error_t		 err;
+	json_t			*page, *item;
+	const char		*next;
+	size_t			 printed = 0, i;
+	int			 status = CLI_EXIT_OK;
 
 	while (path != NULL && printed < limit) {
-		if ((page = cmd_rest_get_json(args, u, path, auth,
-		    &status)) == NULL)
+		if (cmd_rest_get(args, u, path, auth, &r, &status) != 0)
 			break;
-		printed += cmd_rest_print_items(page, limit - printed);
 		free(path);
 		path = NULL;
+		page = json_loadb(r.body != NULL ? r.body : "", r.body_len,
+		    JSON_ALLOW_NUL, &err);
+		if (page == NULL) {
+			status = cmd_rest_print_salvage(args, r.body != NULL ?
+			    r.body : "", r.body_len, limit - printed, err.text);
+			httpc_resp_free(&r);
+			break;
+		}
+		httpc_resp_free(&r);
+		json_array_foreach(json_object_get(page, "items"), i, item) {
+			if (printed == limit)
+				break;
+			cmd_rest_print_item(item);
+			printed++;
+		}
 		if ((next = json_string_value(json_object_get(page,
 		    "next"))) != NULL)
 			path = xstrdup(next);

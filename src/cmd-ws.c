@@ -141,28 +141,40 @@ cmd_ws_send(struct wsc *ws, json_t *req)
 
 /*
  * Wait for the next JSON object from the server.  Returns 1 with *out set,
- * 0 on timeout, -1 when the connection is gone.
+ * 0 on timeout, -1 when the connection is gone, -2 after reporting a
+ * message that cannot be read (never skipped: the caller stops).  Strings
+ * may hold \u0000, which the server stores in data.
  */
 static int
-cmd_ws_recv(struct wsc *ws, int timeout_ms, json_t **out)
+cmd_ws_recv(struct cli_args *args, struct wsc *ws, int timeout_ms,
+    json_t **out)
 {
 	struct wsc_msg	m;
+	json_error_t	err;
 	int		rc;
 
-	for (;;) {
-		if ((rc = wsc_recv(ws, timeout_ms, &m)) <= 0)
-			return (rc);
-		if (m.opcode == WSC_CLOSE) {
-			wsc_msg_free(&m);
-			return (-1);
-		}
-		*out = m.opcode == WSC_TEXT ?
-		    json_loadb(m.data, m.len, 0, NULL) : NULL;
+	if ((rc = wsc_recv(ws, timeout_ms, &m)) <= 0)
+		return (rc);
+	if (m.opcode == WSC_CLOSE) {
 		wsc_msg_free(&m);
-		if (*out != NULL && json_is_object(*out))
-			return (1);
-		json_decref(*out);
+		return (-1);
 	}
+	*out = NULL;
+	if (m.opcode != WSC_TEXT)
+		snprintf(err.text, sizeof err.text, "a binary frame");
+	else if ((*out = json_loadb(m.data, m.len, JSON_ALLOW_NUL,
+	    &err)) != NULL && !json_is_object(*out)) {
+		snprintf(err.text, sizeof err.text, "not a JSON object");
+		json_decref(*out);
+		*out = NULL;
+	}
+	if (*out == NULL) {
+		cli_unreadable(args, m.data, m.len, err.text);
+		wsc_msg_free(&m);
+		return (-2);
+	}
+	wsc_msg_free(&m);
+	return (1);
 }
 
 /* Build the subscribe request for tail's position. */
@@ -315,9 +327,11 @@ cmd_ws_tail(struct cli *cli, struct cli_args *args)
 		    resuming, args)) != 0)
 			goto dropped;
 		while (!cmd_ws_stop) {
-			rc = cmd_ws_recv(ws, 500, &m);
+			rc = cmd_ws_recv(args, ws, 500, &m);
 			if (rc == 0)
 				continue;
+			if (rc == -2)
+				goto out;
 			if (rc < 0)
 				break;
 			op = json_string_value(json_object_get(m, "op"));
@@ -413,7 +427,8 @@ cmd_ws_publish(struct cli *cli, struct cli_args *args)
 	char		*cause = NULL, *text;
 	int		 rc, ret = CLI_EXIT_ERROR;
 
-	data = json_loads(args->argv[1], JSON_DECODE_ANY, NULL);
+	data = json_loads(args->argv[1], JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	    NULL);
 	if (data == NULL)
 		data = json_string(args->argv[1]);
 	if (data == NULL)
@@ -436,9 +451,13 @@ cmd_ws_publish(struct cli *cli, struct cli_args *args)
 		goto out;
 	}
 	for (;;) {
-		if ((rc = cmd_ws_recv(ws, CMD_WS_TIMEOUT_MS, &m)) <= 0) {
-			fprintf(stderr, "logwire: publish: %s\n", rc == 0 ?
-			    "no answer from the server" : "connection lost");
+		if ((rc = cmd_ws_recv(args, ws, CMD_WS_TIMEOUT_MS, &m)) <= 0) {
+			if (rc == 0)
+				fprintf(stderr, "logwire: publish: no answer "
+				    "from the server\n");
+			else if (rc == -1)
+				fprintf(stderr, "logwire: publish: connection "
+				    "lost\n");
 			goto out;
 		}
 		op = json_string_value(json_object_get(m, "op"));

@@ -237,6 +237,41 @@ cli_usage_error(struct cli_args *args, const char *fmt, ...)
 	return (CLI_EXIT_USAGE);
 }
 
+/*
+ * Report JSON text from the server (a message or a history item) that
+ * cannot be read: the commands stop there rather than skip a message.
+ * The message is named by its serial when it has one: the server writes
+ * "serial" before "data", and no string before it can hold an unescaped
+ * quote, so the first "serial": is the message's own.  Returns exit
+ * status 1.
+ */
+int
+cli_unreadable(struct cli_args *args, const char *text, size_t len,
+    const char *why)
+{
+	const char	*p, *end = text + len;
+	uint64_t	 serial = 0;
+	unsigned int	 d;
+	int		 digits = 0;
+
+	if ((p = memmem(text, len, "\"serial\":", 9)) != NULL) {
+		for (p += 9; p < end && *p >= '0' && *p <= '9'; p++) {
+			d = (unsigned int)(*p - '0');
+			if (serial > (UINT64_MAX - d) / 10) {
+				digits = 0;
+				break;
+			}
+			serial = serial * 10 + d;
+			digits++;
+		}
+	}
+	if (digits > 0)
+		return (cli_error(args, "message %llu cannot be read (%s): "
+		    "stopped there", (unsigned long long)serial, why));
+	return (cli_error(args, "the server sent JSON that cannot be read "
+	    "(%s)", why));
+}
+
 /* Print the synopsis of every command and the global options. */
 static void
 cli_help_all(FILE *f)

@@ -123,6 +123,8 @@ int		 cli_usage_error(struct cli_args *, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
 int		 cli_error(struct cli_args *, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
+int		 cli_unreadable(struct cli_args *, const char *, size_t,
+		     const char *);
 
 /* cmd-store.c */
 extern const struct cli_cmd cmd_restore_entry;
@@ -441,7 +443,11 @@ struct req {
 	struct req_val	 from, rewind, since, token;
 	struct req_val	 from_serial, from_epoch;	/* inside "from" */
 	int		 not_object;
+	int		 wide_int;	/* an integer beyond 64 bits signed */
+	int		 channel_lossy;	/* "channel" held a lone surrogate */
 };
+/* Arrays and objects nested in one published message, itself included. */
+#define REQ_DEPTH_MAX	64
 int		 req_parse(struct req *, const char *, size_t, char **);
 int		 req_uint(const struct req_val *, uint64_t *);
 

@@ -90,6 +90,11 @@ proto_channel(struct conn *c, const struct req *req, const char *ref,
 		proto_error(c, ref, 40000, "channel must be a string");
 		return (-1);
 	}
+	if (req->channel_lossy) {
+		proto_error(c, ref, 40002, "bad channel name: a lone "
+		    "surrogate is not a character");
+		return (-1);
+	}
 	if (!store_name_valid(*name, *len)) {
 		proto_error(c, ref, 40002, "bad channel name: 1 to %d bytes "
 		    "of UTF-8 without control characters", STORE_NAME_MAX);
@@ -381,13 +386,21 @@ proto_publish_wreq(const char *name, size_t len, const struct pubmsg *m,
 		*why = "data is required";
 		return (NULL);
 	}
-	if ((m->bad & PUBMSG_BAD_ID) ||
-	    (id != NULL && (id_len == 0 || id_len > STORE_ID_MAX))) {
-		*why = "id must be a string of 1 to 255 bytes";
+	/*
+	 * \u0000 is refused in an id or a name, not in data: these are
+	 * names, and a client that keeps them as C strings would see "a"
+	 * and "a\u0000b" as one.
+	 */
+	if ((m->bad & PUBMSG_BAD_ID) || (id != NULL && (id_len == 0 ||
+	    id_len > STORE_ID_MAX || memchr(id, '\0', id_len) != NULL))) {
+		*why = "id must be a string of 1 to 255 bytes without "
+		    "\\u0000";
 		return (NULL);
 	}
-	if ((m->bad & PUBMSG_BAD_NAME) || ev_len > STORE_FIELD_MAX) {
-		*why = "name must be a string of at most 255 bytes";
+	if ((m->bad & PUBMSG_BAD_NAME) || ev_len > STORE_FIELD_MAX ||
+	    (ev_len > 0 && memchr(ev, '\0', ev_len) != NULL)) {
+		*why = "name must be a string of at most 255 bytes without "
+		    "\\u0000";
 		return (NULL);
 	}
 	if ((m->bad & PUBMSG_BAD_ENCODING) || (m->encoding != NULL &&
@@ -462,6 +475,11 @@ proto_publish(struct conn *c, const struct req *req, const char *ref)
 	if (server.stopping) {
 		proto_error(c, ref, 50300, "server is shutting down: "
 		    "nothing was stored");
+		return;
+	}
+	if (req->wide_int) {
+		proto_error(c, ref, 40000, "an integer beyond 64 bits signed "
+		    "(write it with an exponent, or as a string)");
 		return;
 	}
 	proto_pubmsg(req, &m);

@@ -16,10 +16,25 @@
  * text is given in one yajl_parse call, so offsets are from its start).
  * A value starts after its key's closing quote, the colon and whitespace;
  * a scalar ends with its own token, a container with the matching close.
+ *
+ * What the server stores, every client it ships must read back, and those
+ * read JSON with jansson.  So the callbacks also hold a request to the
+ * language jansson reads (the same one the REST POST is read with): at
+ * most REQ_DEPTH_MAX containers deep, numbers within the range of a
+ * double, no lone surrogate, no \u0000 in an object key.  yajl alone takes
+ * any depth and any number, and turns a lone surrogate into "?" (or into
+ * bytes that are not UTF-8), which made "sur\ud800" and "sur?" one
+ * channel.  Raw bytes are not checked here: the WebSocket layer refuses a
+ * text frame that is not UTF-8 (RFC 6455 section 8.1) before it comes
+ * here, and yajl's own check is looser.
  */
 
 #include "config.h"
 
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +82,9 @@ struct req_parse {
 	int		 in_from;	/* the cursor is inside "from" */
 	struct req_val	*open;		/* container value still open */
 	int		 open_depth;
+	char		 why[128];	/* why the language refused the text */
+	size_t		 top_end;	/* offset past the top-level value */
+	int		 finishing;	/* in yajl_complete_parse */
 };
 
 static char	*req_arena;
@@ -146,12 +164,156 @@ static yajl_alloc_funcs req_alloc_funcs = {
 	NULL
 };
 
+/* Stop the parse: the text is JSON but not in the language (see above). */
+static int
+req_refuse(struct req_parse *p, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof p->why, fmt, ap);
+	va_end(ap);
+	return (0);
+}
+
+/* The value of the four hex digits at s (checked by yajl). */
+static unsigned int
+req_hex4(const char *s)
+{
+	unsigned int	v = 0;
+	int		i;
+
+	for (i = 0; i < 4; i++) {
+		v <<= 4;
+		if (s[i] >= '0' && s[i] <= '9')
+			v |= (unsigned int)(s[i] - '0');
+		else
+			v |= (unsigned int)((s[i] | 0x20) - 'a' + 10);
+	}
+	return (v);
+}
+
+#define REQ_ESC_NUL	0x1	/* a \u0000 */
+#define REQ_ESC_LONE	0x2	/* a surrogate without its other half */
+
+/*
+ * Look at the escapes of the string token just read (s and len as yajl
+ * decoded it), which only the JSON text shows.  A string without escapes
+ * is handed over straight from the text, so there is nothing to look at;
+ * one with escapes was decoded into yajl's buffer, and its token is found
+ * again in the text: it ends just before the bytes consumed so far and
+ * starts at the last quote before that which no backslash escapes (a
+ * string holds no other quote).  Returns REQ_ESC_* bits.
+ */
+static int
+req_escapes(struct req_parse *p, const unsigned char *s, size_t len)
+{
+	const char	*t = p->text;
+	uintptr_t	 u = (uintptr_t)s;
+	size_t		 start, end, i, k;
+	unsigned int	 cp, lo;
+	int		 found = 0;
+
+	if (u >= (uintptr_t)t && u + len <= (uintptr_t)(t + p->len))
+		return (0);
+	end = yajl_get_bytes_consumed(p->h) - 1;	/* closing quote */
+	if (end == 0 || end >= p->len)
+		return (0);
+	for (start = end - 1; start > 0; start--) {
+		if (t[start] != '"')
+			continue;
+		for (k = 0; k < start && t[start - 1 - k] == '\\'; k++)
+			;
+		if (k % 2 == 0)
+			break;
+	}
+	for (i = start + 1; i < end; i++) {
+		if (t[i] != '\\')
+			continue;
+		if (t[++i] != 'u' || i + 4 >= end)
+			continue;
+		cp = req_hex4(t + i + 1);
+		i += 4;
+		if (cp == 0)
+			found |= REQ_ESC_NUL;
+		else if (cp >= 0xdc00 && cp <= 0xdfff)
+			found |= REQ_ESC_LONE;
+		else if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (i + 6 < end && t[i + 1] == '\\' &&
+			    t[i + 2] == 'u' && (lo = req_hex4(t + i + 3)) >=
+			    0xdc00 && lo <= 0xdfff)
+				i += 6;
+			else
+				found |= REQ_ESC_LONE;
+		}
+	}
+	return (found);
+}
+
+#define REQ_NUM_OK	0
+#define REQ_NUM_WIDE	1	/* an integer beyond 64 bits signed */
+#define REQ_NUM_RANGE	2	/* beyond the range of a double */
+
+/*
+ * Check a number (its JSON text, len bytes).  jansson keeps a number
+ * written without fraction or exponent as a 64-bit signed integer and
+ * refuses one beyond that; any other it reads with strtod and refuses when
+ * it overflows (an underflow reads as zero or a subnormal, which is fine).
+ */
+static int
+req_number_check(const char *s, size_t len)
+{
+	static const char	 max[] = "9223372036854775807";
+	static const char	 min[] = "9223372036854775808";
+	char			 buf[64], *copy = buf;
+	size_t			 digits;
+	double			 d;
+	int			 exponent, integer, neg;
+
+	exponent = memchr(s, 'e', len) != NULL || memchr(s, 'E', len) != NULL;
+	integer = !exponent && memchr(s, '.', len) == NULL;
+	if (integer) {
+		/* JSON has no leading zeros: more digits, a larger value. */
+		neg = s[0] == '-';
+		digits = len - (size_t)neg;
+		if (digits < sizeof max - 1 || (digits == sizeof max - 1 &&
+		    memcmp(s + neg, neg ? min : max, digits) <= 0))
+			return (REQ_NUM_OK);
+	}
+	/* Without an exponent, 308 characters stay below 1e308. */
+	if (exponent || len > 308) {
+		if (len >= sizeof buf)
+			copy = xmalloc(len + 1);
+		memcpy(copy, s, len);
+		copy[len] = '\0';
+		d = strtod(copy, NULL);
+		if (copy != buf)
+			free(copy);
+		if (isinf(d))
+			return (REQ_NUM_RANGE);
+	}
+	return (integer ? REQ_NUM_WIDE : REQ_NUM_OK);
+}
+
+/*
+ * Note where the top-level value ends.  yajl misses an unfinished token
+ * after it (`{..}"x` parses), so req_parse looks at what follows.  A number
+ * at the very end is only reported by yajl_complete_parse, whose offsets
+ * are not in the text: that one ends the text.
+ */
+static void
+req_top_done(struct req_parse *p)
+{
+	p->top_end = p->finishing ? p->len : yajl_get_bytes_consumed(p->h);
+}
+
 /* The value a scalar or container at the cursor belongs to, if wanted. */
 static struct req_val *
 req_target(struct req_parse *p)
 {
 	if (p->depth == 0) {
 		p->r->not_object = 1;
+		req_top_done(p);
 		return (NULL);
 	}
 	if (p->depth == 1 || (p->depth == 2 && p->in_from))
@@ -216,6 +378,14 @@ req_number(void *arg, const char *s, size_t len)
 	struct req_parse	*p = arg;
 	struct req_val		*v;
 
+	switch (req_number_check(s, len)) {
+	case REQ_NUM_RANGE:
+		return (req_refuse(p, "number %.*s%s is beyond the range of "
+		    "a double", (int)MIN(len, 24), s, len > 24 ? "..." : ""));
+	case REQ_NUM_WIDE:
+		p->r->wide_int = 1;
+		break;
+	}
 	if ((v = req_target(p)) != NULL) {
 		req_set(p, v, REQ_NUMBER);
 		v->s = v->raw;
@@ -230,10 +400,18 @@ req_string(void *arg, const unsigned char *s, size_t len)
 	struct req_parse	*p = arg;
 	struct req_val		*v;
 	char			*copy;
+	int			 lone;
 
-	if ((v = req_target(p)) == NULL)
+	lone = req_escapes(p, s, len) & REQ_ESC_LONE;
+	v = req_target(p);
+	/* In a channel name it is a bad name (40002), as in a REST path. */
+	if (lone && (v == NULL || v != &p->r->channel || p->depth != 1))
+		return (req_refuse(p, "a string holds a lone surrogate"));
+	if (v == NULL)
 		return (1);
 	req_set(p, v, REQ_STRING);
+	if (lone)
+		p->r->channel_lossy = 1;
 
 	/* A decoded string is shorter than its quoted text: it fits. */
 	copy = p->arena + p->used;
@@ -251,6 +429,8 @@ req_start(struct req_parse *p, int kind)
 {
 	struct req_val	*v;
 
+	if (p->depth >= REQ_DEPTH_MAX)
+		return (req_refuse(p, "nested deeper than %d", REQ_DEPTH_MAX));
 	if (p->depth == 0) {
 		if (kind != REQ_OBJECT)
 			p->r->not_object = 1;
@@ -279,6 +459,8 @@ req_end(struct req_parse *p)
 	}
 	if (p->depth == 1)
 		p->in_from = 0;
+	else if (p->depth == 0)
+		req_top_done(p);
 	p->cur = NULL;
 	return (1);
 }
@@ -321,7 +503,13 @@ static int
 req_key(void *arg, const unsigned char *key, size_t len)
 {
 	struct req_parse	*p = arg;
+	int			 esc;
 
+	/* jansson cannot hold a key with a NUL in it. */
+	if ((esc = req_escapes(p, key, len)) & REQ_ESC_LONE)
+		return (req_refuse(p, "an object key holds a lone surrogate"));
+	if (esc & REQ_ESC_NUL)
+		return (req_refuse(p, "an object key holds \\u0000"));
 	p->cur = NULL;
 	p->key_end = yajl_get_bytes_consumed(p->h);
 	if (p->depth == 1)
@@ -348,11 +536,14 @@ static const yajl_callbacks req_callbacks = {
 };
 
 /*
- * Parse the request in text (len bytes, one whole JSON value).  Return 0
- * with r filled in: members absent are REQ_ABSENT; strings are decoded,
- * NUL-terminated and valid until the next call; raw spans point into
- * text.  A JSON value that is not an object sets not_object.  Return -1
- * with *cause set (caller frees) if text is not valid JSON.
+ * Parse the request in text (len bytes of UTF-8, one whole JSON value).
+ * Return 0 with r filled in: members absent are REQ_ABSENT; strings are
+ * decoded, NUL-terminated and valid until the next call; raw spans point
+ * into text.  A JSON value that is not an object sets not_object; an
+ * integer beyond 64 bits signed sets wide_int; a lone surrogate in a
+ * "channel" member (any, if repeated) sets channel_lossy.  Return -1 with
+ * *cause set (caller frees) if text is not valid JSON or not in the
+ * language (see the top).
  */
 int
 req_parse(struct req *r, const char *text, size_t len, char **cause)
@@ -361,6 +552,7 @@ req_parse(struct req *r, const char *text, size_t len, char **cause)
 	yajl_status		 st;
 	unsigned char		*e;
 	char			*nl;
+	size_t			 i;
 
 	memset(r, 0, sizeof *r);
 	if (len + 1 > req_arena_size) {
@@ -376,15 +568,38 @@ req_parse(struct req *r, const char *text, size_t len, char **cause)
 	req_mem_used = 0;
 	if ((p.h = yajl_alloc(&req_callbacks, &req_alloc_funcs, &p)) == NULL)
 		fatalx("out of memory");
-	st = yajl_parse(p.h, (const unsigned char *)text, len);
-	if (st == yajl_status_ok)
+	/*
+	 * yajl also takes \f and \v as white space, which JSON does not (and
+	 * in a string neither is allowed raw).
+	 */
+	if (memchr(text, '\f', len) != NULL || memchr(text, '\v', len) !=
+	    NULL) {
+		(void)req_refuse(&p, "form feed or vertical tab: not JSON");
+		st = yajl_status_error;
+	} else
+		st = yajl_parse(p.h, (const unsigned char *)text, len);
+	if (st == yajl_status_ok) {
+		p.finishing = 1;
 		st = yajl_complete_parse(p.h);
+	}
+	for (i = p.top_end; st == yajl_status_ok && i < len; i++) {
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' &&
+		    text[i] != '\r') {
+			(void)req_refuse(&p, "trailing garbage");
+			st = yajl_status_error;
+		}
+	}
 	if (st != yajl_status_ok) {
-		e = yajl_get_error(p.h, 0, (const unsigned char *)text, len);
-		*cause = xstrdup((char *)e);
-		yajl_free_error(p.h, e);
-		if ((nl = strchr(*cause, '\n')) != NULL)
-			*nl = '\0';
+		if (p.why[0] != '\0')
+			*cause = xstrdup(p.why);
+		else {
+			e = yajl_get_error(p.h, 0, (const unsigned char *)text,
+			    len);
+			*cause = xstrdup((char *)e);
+			yajl_free_error(p.h, e);
+			if ((nl = strchr(*cause, '\n')) != NULL)
+				*nl = '\0';
+		}
 		yajl_free(p.h);
 		return (-1);
 	}

@@ -608,10 +608,6 @@ rest_message(struct rest_req *r)
 	evbuffer_free(b);
 }
 
-/*
- * Check one message object of a POST; returns a wreq, or NULL with *why
- * (400) or, when the message is too large, *why NULL (413).
- */
 /* Read a string member: NULL when absent or null, bad set if not a string. */
 static const char *
 rest_member(json_t *o, const char *key, size_t *len, int bit, int *bad)
@@ -629,9 +625,44 @@ rest_member(json_t *o, const char *key, size_t *len, int bit, int *bad)
 	return (json_string_value(v));
 }
 
+/*
+ * Whether value j nests at most max arrays and objects, itself included
+ * (REQ_DEPTH_MAX for a message, as over WebSocket).  jansson's own bound
+ * (2048) keeps the recursion short.
+ */
+static int
+rest_depth_ok(json_t *j, int max)
+{
+	json_t		*v;
+	const char	*k;
+	size_t		 i;
+
+	if (!json_is_object(j) && !json_is_array(j))
+		return (1);
+	if (max == 0)
+		return (0);
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			if (!rest_depth_ok(v, max - 1))
+				return (0);
+		}
+	} else {
+		json_object_foreach(j, k, v) {
+			if (!rest_depth_ok(v, max - 1))
+				return (0);
+		}
+	}
+	return (1);
+}
+
+/*
+ * Check one message object of a POST; returns a wreq, or NULL with *why
+ * (400) or, when the message is too large, *why NULL (413).
+ */
 static struct wreq *
 rest_post_one(struct rest_req *r, json_t *o, const char **why)
 {
+	static char	 deep[32];
 	struct pubmsg	 m;
 	struct wreq	*w;
 	json_t		*data;
@@ -639,6 +670,12 @@ rest_post_one(struct rest_req *r, json_t *o, const char **why)
 
 	if (!json_is_object(o)) {
 		*why = "each message is a JSON object";
+		return (NULL);
+	}
+	if (!rest_depth_ok(o, REQ_DEPTH_MAX)) {
+		snprintf(deep, sizeof deep, "nested deeper than %d",
+		    REQ_DEPTH_MAX);
+		*why = deep;
 		return (NULL);
 	}
 	memset(&m, 0, sizeof m);
@@ -689,8 +726,14 @@ rest_post(struct rest_req *r)
 		    "was stored");
 		return (0);
 	}
+	/*
+	 * The language of a publish is jansson's (what every client reads
+	 * back), as req.c holds a WebSocket publish to: \u0000 only in
+	 * strings (an id or name is refused it later), and the depth bound
+	 * checked per message.
+	 */
 	text = http_req_body(r->conn->req, &len);
-	if ((body = json_loadb(text != NULL ? text : "", len, 0,
+	if ((body = json_loadb(text != NULL ? text : "", len, JSON_ALLOW_NUL,
 	    &err)) == NULL) {
 		rest_error(r, 400, 40000, "malformed JSON: %s", err.text);
 		return (0);

@@ -10,7 +10,8 @@ tests_test_cli_LDADD = $(STORAGE_LIBS) libcommon.a $(CUNIT_LIBS) -lpthread
 tests_test_cli_DEPENDENCIES = libstorage.a libcommon.a src/logwire$(EXEEXT)
 
 # test_cli_net runs logwire's network commands against the real logwired,
-# including tail resuming by itself across a kill -9 and restart.  Its
+# including tail resuming by itself across a kill -9 and restart, and
+# (on a store written with the storage API) messages it cannot read.  Its
 # stale-reader test holds a read transaction with the storage library.
 check_PROGRAMS += tests/test_cli_net
 TESTS += tests/test_cli_net

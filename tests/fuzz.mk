@@ -11,7 +11,7 @@ FUZZ_HTTP_LIBS = libcommon.a $(LIBEVENT_LIBS)
 FUZZ_SNAPSHOT_SOURCES = tests/fuzz/fuzz_snapshot.c
 FUZZ_SNAPSHOT_LIBS = $(STORAGE_LIBS) -lpthread
 FUZZ_REQ_SOURCES = tests/fuzz/fuzz_req.c
-FUZZ_REQ_LIBS = libcommon.a $(YAJL_LIBS)
+FUZZ_REQ_LIBS = libcommon.a $(YAJL_LIBS) $(JANSSON_LIBS)
 
 check_PROGRAMS += tests/fuzz/replay_http tests/fuzz/replay_snapshot \
 	tests/fuzz/replay_req

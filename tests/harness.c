@@ -833,8 +833,8 @@ hd_resp_json(const struct hd_resp *r)
 	json_error_t	 error;
 	json_t		*json;
 
-	json = json_loadb(r->body != NULL ? r->body : "", r->bodylen, 0,
-	    &error);
+	json = json_loadb(r->body != NULL ? r->body : "", r->bodylen,
+	    JSON_ALLOW_NUL, &error);
 	if (json == NULL)
 		fprintf(stderr, "harness: HTTP %d body is not JSON (%s): "
 		    "%.*s\n", r->status, error.text, (int)r->bodylen,
@@ -956,7 +956,7 @@ hd_ws_recv_json(struct wsc *w, int timeout_ms)
 		    m.len);
 		break;
 	default:
-		json = json_loadb(m.data, m.len, 0, &error);
+		json = json_loadb(m.data, m.len, JSON_ALLOW_NUL, &error);
 		if (json == NULL)
 			fprintf(stderr, "harness: message is not JSON (%s): "
 			    "%s\n", error.text, m.data);

@@ -110,7 +110,10 @@ int		 hd_http(struct hd *, const char *method, const char *path,
 		     size_t bodylen, struct hd_resp *out);
 /* Return the value of a response header (any case), or NULL. */
 const char	*hd_resp_header(const struct hd_resp *, const char *name);
-/* Parse the body as JSON; NULL (explained on stderr) if it is not. */
+/*
+ * Parse the body as JSON (strings may hold \u0000, as data may); NULL
+ * (explained on stderr) if it is not.
+ */
 json_t		*hd_resp_json(const struct hd_resp *);
 void		 hd_resp_free(struct hd_resp *);
 /*
@@ -133,9 +136,9 @@ struct wsc	*hd_ws(struct hd *);
 struct wsc	*hd_ws_connect(struct hd *, const char *path,
 		     const char *const *headers, int *status, char **cause);
 /*
- * Wait for the next message and parse it as JSON. Return NULL on timeout
- * (quietly), or on a close, a binary message or bad JSON (said on
- * stderr). The caller owns the reference.
+ * Wait for the next message and parse it as JSON (as hd_resp_json()).
+ * Return NULL on timeout (quietly), or on a close, a binary message or
+ * bad JSON (said on stderr). The caller owns the reference.
  */
 json_t		*hd_ws_recv_json(struct wsc *, int timeout_ms);
 /* Send printf-style text (meant to be JSON) as one text message. */

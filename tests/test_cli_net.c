@@ -3,7 +3,10 @@
  * export, snapshot from a server) against the real logwired.  The
  * acceptance test of the quick start: tail follows a channel, the daemon
  * is killed with -9 and restarted, and tail resumes by itself with no
- * message lost and none printed twice.
+ * message lost and none printed twice.  And no message is ever skipped:
+ * the hardest JSON the server accepts is printed, and a message it cannot
+ * read (in a store from before the server refused such JSON) stops the
+ * command with an error naming it.
  */
 
 #include "config.h"
@@ -14,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +33,15 @@
 #include "harness.h"
 #include "storage.h"
 
+#ifndef nitems
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
+#endif
+#ifndef MIN
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+#endif
+
 #define TAIL_TIMEOUT_MS	30000
+#define RUN_TIMEOUT_MS	15000	/* a command that should be quick */
 
 static char	*logwire_bin;
 
@@ -616,6 +628,235 @@ test_daemon_clears_stale_reader(void)
 	hd_free(hd);
 }
 
+/* Run logwire -u URL args... with a short bound; returns the exit status. */
+static int
+cli_quick(struct hd *hd, char **out, char **err, const char *const *args)
+{
+	const char	*argv[16];
+	int		 n = 0;
+
+	argv[n++] = logwire_bin;
+	argv[n++] = "-u";
+	argv[n++] = hd_url(hd);
+	while (*args != NULL && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return (hd_run(argv, NULL, RUN_TIMEOUT_MS, out, err));
+}
+
+/*
+ * Whether out is n NDJSON lines, each a message jansson reads (strings
+ * may hold \u0000), with serials first, first + step, ...
+ */
+static int
+lines_are(const char *out, int n, long long first, int step)
+{
+	json_t		*j;
+	const char	*p = out, *nl;
+	long long	 want = first;
+	int		 got = 0, ok = 1;
+
+	if (out == NULL)
+		return (n == 0);
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1, want += step) {
+		j = json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, NULL);
+		if (j == NULL || json_integer_value(json_object_get(j,
+		    "serial")) != want) {
+			fprintf(stderr, "  line %d: want serial %lld: %.*s\n",
+			    got + 1, want, (int)MIN(nl - p, 200), p);
+			ok = 0;
+		}
+		json_decref(j);
+		got++;
+	}
+	if (got != n || *p != '\0') {
+		fprintf(stderr, "  want %d lines, got %d\n", n, got);
+		ok = 0;
+	}
+	return (ok);
+}
+
+/*
+ * The hardest JSON the server still accepts, published raw over
+ * WebSocket: tail --rewind N -n N prints all N with their serials and
+ * exits, history prints them all both ways, export all.
+ */
+static void
+test_cli_prints_every_message(void)
+{
+	static const char *const data[] = {
+		"{\"n\":1}",
+		NULL,					/* 63 deep */
+		"[1e308,-1.7976931348623157e308,1e-400]",
+		"\"\\ud83d\\ude00\"",
+		"\"a\\u0000b\"",
+		"{\"k\":[\"\\u0000\"]}",
+		"[9223372036854775807,-9223372036854775808]",
+		"{\"n\":8}",
+	};
+	const char	*tail[] = { "tail", "hard", "--rewind", "8", "-n", "8",
+	    NULL };
+	const char	*fwd[] = { "history", "hard", "--forward", NULL };
+	const char	*back[] = { "history", "hard", NULL };
+	const char	*exp[] = { "export", "hard", NULL };
+	struct hd	*hd;
+	struct wsc	*w;
+	json_t		*m;
+	char		*out = NULL, *err = NULL, deep[256];
+	size_t		 i;
+
+	memset(deep, '[', 63);
+	deep[63] = '1';
+	memset(deep + 64, ']', 63);
+	deep[127] = '\0';
+	hd = hd_start(NULL);
+	CU_ASSERT_FATAL(hd != NULL);
+	w = hd_ws(hd);
+	CU_ASSERT_FATAL(w != NULL);
+	for (i = 0; i < nitems(data); i++) {
+		hd_ws_send_json(w, "{\"op\":\"publish\",\"channel\":\"hard\","
+		    "\"data\":%s}", data[i] != NULL ? data[i] : deep);
+		m = hd_ws_expect_op(w, "published", 10000);
+		CU_ASSERT(m != NULL && json_integer_value(json_object_get(m,
+		    "serial")) == (json_int_t)i + 1);
+		json_decref(m);
+	}
+	wsc_close(w);
+
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, tail), 0);
+	CU_ASSERT(lines_are(out, 8, 1, 1));
+	CU_ASSERT(out != NULL && strstr(out, "\"data\":\"a\\u0000b\"") !=
+	    NULL);
+	free(out);
+	free(err);
+	out = err = NULL;
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, fwd), 0);
+	CU_ASSERT(lines_are(out, 8, 1, 1));
+	free(out);
+	free(err);
+	out = err = NULL;
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, back), 0);
+	CU_ASSERT(lines_are(out, 8, 8, -1));
+	free(out);
+	free(err);
+	out = err = NULL;
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, exp), 0);
+	CU_ASSERT(lines_are(out, 8, 1, 1));
+	free(out);
+	free(err);
+	hd_free(hd);
+}
+
+/* Remove one entry of a tree (nftw callback). */
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return (remove(path));
+}
+
+/*
+ * A store from before the server held publishes to one JSON language:
+ * messages 2 (3000 deep) and 4 (1e400) cannot be read by jansson.  tail
+ * and history print the messages before the first of them and stop there
+ * with an error naming it (never skip it, never hang); export writes
+ * every byte as stored.
+ */
+static void
+test_cli_stops_at_unreadable(void)
+{
+	const char	*tail[] = { "tail", "legacy", "--rewind", "5", "-n",
+	    "5", NULL };
+	const char	*fwd[] = { "history", "legacy", "--forward", NULL };
+	const char	*back[] = { "history", "legacy", NULL };
+	const char	*one[] = { "history", "legacy", "--from", "3", "--to",
+	    "3", NULL };
+	const char	*exp[] = { "export", "legacy", NULL };
+	struct store_config	 cfg;
+	struct store_msg	 msgs[5];
+	struct store		*st;
+	struct hd		*hd = NULL;
+	const char		*tmp = getenv("TMPDIR");
+	char			*dir, *datadir = NULL, *cause = NULL, tmpl[512];
+	char			*out = NULL, *err = NULL, *deep;
+	const char		*data[5];
+	size_t			 i;
+
+	snprintf(tmpl, sizeof tmpl, "%s/logwire-cli-net.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	CU_ASSERT_FATAL((dir = mkdtemp(tmpl)) != NULL);
+	if ((deep = malloc(6002)) == NULL)
+		abort();
+	memset(deep, '[', 3000);
+	memset(deep + 3000, ']', 3000);
+	deep[6000] = '\0';
+	data[0] = "{\"ok\":1}";
+	data[1] = deep;
+	data[2] = "{\"ok\":3}";
+	data[3] = "1e400";
+	data[4] = "{\"ok\":5}";
+	if (asprintf(&datadir, "%s/data", dir) == -1)
+		abort();
+	store_config_default(&cfg);
+	cfg.sync = STORE_SYNC_NONE;
+	if (store_open(datadir, &cfg, &st, &cause) != 0) {
+		fprintf(stderr, "store_open: %s\n", cause);
+		CU_FAIL("store_open");
+		goto out;
+	}
+	memset(msgs, 0, sizeof msgs);
+	for (i = 0; i < 5; i++) {
+		msgs[i].channel = "legacy";
+		msgs[i].channel_len = 6;
+		msgs[i].data = data[i];
+		msgs[i].data_len = strlen(data[i]);
+	}
+	CU_ASSERT(store_append(st, msgs, 5, 0) == 0 && msgs[4].serial == 5);
+	store_close(st);
+	if ((hd = hd_start_dir(datadir, NULL)) == NULL) {
+		CU_FAIL("logwired on the old store");
+		goto out;
+	}
+
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, tail), 1);
+	CU_ASSERT(lines_are(out, 1, 1, 1));
+	CU_ASSERT(err != NULL && strstr(err, "message 2 cannot be read") !=
+	    NULL);
+	free(out);
+	free(err);
+	out = err = NULL;
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, fwd), 1);
+	CU_ASSERT(lines_are(out, 1, 1, 1));
+	CU_ASSERT(err != NULL && strstr(err, "message 2 cannot be read") !=
+	    NULL);
+	free(out);
+	free(err);
+	out = err = NULL;
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, back), 1);
+	CU_ASSERT(lines_are(out, 1, 5, -1));
+	CU_ASSERT(err != NULL && strstr(err, "message 4 cannot be read") !=
+	    NULL);
+	free(out);
+	free(err);
+	out = err = NULL;
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, one), 0);
+	CU_ASSERT(lines_are(out, 1, 3, 1));
+	free(out);
+	free(err);
+	out = err = NULL;
+	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, exp), 0);
+	CU_ASSERT(out != NULL && count_lines(out) == 5 &&
+	    strstr(out, deep) != NULL && strstr(out, "1e400") != NULL);
+out:
+	free(out);
+	free(err);
+	if (hd != NULL)
+		hd_free(hd);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(datadir);
+	free(deep);
+	free(cause);
+}
+
 /* A server that is not there: exit 1 with a message, for each command. */
 static void
 test_no_server(void)
@@ -665,6 +906,10 @@ main(void)
 	    test_daemon_truncated_store);
 	CU_add_test(s, "logwired clears a killed reader's slot",
 	    test_daemon_clears_stale_reader);
+	CU_add_test(s, "every message printed, the hardest JSON too",
+	    test_cli_prints_every_message);
+	CU_add_test(s, "a message that cannot be read stops the command",
+	    test_cli_stops_at_unreadable);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -199,6 +199,10 @@ test_malformed(void)
 		"{\"a\":\"\xc3\"}", "{\"a\":\"tab\there\"}", "{\"a\":01}",
 		"{\"a\":1.}", "{\"a\":-}", "{\"a\":[1,]}", "{\"a\":NaN}",
 		"{\"data\":[1,2}", "{\"data\":{\"x\":1]}",
+		/* An unfinished token after the value (yajl misses it). */
+		"{}\"", "{\"a\":1} \"abc", "\"\"\"x", "[1]\"",
+		/* White space to yajl, not to JSON. */
+		"\f{}", "{\"a\":\v1}", "{}\f",
 	};
 	struct req	r;
 	size_t		i;
@@ -220,29 +224,204 @@ test_malformed(void)
 	}
 }
 
+/* Parse text, which must be refused; the cause must contain want. */
 static void
-test_deep_nesting(void)
+parse_refused(const char *text, size_t len, const char *want)
 {
-	struct req	r;
-	size_t		depth = 20000, i, len;
-	char		*text, *p;
+	struct req	 r;
+	char		*cause = NULL;
+	int		 rc;
 
-	len = 9 + 2 * depth + 1;
-	text = xmalloc(len + 1);
+	rc = req_parse(&r, text, len, &cause);
+	if (rc != -1)
+		fprintf(stderr, "accepted: [%.200s]\n", text);
+	CU_ASSERT_EQUAL(rc, -1);
+	if (rc == -1 && (cause == NULL || strstr(cause, want) == NULL))
+		fprintf(stderr, "cause of [%.200s]: want \"%s\", got \"%s\"\n",
+		    text, want, cause != NULL ? cause : "(none)");
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, want) : NULL);
+	free(cause);
+}
+
+/* A request {"data":...} whose data nests depth arrays (or objects). */
+static char *
+nested(size_t depth, int objects)
+{
+	char	*text, *p;
+	size_t	 i;
+
+	text = xmalloc(16 + depth * 6);
 	p = text;
 	memcpy(p, "{\"data\":", 8);
 	p += 8;
+	for (i = 0; i < depth; i++) {
+		memcpy(p, objects ? "{\"a\":" : "[", objects ? 5 : 1);
+		p += objects ? 5 : 1;
+	}
+	*p++ = '1';
 	for (i = 0; i < depth; i++)
-		*p++ = '[';
-	for (i = 0; i < depth; i++)
-		*p++ = ']';
+		*p++ = objects ? '}' : ']';
 	*p++ = '}';
 	*p = '\0';
-	parse_ok(&r, text);
-	CU_ASSERT_EQUAL(r.data.kind, REQ_ARRAY);
-	CU_ASSERT_EQUAL(r.data.raw_len, 2 * depth);
-	CU_ASSERT_PTR_EQUAL(r.data.raw, text + 8);
+	return (text);
+}
+
+static void
+test_depth(void)
+{
+	struct req	 r;
+	char		*text;
+	int		 objects;
+
+	for (objects = 0; objects <= 1; objects++) {
+		/* The request itself is the first of the 64 levels. */
+		text = nested(REQ_DEPTH_MAX - 1, objects);
+		parse_ok(&r, text);
+		CU_ASSERT_EQUAL(r.data.kind, objects ? REQ_OBJECT : REQ_ARRAY);
+		CU_ASSERT_EQUAL(r.data.raw_len, strlen(text) - 9);
+		free(text);
+
+		text = nested(REQ_DEPTH_MAX, objects);
+		parse_refused(text, strlen(text), "nested deeper than 64");
+		free(text);
+
+		/* Far deeper: refused at level 65, no recursion anywhere. */
+		text = nested(20000, objects);
+		parse_refused(text, strlen(text), "nested deeper than 64");
+		free(text);
+	}
+	/* Outside data as well: the whole request counts. */
+	text = nested(REQ_DEPTH_MAX, 0);
+	memcpy(text + 2, "xtra", 4);
+	parse_refused(text, strlen(text), "nested deeper than 64");
 	free(text);
+}
+
+static void
+test_numbers(void)
+{
+	static const struct {
+		const char	*text;
+		int		 wide;
+	} ok[] = {
+		{ "{\"data\":1e308}", 0 },
+		{ "{\"data\":-1e308}", 0 },
+		{ "{\"data\":1.7976931348623157e308}", 0 },
+		{ "{\"data\":-1.7976931348623157E+308}", 0 },
+		{ "{\"data\":1e-400}", 0 },		/* underflow: zero */
+		{ "{\"data\":-0}", 0 },
+		{ "{\"data\":[0.5,-2,3E2]}", 0 },
+		{ "{\"data\":9223372036854775807}", 0 },
+		{ "{\"data\":-9223372036854775808}", 0 },
+		{ "{\"data\":9223372036854775808}", 1 },
+		{ "{\"data\":-9223372036854775809}", 1 },
+		{ "{\"data\":[1,{\"x\":10000000000000000000000}]}", 1 },
+		{ "{\"since\":18446744073709551615}", 1 },
+	};
+	static const char *const refused[] = {
+		"{\"data\":1e400}",
+		"{\"data\":-1e400}",
+		"{\"data\":1E309}",
+		"{\"data\":1.7976931348623159e308}",
+		"{\"data\":[[{\"x\":1e400}]]}",
+		"{\"ref\":1e400,\"op\":\"ping\"}",
+		"{\"extra\":-1e99999}",
+	};
+	struct req	 r;
+	char		*text;
+	size_t		 i, n = 5000;
+
+	for (i = 0; i < nitems(ok); i++) {
+		parse_ok(&r, ok[i].text);
+		CU_ASSERT_EQUAL(r.wide_int, ok[i].wide);
+	}
+	for (i = 0; i < nitems(refused); i++)
+		parse_refused(refused[i], strlen(refused[i]),
+		    "beyond the range of a double");
+
+	/* 5000 digits: as an integer beyond any double, as 0.000...1 not. */
+	text = xmalloc(n + 16);
+	memcpy(text, "{\"data\":", 8);
+	memset(text + 8, '7', n);
+	memcpy(text + 8 + n, "}", 2);
+	parse_refused(text, strlen(text), "beyond the range of a double");
+	memcpy(text + 8, "-0.", 3);
+	parse_ok(&r, text);
+	CU_ASSERT_EQUAL(r.data.raw_len, n);
+	CU_ASSERT_EQUAL(r.wide_int, 0);
+	/* 300 digits: within a double's range, beyond 64 bits. */
+	memcpy(text + 8, "-777", 4);
+	memcpy(text + 8 + 300, "}", 2);
+	parse_ok(&r, text);
+	CU_ASSERT_EQUAL(r.wide_int, 1);
+	free(text);
+}
+
+static void
+test_surrogates(void)
+{
+	static const char *const refused[] = {
+		"{\"data\":\"\\ud800\"}",
+		"{\"data\":\"\\uDBFF\"}",
+		"{\"data\":\"\\udc00\"}",
+		"{\"data\":\"x\\uDFFFy\"}",
+		"{\"data\":\"\\ud800\\u0041\"}",
+		"{\"data\":\"\\ud800\\ud800\"}",
+		"{\"data\":\"\\udc00\\ud800\"}",
+		"{\"data\":\"\\ud83d\\ude00\\ud83d\"}",
+		"{\"data\":\"a\\\"b\\\\\\ud800\"}",
+		"{\"data\":[{\"k\":[\"\\ud800\"]}]}",
+		"{\"id\":\"\\ud800\"}",
+		"{\"name\":\"\\udfff\",\"data\":1}",
+		"{\"op\":\"\\ud800\"}",
+		"{\"from\":{\"epoch\":\"\\ud800\"}}",
+		"{\"data\":{\"\\ud800\":1}}",
+		"{\"\\udc00\":1}",
+	};
+	struct req	 r;
+	size_t		 i;
+
+	for (i = 0; i < nitems(refused); i++)
+		parse_refused(refused[i], strlen(refused[i]),
+		    "lone surrogate");
+
+	/* Pairs decode to one character, in either case of hex. */
+	parse_ok(&r, "{\"id\":\"\\ud83d\\ude00\",\"data\":\"\\uD83D\\uDE00x\","
+	    "\"name\":\"\\udbff\\udfff\"}");
+	CU_ASSERT_TRUE(str_is(&r.id, "\xf0\x9f\x98\x80", 4));
+	CU_ASSERT_TRUE(str_is(&r.data, "\xf0\x9f\x98\x80x", 5));
+	CU_ASSERT_TRUE(str_is(&r.name, "\xf4\x8f\xbf\xbf", 4));
+	CU_ASSERT_FALSE(r.channel_lossy);
+
+	/* An escaped backslash before "ud800" is no escape at all. */
+	parse_ok(&r, "{\"id\":\"\\\\ud800\",\"data\":{\"\\\\udc00\":1}}");
+	CU_ASSERT_TRUE(str_is(&r.id, "\\ud800", 6));
+
+	/* A channel name: parsed, and marked for a 40002. */
+	parse_ok(&r, "{\"op\":\"publish\",\"channel\":\"sur\\ud800\","
+	    "\"data\":1}");
+	CU_ASSERT_TRUE(r.channel_lossy);
+	/* A repeated member does not hide it. */
+	parse_ok(&r, "{\"channel\":\"sur\\ud800\",\"channel\":\"sur\"}");
+	CU_ASSERT_TRUE(r.channel_lossy);
+	CU_ASSERT_TRUE(str_is(&r.channel, "sur", 3));
+	/* ... but only the request's own channel member. */
+	parse_refused("{\"data\":{\"channel\":\"\\ud800\"}}", 29,
+	    "lone surrogate");
+}
+
+static void
+test_nul(void)
+{
+	struct req	r;
+
+	/* In a string value it is kept (id and name are refused later). */
+	parse_ok(&r, "{\"data\":[\"a\\u0000b\"],\"name\":\"\\u0000\"}");
+	CU_ASSERT_TRUE(raw_is(&r.data, "[\"a\\u0000b\"]"));
+	CU_ASSERT_TRUE(str_is(&r.name, "\0", 1));
+	/* In a key it is refused: jansson cannot hold such a key. */
+	parse_refused("{\"data\":{\"a\\u0000\":1}}", 22, "\\u0000");
+	parse_refused("{\"\\u0000\":1}", 12, "\\u0000");
 }
 
 static void
@@ -315,7 +494,10 @@ main(void)
 		{ "members only at the top level", test_members_only_at_top },
 		{ "not an object", test_not_object },
 		{ "malformed JSON refused", test_malformed },
-		{ "deep nesting without recursion", test_deep_nesting },
+		{ "at most 64 deep", test_depth },
+		{ "numbers within a double's range", test_numbers },
+		{ "no lone surrogates", test_surrogates },
+		{ "\\u0000 in strings, not in keys", test_nul },
 		{ "string arena grows", test_arena_grows },
 		{ "non-negative integers", test_uint },
 	};

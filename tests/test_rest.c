@@ -2045,6 +2045,309 @@ test_rest_to_ws(void)
 	EXPECT(subs == 0, "subscribers %lld after the close", subs);
 }
 
+/* A JSON value nesting depth arrays around 1 (caller frees). */
+static char *
+nest(size_t depth)
+{
+	char	*s;
+
+	if ((s = malloc(2 * depth + 2)) == NULL)
+		abort();
+	memset(s, '[', depth);
+	s[depth] = '1';
+	memset(s + depth + 1, ']', depth);
+	s[2 * depth + 1] = '\0';
+	return (s);
+}
+
+/* A number of n digits d, after prefix (caller frees). */
+static char *
+digits(const char *prefix, size_t n, char d)
+{
+	char	*s;
+
+	if ((s = malloc(strlen(prefix) + n + 1)) == NULL)
+		abort();
+	strcpy(s, prefix);
+	memset(s + strlen(prefix), d, n);
+	s[strlen(prefix) + n] = '\0';
+	return (s);
+}
+
+/* The code of the next WebSocket message if it is an error, else -1. */
+static long long
+ws_error_code(struct wsc *w)
+{
+	json_t		*j;
+	long long	 code;
+
+	if ((j = hd_ws_expect_op(w, "error", WS_TIMEOUT)) == NULL)
+		return (-1);
+	code = jint(j, "code");
+	json_decref(j);
+	return (code);
+}
+
+/*
+ * Publish members (JSON text without braces) on chan over WebSocket w and
+ * return the code of the answer: 0 for "published" (*serial set), the
+ * error's code, or -1 when neither came.
+ */
+static long long
+lang_ws(struct wsc *w, const char *chan, const char *members, int ref,
+    long long *serial)
+{
+	json_t		*j;
+	long long	 code = -1;
+
+	if (hd_ws_send_json(w, "{\"op\":\"publish\",\"channel\":\"%s\","
+	    "\"ref\":%d,%s}", chan, ref, members) != 0)
+		return (-1);
+	if ((j = hd_ws_recv_json(w, WS_TIMEOUT)) == NULL)
+		return (-1);
+	if (jstr(j, "op") != NULL && strcmp(jstr(j, "op"), "published") == 0 &&
+	    jint(j, "ref") == ref) {
+		*serial = jint(j, "serial");
+		code = 0;
+	} else if (jstr(j, "op") != NULL && strcmp(jstr(j, "op"),
+	    "error") == 0 && (json_object_get(j, "ref") == NULL ||
+	    jint(j, "ref") == ref))
+		code = jint(j, "code");
+	else
+		jshow("unexpected answer", j);
+	json_decref(j);
+	return (code);
+}
+
+/*
+ * POST body to chan (as in the path) and return 0 for a 201 (*serial
+ * set to the last item's), the error code of a 400, or -1.
+ */
+static long long
+lang_rest(const char *chan, const char *body, long long *serial)
+{
+	json_t		*j, *items;
+	char		*path;
+	long long	 code = -1;
+	int		 status;
+
+	path = tfmt("/v1/channels/%s/messages", chan);
+	j = req_json(hd, "POST", path, NULL, body, &status);
+	items = json_object_get(j, "items");
+	if (status == 201 && json_array_size(items) > 0) {
+		*serial = jint(json_array_get(items, json_array_size(items) -
+		    1), "serial");
+		code = 0;
+	} else if (status == 400)
+		code = jerr(j);
+	else
+		jshow("unexpected answer", j);
+	json_decref(j);
+	free(path);
+	return (code);
+}
+
+/*
+ * The JSON of a publish is one language over WebSocket and REST alike
+ * (DESIGN guarantee 6): each case, the hardest still accepted and the
+ * first refused, gets the same answer as a WebSocket publish, a REST POST
+ * of the object and one of an array holding it; the WebSocket stays
+ * usable after each refusal; and every message stored reads back, with
+ * jansson, from history and from a WebSocket subscription, the same over
+ * each way in.
+ */
+static void
+test_json_language(void)
+{
+	struct lang_case {
+		char		*members;
+		long long	 code;
+	} cases[64];
+	struct wsc	*w = NULL;
+	json_t		*j, *items, *m, *a;
+	char		*n62, *n63, *n64, *n3000, *d5000, *f5000, *body, *path;
+	long long	 code, serial, want;
+	size_t		 nc = 0, i, k, stored = 0, accepted = 0;
+
+#define CASE(c, ...) do {						\
+	cases[nc].members = tfmt(__VA_ARGS__);				\
+	cases[nc++].code = (c);						\
+} while (0)
+	n62 = nest(62);
+	n63 = nest(63);
+	n64 = nest(64);
+	n3000 = nest(3000);
+	d5000 = digits("", 5000, '7');
+	f5000 = digits("-0.", 5000, '7');
+	/* The message object is the first of 64 levels. */
+	CASE(0, "\"data\":%s", n63);
+	CASE(0, "\"data\":{\"a\":%s}", n62);
+	CASE(40000, "\"data\":%s", n64);
+	CASE(40000, "\"data\":%s", n3000);
+	CASE(40000, "\"data\":1,\"x\":%s", n64);
+	CASE(0, "\"data\":[1e308,-1e308,1.7976931348623157e308,1e-400]");
+	CASE(40000, "\"data\":1e400");
+	CASE(40000, "\"data\":-1e400");
+	CASE(40000, "\"data\":[1.7976931348623159e308]");
+	CASE(40000, "\"data\":%s", d5000);
+	CASE(0, "\"data\":%s", f5000);
+	CASE(0, "\"data\":[9223372036854775807,-9223372036854775808]");
+	CASE(40000, "\"data\":9223372036854775808");
+	CASE(40000, "\"data\":{\"k\":[-9223372036854775809]}");
+	CASE(0, "\"data\":\"\\ud83d\\ude00\",\"name\":\"\\uDBFF\\uDFFF\"");
+	CASE(40000, "\"data\":\"\\ud800\"");
+	CASE(40000, "\"data\":\"\\udc00\"");
+	CASE(40000, "\"data\":\"\\ud800\\u0041\"");
+	CASE(40000, "\"data\":[{\"\\ud800\":1}]");
+	CASE(40000, "\"data\":1,\"id\":\"\\ud800\"");
+	CASE(40000, "\"data\":1,\"name\":\"x\\udfff\"");
+	/* \u0000: in data strings yes, in keys, ids and names no. */
+	CASE(0, "\"data\":[\"a\\u0000b\",{\"k\":\"\\u0000\"}]");
+	CASE(40000, "\"data\":{\"a\\u0000\":1}");
+	CASE(40000, "\"data\":1,\"id\":\"\\u0000\"");
+	CASE(40000, "\"data\":1,\"id\":\"a\\u0000b\"");
+	CASE(40000, "\"data\":1,\"name\":\"ev\\u0000\"");
+	/* Not JSON: \f is no white space, nothing may follow the value. */
+	CASE(40000, "\"data\":\f1");
+	free(n62);
+	free(n63);
+	free(n64);
+	free(n3000);
+	free(d5000);
+	free(f5000);
+
+	if ((w = hd_ws(hd)) == NULL) {
+		CU_FAIL("no WebSocket");
+		goto out;
+	}
+	for (i = 0; i < nc; i++) {
+		code = lang_ws(w, "lang", cases[i].members, (int)i, &serial);
+		EXPECT(code == cases[i].code, "case %zu over WebSocket: want "
+		    "%lld, got %lld: {%.100s}", i, cases[i].code, code,
+		    cases[i].members);
+		stored += code == 0;
+
+		body = tfmt("{%s}", cases[i].members);
+		code = lang_rest("lang", body, &serial);
+		EXPECT(code == cases[i].code, "case %zu over REST: want %lld, "
+		    "got %lld: %.100s", i, cases[i].code, code, body);
+		stored += code == 0;
+		free(body);
+
+		body = tfmt("[{\"data\":0},{%s}]", cases[i].members);
+		code = lang_rest("lang", body, &serial);
+		EXPECT(code == cases[i].code, "case %zu in a REST array: "
+		    "want %lld, got %lld", i, cases[i].code, code);
+		stored += code == 0 ? 2 : 0;
+		free(body);
+		accepted += cases[i].code == 0;
+	}
+	/* Nothing follows a value, over WebSocket (REST has its framing). */
+	EXPECT(hd_ws_send_json(w, "{\"op\":\"ping\",\"ref\":1}\"x") == 0 &&
+	    ws_error_code(w) == 40000, "trailing garbage");
+	EXPECT(hd_ws_send_json(w, "{\"op\":\"ping\",\"ref\":2}") == 0 &&
+	    (j = hd_ws_expect_op(w, "pong", WS_TIMEOUT)) != NULL,
+	    "the connection is still usable");
+	json_decref(j);
+	EXPECT(stored == 4 * accepted, "%zu stored for %zu accepted", stored,
+	    accepted);
+
+	/* Every one reads back from history, WebSocket and REST alike. */
+	path = tfmt("/v1/channels/lang/messages?direction=forward&limit=%zu",
+	    stored);
+	j = get_ok(hd, path);
+	free(path);
+	items = json_object_get(j, "items");
+	EXPECT(json_array_size(items) == stored, "history has %zu of %zu",
+	    json_array_size(items), stored);
+	for (i = 0, k = 0; i < nc && json_array_size(items) == stored; i++) {
+		if (cases[i].code != 0)
+			continue;
+		a = json_object_get(json_array_get(items, k), "data");
+		EXPECT(json_equal(a, json_object_get(json_array_get(items,
+		    k + 1), "data")) && json_equal(a, json_object_get(
+		    json_array_get(items, k + 3), "data")), "case %zu: the "
+		    "same data over WebSocket and REST", i);
+		k += 4;
+	}
+	json_decref(j);
+	EXPECT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":\"lang\","
+	    "\"rewind\":%zu}", stored) == 0 &&
+	    (j = hd_ws_expect_op(w, "subscribed", WS_TIMEOUT)) != NULL,
+	    "subscribed");
+	json_decref(j);
+	for (want = 1; want <= (long long)stored; want++) {
+		m = hd_ws_expect_op(w, "message", WS_TIMEOUT);
+		EXPECT(m != NULL && jint(m, "serial") == want, "message %lld "
+		    "read back over WebSocket", want);
+		json_decref(m);
+		if (m == NULL)
+			break;
+	}
+out:
+	for (i = 0; i < nc; i++)
+		free(cases[i].members);
+	if (w != NULL)
+		wsc_close(w);
+#undef CASE
+}
+
+/*
+ * Lone surrogates: a channel name with one is a bad name (40002), over
+ * WebSocket as JSON and over REST as a percent-encoded UTF-8 surrogate;
+ * an id with one is refused instead of stored as "?", so that "?" is no
+ * duplicate; a pair is one character, the same channel both ways.
+ */
+static void
+test_lone_surrogates(void)
+{
+	struct wsc	*w;
+	json_t		*j;
+	long long	 serial = -1, s2 = -1;
+
+	if ((w = hd_ws(hd)) == NULL) {
+		CU_FAIL("no WebSocket");
+		return;
+	}
+	EXPECT(lang_ws(w, "sur\\ud800", "\"data\":1", 1, &serial) == 40002,
+	    "WebSocket channel with a lone surrogate");
+	EXPECT(lang_ws(w, "sur\\udfff", "\"data\":1", 2, &serial) == 40002,
+	    "WebSocket channel with a lone low surrogate");
+	EXPECT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":"
+	    "\"sur\\ud800\"}") == 0 && ws_error_code(w) == 40002,
+	    "subscribe to a channel with a lone surrogate");
+	EXPECT(lang_rest("sur%ED%A0%80", "{\"data\":1}", &serial) == 40002,
+	    "REST channel with a UTF-8 surrogate");
+	EXPECT(lang_rest("sur%ED%BF%BF", "{\"data\":1}", &serial) == 40002,
+	    "REST channel with a UTF-8 low surrogate");
+	j = get_ok(hd, "/v1/channels?prefix=sur");
+	EXPECT(json_array_size(json_object_get(j, "items")) == 0,
+	    "no channel was made");
+	json_decref(j);
+
+	EXPECT(lang_ws(w, "alias-ws", "\"data\":1,\"id\":\"\\ud800\"", 3,
+	    &serial) == 40000, "WebSocket id with a lone surrogate");
+	EXPECT(lang_ws(w, "alias-ws", "\"data\":2,\"id\":\"?\"", 4,
+	    &serial) == 0 && serial == 1, "WebSocket id ? is new: serial "
+	    "%lld", serial);
+	EXPECT(lang_rest("alias-rest", "{\"data\":1,\"id\":\"\\ud800\"}",
+	    &serial) == 40000, "REST id with a lone surrogate");
+	EXPECT(lang_rest("alias-rest", "{\"data\":2,\"id\":\"?\"}",
+	    &serial) == 0 && serial == 1, "REST id ? is new: serial %lld",
+	    serial);
+
+	EXPECT(lang_ws(w, "pair-\\ud83d\\ude00", "\"data\":1", 5,
+	    &serial) == 0 && serial == 1, "WebSocket channel with a pair");
+	EXPECT(lang_rest("pair-%F0%9F%98%80", "{\"data\":2}", &s2) == 0 &&
+	    s2 == 2, "REST: the same channel, serial %lld", s2);
+	/* An id with a pair: one id both ways, so a duplicate. */
+	EXPECT(lang_ws(w, "pair-id", "\"data\":1,\"id\":\"\\ud83d\\ude00\"",
+	    6, &serial) == 0 && serial == 1, "WebSocket id with a pair");
+	EXPECT(lang_rest("pair-id", "{\"data\":2,\"id\":\"\xf0\x9f\x98\x80\"}",
+	    &s2) == 0 && s2 == 1, "REST: the same id, serial %lld", s2);
+	wsc_close(w);
+}
+
 /* Check one Prometheus sample line; 0 or -1 (explained). */
 static int
 prom_sample(const char *line, char *family, size_t fsize)
@@ -2701,6 +3004,9 @@ main(void)
 		{ "time ranges", test_time_ranges },
 		{ "HTTP publish to a WebSocket subscriber", test_rest_to_ws },
 		{ "error statuses", test_errors },
+		{ "one JSON language, WebSocket and REST",
+		    test_json_language },
+		{ "lone surrogates", test_lone_surrogates },
 		{ "keep-alive and pipelining", test_pipelining },
 		{ "HEAD", test_head },
 		{ "CORS", test_cors },

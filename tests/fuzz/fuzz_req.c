@@ -3,6 +3,13 @@
  * text is accepted, every span must lie inside it, every string must be
  * NUL-terminated at its length, and the JSON text kept for "data" and
  * "ref" must read back as the same single value on its own.
+ *
+ * And req.c must read the language jansson reads (what the REST POST is
+ * read with and every client reads back): a UTF-8 text (the WebSocket
+ * layer refuses any other) that req.c accepts without a wide integer or a
+ * lone surrogate in "channel" (both refused later), jansson accepts with
+ * JSON_ALLOW_NUL; one that jansson accepts and that
+ * nests at most REQ_DEPTH_MAX deep, req.c accepts.
  */
 
 #include "config.h"
@@ -11,6 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "logwire.h"
 
@@ -51,6 +60,53 @@ fuzz_req_again(const struct req_val *v)
 	free(text);
 }
 
+/* How deep j nests arrays and objects, itself included. */
+static int
+fuzz_req_depth(json_t *j)
+{
+	json_t		*v;
+	const char	*k;
+	size_t		 i;
+	int		 d, max = 0;
+
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			if ((d = fuzz_req_depth(v)) > max)
+				max = d;
+		}
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, k, v) {
+			if ((d = fuzz_req_depth(v)) > max)
+				max = d;
+		}
+	} else
+		return (0);
+	return (max + 1);
+}
+
+/* Compare req.c's verdict on text with jansson's. */
+static void
+fuzz_req_jansson(const char *text, size_t size, int accepted,
+    const struct req *r)
+{
+	json_t	*j, *utf8;
+
+	/*
+	 * json_stringn takes any UTF-8 and nothing else.  A raw NUL byte is
+	 * never JSON, but jansson takes one after a top-level number ("7\0").
+	 */
+	if (memchr(text, '\0', size) != NULL ||
+	    (utf8 = json_stringn(text, size)) == NULL)
+		return;
+	json_decref(utf8);
+	j = json_loadb(text, size, JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
+	if (accepted && !r->wide_int && !r->channel_lossy && j == NULL)
+		abort();
+	if (j != NULL && fuzz_req_depth(j) <= REQ_DEPTH_MAX && !accepted)
+		abort();
+	json_decref(j);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -63,8 +119,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cause == NULL || strchr(cause, '\n') != NULL)
 			abort();
 		free(cause);
+		fuzz_req_jansson(text, size, 0, NULL);
 		return (0);
 	}
+	fuzz_req_jansson(text, size, 1, &r);
 	fuzz_req_value(&r.op, text, size);
 	fuzz_req_value(&r.ref, text, size);
 	fuzz_req_value(&r.channel, text, size);
