@@ -462,7 +462,6 @@ void		 proto_message(struct conn *, const char *, size_t);
 void		 proto_error(struct conn *, const char *, int, const char *, ...)
 		     __attribute__((__format__(__printf__, 4, 5)));
 void		 proto_send(struct conn *, struct evbuffer *);
-void		 proto_committed(struct wreq *);
 void		 proto_subscribe_finish(struct sub *, struct channel *);
 struct wreq	*proto_publish_wreq(const char *, size_t,
 		     const struct pubmsg *, const char **);
@@ -472,7 +471,6 @@ struct rest_job;
 int		 rest_request(struct conn *);
 const char	*rest_cors_origin(const char *);
 void		 rest_cors_headers(struct evbuffer *, const char *);
-int		 rest_committed(struct wreq *);
 void		 rest_stream(struct conn *);
 void		 rest_conn_closed(struct conn *);
 void		 rest_shutdown(void);
@@ -493,7 +491,12 @@ void		 sub_pump(struct conn *);
 /*
  * A request to the storage thread: a message to append, or a channel to
  * create for a subscriber.  The event loop owns it before and after the
- * commit, the writer thread only in between.
+ * commit, the writer thread only in between.  Whoever submits a request
+ * sets done: once the request is back in the event loop (and its batch
+ * fanned out), the writer's owner calls done, which answers the client
+ * and takes ownership of the request (frees it, or keeps it for later).
+ * So the writer never needs to know who asked: WebSocket, REST, or the
+ * SSE and presence handlers to come.
  */
 enum wreq_type { WREQ_PUBLISH, WREQ_ENSURE };
 struct wreq {
@@ -504,6 +507,7 @@ struct wreq {
 	struct store_msg	 msg;
 	int			 status;	/* 0 or STORE_E* for the batch */
 	struct store_chan	 chan;	/* WREQ_ENSURE result */
+	void			(*done)(struct wreq *);
 	void			*arg;	/* the pending subscribe or REST job */
 	size_t			 group;	/* requests committed together from here */
 	uint64_t		 queued_ns;
@@ -513,7 +517,9 @@ struct wreq {
 TAILQ_HEAD(wreq_list, wreq);
 
 /* writer.c */
-int		 writer_start(struct store *, const struct config *);
+typedef void	 writer_cb(struct wreq_list *);
+int		 writer_start(struct event_base *, struct store *,
+		     const struct config *, writer_cb *);
 void		 writer_submit(struct wreq *);
 void		 writer_stop(void);
 size_t		 writer_pending(void);
@@ -555,7 +561,6 @@ struct server {
 };
 extern struct server	 server;
 int		 server_run(struct config *);
-void		 server_committed(struct wreq_list *);
 uint64_t	 server_now_ms(void);
 uint64_t	 server_mono_ns(void);
 

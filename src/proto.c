@@ -18,6 +18,9 @@
 
 #include "logwire.h"
 
+static void	proto_ensure_done(struct wreq *);
+static void	proto_publish_done(struct wreq *);
+
 /* Queue the JSON text in b (left as is) as one text frame. */
 void
 proto_send(struct conn *c, struct evbuffer *b)
@@ -298,6 +301,7 @@ proto_subscribe(struct conn *c, const struct req *req, const char *ref)
 	/* A new channel: its log and epoch are created by the writer. */
 	w = xcalloc(1, sizeof *w);
 	w->type = WREQ_ENSURE;
+	w->done = proto_ensure_done;
 	w->conn = c;
 	c->refs++;
 	w->buf = xstrndup(name, len);
@@ -470,6 +474,7 @@ proto_publish(struct conn *c, const struct req *req, const char *ref)
 		return;
 	}
 	w->ref = ref != NULL ? xstrdup(ref) : NULL;
+	w->done = proto_publish_done;
 	w->conn = c;
 	c->refs++;
 	conn_inflight(c, 1);
@@ -589,21 +594,30 @@ proto_published(struct wreq *w)
 	frame_jbuf(conn_output(c), &b);
 }
 
-/* A writer request came back to the event loop: reply to its connection. */
-void
-proto_committed(struct wreq *w)
+/* A publish came back from the writer: ack it and let the request go. */
+static void
+proto_publish_done(struct wreq *w)
+{
+	struct conn	*c = w->conn;
+
+	proto_published(w);
+	conn_inflight(c, -1);
+	conn_release(c);
+	wreq_free(w);
+}
+
+/*
+ * The channel of a pending subscribe was created (or not): finish the
+ * subscribe, unless the subscriber left meanwhile (arg cleared by
+ * sub_free).
+ */
+static void
+proto_ensure_done(struct wreq *w)
 {
 	struct sub	*s;
 	struct channel	*ch;
 
-	switch (w->type) {
-	case WREQ_PUBLISH:
-		proto_published(w);
-		conn_inflight(w->conn, -1);
-		break;
-	case WREQ_ENSURE:
-		if ((s = w->arg) == NULL)
-			break;
+	if ((s = w->arg) != NULL) {
 		s->wreq = NULL;
 		if (w->status != 0) {
 			proto_error(w->conn, s->ref, w->status == STORE_EFULL ||
@@ -611,10 +625,11 @@ proto_committed(struct wreq *w)
 			    "cannot create channel %s: %s", s->name,
 			    store_strerror(w->status));
 			sub_free(s);
-			break;
+		} else {
+			ch = channel_add(&w->chan);
+			proto_subscribe_finish(s, ch);
 		}
-		ch = channel_add(&w->chan);
-		proto_subscribe_finish(s, ch);
-		break;
 	}
+	conn_release(w->conn);
+	wreq_free(w);
 }
