@@ -347,9 +347,24 @@ enum conn_state {
 	CONN_CLOSED		/* waiting for in-flight work to let go */
 };
 
+/*
+ * A transport: how a connection's bytes reach its socket (conn.c says
+ * why this is a seam).  open makes the bufferevent for an accepted
+ * socket; flush writes the output buffer (or has the bufferevent write
+ * it); send, if not NULL, writes bytes straight to the socket and returns
+ * how many it took.
+ */
+struct conn_transport {
+	const char		*name;
+	struct bufferevent	*(*open)(struct event_base *, int, void *);
+	void			 (*flush)(struct conn *, struct evbuffer *);
+	size_t			 (*send)(struct conn *, const void *, size_t);
+};
+
 struct conn {
 	uint64_t		 id;
 	enum conn_state		 state;
+	const struct conn_transport *transport;
 	unsigned int		 refs;	/* the socket, in-flight publishes */
 	struct bufferevent	*bev;
 	struct http_req		*req;
@@ -382,7 +397,9 @@ struct conn {
 };
 
 /* conn.c */
-void		 conn_accept(int, const struct sockaddr *, int);
+extern const struct conn_transport conn_plain;
+void		 conn_accept(int, const struct sockaddr *, int,
+		     const struct conn_transport *, void *);
 void		 conn_release(struct conn *);
 void		 conn_close(struct conn *);
 void		 conn_ws_close(struct conn *, uint16_t, const char *);

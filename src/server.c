@@ -201,7 +201,7 @@ static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	conn_accept(fd, sa, salen);
+	conn_accept(fd, sa, salen, &conn_plain, NULL);
 }
 
 /* Log accept errors (EMFILE and friends) without dying. */
