@@ -300,6 +300,23 @@ struct sub_pos {
 	char		epoch[STORE_EPOCH_LEN + 1];
 };
 
+/* pos.c */
+enum pos_resumed {
+	POS_RESUMED_NONE,	/* not a resume: no "resumed" member */
+	POS_RESUMED,		/* "resumed":true */
+	POS_RESUMED_EPOCH,	/* false: the epoch differs */
+	POS_RESUMED_SERIAL	/* false: the serial is beyond the head */
+};
+struct pos_start {
+	uint64_t		next;		/* first serial to deliver */
+	uint64_t		gap_from;	/* 0, or a retention gap */
+	uint64_t		gap_to;
+	enum pos_resumed	resumed;
+};
+int		 pos_time(const struct sub_pos *, uint64_t, uint64_t *);
+void		 pos_start(const struct sub_pos *, const char *, uint64_t,
+		     uint64_t, uint64_t, struct pos_start *);
+
 /*
  * A subscription is a cursor over its channel's log: `next` is the next
  * serial this subscriber must get.  While live, committed messages arrive
