@@ -16,8 +16,15 @@
  * on the flush list, and a lowest-priority event (run after everything
  * else that was ready in this turn) writes each listed connection's
  * output with one writev.  Only what the socket does not take at once
- * turns EV_WRITE on, until the buffer drains.  (A TLS bufferevent, later,
- * must keep writing through the bufferevent.)
+ * turns EV_WRITE on, until the buffer drains.
+ *
+ * The transport seam: the socket is touched only through a struct
+ * conn_transport (its bufferevent, the flush, the direct send) and the
+ * shutdown of the ending below.  A plain socket is written by the flush
+ * with one writev and catch-up chunks may go straight to it.  A TLS
+ * connection (bufferevent_openssl) cannot be written under its
+ * bufferevent: its flush turns EV_WRITE on so that the bufferevent writes
+ * through SSL_write, and it has no direct send.
  *
  * A connection is never reset while replies to it are unread.  close(2)
  * on a socket that holds unread input, or that input reaches afterwards,
@@ -98,17 +105,39 @@ static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_pump_cb(evutil_socket_t, short, void *);
 static void	conn_flush_cb(evutil_socket_t, short, void *);
 
+/* A plain socket's bufferevent. */
+static struct bufferevent *
+conn_plain_open(struct event_base *base, int fd, void *arg)
+{
+	return (bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE));
+}
+
 /*
  * Write the output to the socket now.  A socket bufferevent keeps the start
  * of its output buffer frozen except while it writes itself; so do we.
  */
 static void
-conn_write_now(struct conn *c, struct evbuffer *out)
+conn_plain_flush(struct conn *c, struct evbuffer *out)
 {
 	evbuffer_unfreeze(out, 1);
 	evbuffer_write(out, bufferevent_getfd(c->bev));
 	evbuffer_freeze(out, 1);
 }
+
+/* Send bytes straight to the socket; returns how many it took. */
+static size_t
+conn_plain_send(struct conn *c, const void *p, size_t len)
+{
+	ssize_t	n;
+
+	n = send(bufferevent_getfd(c->bev), p, len, MSG_DONTWAIT |
+	    MSG_NOSIGNAL);
+	return (n < 0 ? 0 : (size_t)n);
+}
+
+const struct conn_transport conn_plain = {
+	"plain", conn_plain_open, conn_plain_flush, conn_plain_send
+};
 
 /* Bytes were queued on a connection's output: write them this turn. */
 static void
@@ -149,7 +178,7 @@ conn_flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->bev != NULL) {
 			out = bufferevent_get_output(c->bev);
 			if (evbuffer_get_length(out) > 0)
-				conn_write_now(c, out);
+				c->transport->flush(c, out);
 			if (evbuffer_get_length(out) > 0)
 				bufferevent_enable(c->bev, EV_WRITE);
 			else
@@ -343,9 +372,10 @@ conn_closing_timeout(struct conn *c)
 	conn_set_state(c, CONN_FLUSH);
 }
 
-/* Take a new connection from the listener. */
+/* Take a new connection from a listener of the given transport. */
 void
-conn_accept(int fd, const struct sockaddr *sa, int salen)
+conn_accept(int fd, const struct sockaddr *sa, int salen,
+    const struct conn_transport *t, void *arg)
 {
 	struct conn	*c;
 	char		 host[INET6_ADDRSTRLEN];
@@ -382,7 +412,8 @@ conn_accept(int fd, const struct sockaddr *sa, int salen)
 		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
 	}
 	snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
-	c->bev = bufferevent_socket_new(server.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->transport = t;
+	c->bev = t->open(server.base, fd, arg);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		free(c);
@@ -506,36 +537,35 @@ conn_output(struct conn *c)
 
 /*
  * Send len bytes on a connection: straight to the socket when nothing is
- * queued before them (no copy into the output buffer, whose fresh memory
- * costs page faults when ten thousand clients catch up at once), and
- * whatever the socket does not take into the output buffer.  Errors are
- * left to the bufferevent, which meets them on its next write.
+ * queued before them and the transport can (no copy into the output
+ * buffer, whose fresh memory costs page faults when ten thousand clients
+ * catch up at once), and whatever the socket does not take into the
+ * output buffer.  Errors are left to the bufferevent, which meets them on
+ * its next write.
  */
 void
 conn_send(struct conn *c, const void *p, size_t len)
 {
 	struct evbuffer	*out;
-	ssize_t		 n = 0;
-	int		 fd;
+	size_t		 n = 0;
 
 	if (c->bev == NULL || len == 0)
 		return;
 	out = bufferevent_get_output(c->bev);
-	fd = bufferevent_getfd(c->bev);
-	/*
-	 * What was queued first (say "subscribed") goes out first, unless
-	 * the socket is known to be full (EV_WRITE on: it waits to drain).
-	 */
-	if (evbuffer_get_length(out) > 0 &&
-	    !(bufferevent_get_enabled(c->bev) & EV_WRITE))
-		conn_write_now(c, out);
-	if (evbuffer_get_length(out) == 0) {
-		n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0)
-			n = 0;
+	if (c->transport->send != NULL) {
+		/*
+		 * What was queued first (say "subscribed") goes out first,
+		 * unless the socket is known to be full (EV_WRITE on: it
+		 * waits to drain).
+		 */
+		if (evbuffer_get_length(out) > 0 &&
+		    !(bufferevent_get_enabled(c->bev) & EV_WRITE))
+			c->transport->flush(c, out);
+		if (evbuffer_get_length(out) == 0)
+			n = c->transport->send(c, p, len);
 	}
-	if ((size_t)n < len)
-		evbuffer_add(out, (const char *)p + n, len - (size_t)n);
+	if (n < len)
+		evbuffer_add(out, (const char *)p + n, len - n);
 }
 
 /* Whether the output is past the slow-subscriber watermark. */

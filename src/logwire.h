@@ -305,6 +305,23 @@ struct sub_pos {
 	char		epoch[STORE_EPOCH_LEN + 1];
 };
 
+/* pos.c */
+enum pos_resumed {
+	POS_RESUMED_NONE,	/* not a resume: no "resumed" member */
+	POS_RESUMED,		/* "resumed":true */
+	POS_RESUMED_EPOCH,	/* false: the epoch differs */
+	POS_RESUMED_SERIAL	/* false: the serial is beyond the head */
+};
+struct pos_start {
+	uint64_t		next;		/* first serial to deliver */
+	uint64_t		gap_from;	/* 0, or a retention gap */
+	uint64_t		gap_to;
+	enum pos_resumed	resumed;
+};
+int		 pos_time(const struct sub_pos *, uint64_t, uint64_t *);
+void		 pos_start(const struct sub_pos *, const char *, uint64_t,
+		     uint64_t, uint64_t, struct pos_start *);
+
 /*
  * A subscription is a cursor over its channel's log: `next` is the next
  * serial this subscriber must get.  While live, committed messages arrive
@@ -353,9 +370,24 @@ enum conn_state {
 	CONN_CLOSED		/* waiting for in-flight work to let go */
 };
 
+/*
+ * A transport: how a connection's bytes reach its socket (conn.c says
+ * why this is a seam).  open makes the bufferevent for an accepted
+ * socket; flush writes the output buffer (or has the bufferevent write
+ * it); send, if not NULL, writes bytes straight to the socket and returns
+ * how many it took.
+ */
+struct conn_transport {
+	const char		*name;
+	struct bufferevent	*(*open)(struct event_base *, int, void *);
+	void			 (*flush)(struct conn *, struct evbuffer *);
+	size_t			 (*send)(struct conn *, const void *, size_t);
+};
+
 struct conn {
 	uint64_t		 id;
 	enum conn_state		 state;
+	const struct conn_transport *transport;
 	unsigned int		 refs;	/* the socket, in-flight publishes */
 	struct bufferevent	*bev;
 	struct http_req		*req;
@@ -392,7 +424,9 @@ struct conn {
 };
 
 /* conn.c */
-void		 conn_accept(int, const struct sockaddr *, int);
+extern const struct conn_transport conn_plain;
+void		 conn_accept(int, const struct sockaddr *, int,
+		     const struct conn_transport *, void *);
 void		 conn_release(struct conn *);
 void		 conn_close(struct conn *);
 void		 conn_ws_close(struct conn *, uint16_t, const char *);
@@ -476,7 +510,6 @@ void		 proto_message(struct conn *, const char *, size_t);
 void		 proto_error(struct conn *, const char *, int, const char *, ...)
 		     __attribute__((__format__(__printf__, 4, 5)));
 void		 proto_send(struct conn *, struct evbuffer *);
-void		 proto_committed(struct wreq *);
 void		 proto_subscribe_finish(struct sub *, struct channel *);
 struct wreq	*proto_publish_wreq(const char *, size_t,
 		     const struct pubmsg *, const char **);
@@ -486,7 +519,6 @@ struct rest_job;
 int		 rest_request(struct conn *);
 const char	*rest_cors_origin(const char *);
 void		 rest_cors_headers(struct evbuffer *, const char *);
-int		 rest_committed(struct wreq *);
 void		 rest_stream(struct conn *);
 void		 rest_conn_closed(struct conn *);
 void		 rest_shutdown(void);
@@ -507,7 +539,12 @@ void		 sub_pump(struct conn *);
 /*
  * A request to the storage thread: a message to append, or a channel to
  * create for a subscriber.  The event loop owns it before and after the
- * commit, the writer thread only in between.
+ * commit, the writer thread only in between.  Whoever submits a request
+ * sets done: once the request is back in the event loop (and its batch
+ * fanned out), the writer's owner calls done, which answers the client
+ * and takes ownership of the request (frees it, or keeps it for later).
+ * So the writer never needs to know who asked: WebSocket, REST, or the
+ * SSE and presence handlers to come.
  */
 enum wreq_type { WREQ_PUBLISH, WREQ_ENSURE };
 struct wreq {
@@ -518,6 +555,7 @@ struct wreq {
 	struct store_msg	 msg;
 	int			 status;	/* 0 or STORE_E* for the batch */
 	struct store_chan	 chan;	/* WREQ_ENSURE result */
+	void			(*done)(struct wreq *);
 	void			*arg;	/* the pending subscribe or REST job */
 	size_t			 group;	/* requests committed together from here */
 	uint64_t		 queued_ns;
@@ -527,7 +565,9 @@ struct wreq {
 TAILQ_HEAD(wreq_list, wreq);
 
 /* writer.c */
-int		 writer_start(struct store *, const struct config *);
+typedef void	 writer_cb(struct wreq_list *);
+int		 writer_start(struct event_base *, struct store *,
+		     const struct config *, writer_cb *);
 void		 writer_submit(struct wreq *);
 void		 writer_stop(void);
 size_t		 writer_pending(void);
@@ -570,7 +610,6 @@ struct server {
 };
 extern struct server	 server;
 int		 server_run(struct config *);
-void		 server_committed(struct wreq_list *);
 uint64_t	 server_now_ms(void);
 uint64_t	 server_mono_ns(void);
 /* A warning that may come many times a second: see server_ratelog(). */

@@ -18,6 +18,9 @@
 
 #include "logwire.h"
 
+static void	proto_ensure_done(struct wreq *);
+static void	proto_publish_done(struct wreq *);
+
 /* Queue the JSON text in b (left as is) as one text frame. */
 void
 proto_send(struct conn *c, struct evbuffer *b)
@@ -171,17 +174,6 @@ proto_position(const struct req *req, struct sub_pos *pos, const char **why)
 	return (0);
 }
 
-/* First serial at or after time t, clamped to the fanned-out head + 1. */
-static uint64_t
-proto_find_time(struct channel *ch, uint64_t t)
-{
-	uint64_t	serial;
-
-	if (store_find_time(server.reader, ch->id, t, &serial) != 0)
-		return (ch->head + 1);
-	return (MIN(serial, ch->head + 1));
-}
-
 /*
  * Finish a subscribe once its channel is known: place the cursor, answer
  * "subscribed" (then "gap" if retention removed some of what was asked),
@@ -191,46 +183,22 @@ proto_find_time(struct channel *ch, uint64_t t)
 void
 proto_subscribe_finish(struct sub *s, struct channel *ch)
 {
+	static const char	*resumed[] = {
+		NULL, "true", "false,\"reason\":\"epoch\"",
+		"false,\"reason\":\"serial\""
+	};
 	struct store_chan	 meta;
-	struct sub_pos		*p = &s->pos;
+	struct pos_start	 st;
 	struct evbuffer		*b;
-	uint64_t		 first, next, gap_from = 0, now;
-	const char		*resumed = NULL;
+	uint64_t		 first = 1, t, time_serial;
 
-	first = 1;
 	if (store_chan_get(server.reader, ch->name, ch->name_len, &meta) == 0)
 		first = meta.first;
-	next = ch->head + 1;
-	switch (p->kind) {
-	case POS_LIVE:
-		break;
-	case POS_FROM:
-		if (strcmp(p->epoch, ch->epoch) != 0)
-			resumed = "false,\"reason\":\"epoch\"";
-		else if (p->n > ch->head)
-			resumed = "false,\"reason\":\"serial\"";
-		else {
-			resumed = "true";
-			next = p->n + 1;
-			if (next < first) {
-				gap_from = next;
-				next = first;
-			}
-		}
-		break;
-	case POS_REWIND:
-		next = p->n > ch->head ? 1 : ch->head + 1 - p->n;
-		break;
-	case POS_REWIND_MS:
-		now = server_now_ms();
-		next = proto_find_time(ch, now > p->n ? now - p->n : 0);
-		break;
-	case POS_SINCE:
-		next = proto_find_time(ch, p->n);
-		break;
-	}
-	if (p->kind != POS_FROM && next < first)
-		next = MIN(first, ch->head + 1);
+	time_serial = ch->head + 1;
+	if (pos_time(&s->pos, server_now_ms(), &t) &&
+	    store_find_time(server.reader, ch->id, t, &time_serial) != 0)
+		time_serial = ch->head + 1;
+	pos_start(&s->pos, ch->epoch, first, ch->head, time_serial, &st);
 
 	b = evbuffer_new();
 	evbuffer_add_lit(b, "{\"op\":\"subscribed\"");
@@ -239,17 +207,17 @@ proto_subscribe_finish(struct sub *s, struct channel *ch)
 	jstr_escape(b, ch->name, ch->name_len);
 	evbuffer_add_printf(b, ",\"epoch\":\"%s\",\"head\":%llu", ch->epoch,
 	    (unsigned long long)ch->head);
-	if (resumed != NULL)
-		evbuffer_add_printf(b, ",\"resumed\":%s", resumed);
+	if (resumed[st.resumed] != NULL)
+		evbuffer_add_printf(b, ",\"resumed\":%s", resumed[st.resumed]);
 	evbuffer_add_lit(b, "}");
 	proto_send(s->conn, b);
 	evbuffer_free(b);
 	free(s->ref);
 	s->ref = NULL;
 
-	if (gap_from != 0)
-		sub_gap(s, gap_from, next - 1, "retention");
-	sub_attach(s, ch, next);
+	if (st.gap_from != 0)
+		sub_gap(s, st.gap_from, st.gap_to, "retention");
+	sub_attach(s, ch, st.next);
 }
 
 /* {"op":"subscribe"}: find or create the channel, then finish. */
@@ -303,6 +271,7 @@ proto_subscribe(struct conn *c, const struct req *req, const char *ref)
 	/* A new channel: its log and epoch are created by the writer. */
 	w = xcalloc(1, sizeof *w);
 	w->type = WREQ_ENSURE;
+	w->done = proto_ensure_done;
 	w->conn = c;
 	c->refs++;
 	w->buf = xstrndup(name, len);
@@ -488,6 +457,7 @@ proto_publish(struct conn *c, const struct req *req, const char *ref)
 		return;
 	}
 	w->ref = ref != NULL ? xstrdup(ref) : NULL;
+	w->done = proto_publish_done;
 	w->conn = c;
 	c->refs++;
 	conn_inflight(c, 1);
@@ -607,21 +577,30 @@ proto_published(struct wreq *w)
 	frame_jbuf(conn_output(c), &b);
 }
 
-/* A writer request came back to the event loop: reply to its connection. */
-void
-proto_committed(struct wreq *w)
+/* A publish came back from the writer: ack it and let the request go. */
+static void
+proto_publish_done(struct wreq *w)
+{
+	struct conn	*c = w->conn;
+
+	proto_published(w);
+	conn_inflight(c, -1);
+	conn_release(c);
+	wreq_free(w);
+}
+
+/*
+ * The channel of a pending subscribe was created (or not): finish the
+ * subscribe, unless the subscriber left meanwhile (arg cleared by
+ * sub_free).
+ */
+static void
+proto_ensure_done(struct wreq *w)
 {
 	struct sub	*s;
 	struct channel	*ch;
 
-	switch (w->type) {
-	case WREQ_PUBLISH:
-		proto_published(w);
-		conn_inflight(w->conn, -1);
-		break;
-	case WREQ_ENSURE:
-		if ((s = w->arg) == NULL)
-			break;
+	if ((s = w->arg) != NULL) {
 		s->wreq = NULL;
 		if (w->status != 0) {
 			proto_error(w->conn, s->ref, w->status == STORE_EFULL ||
@@ -629,10 +608,11 @@ proto_committed(struct wreq *w)
 			    "cannot create channel %s: %s", s->name,
 			    store_strerror(w->status));
 			sub_free(s);
-			break;
+		} else {
+			ch = channel_add(&w->chan);
+			proto_subscribe_finish(s, ch);
 		}
-		ch = channel_add(&w->chan);
-		proto_subscribe_finish(s, ch);
-		break;
 	}
+	conn_release(w->conn);
+	wreq_free(w);
 }

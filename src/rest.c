@@ -82,6 +82,7 @@ struct rest_req {
 };
 
 static void	rest_job_free(struct rest_job *);
+static void	rest_publish_done(struct wreq *);
 
 /* Snapshot jobs whose thread runs: joined before the server exits. */
 static TAILQ_HEAD(, rest_job) rest_snapshots =
@@ -776,6 +777,7 @@ rest_post(struct rest_req *r)
 	for (i = 0; i < n; i++) {
 		job->w[i]->conn = r->conn;
 		job->w[i]->arg = job;
+		job->w[i]->done = rest_publish_done;
 		r->conn->refs++;
 		server.stats.publishes++;
 		writer_submit(job->w[i]);
@@ -843,27 +845,25 @@ out:
 }
 
 /*
- * A publish of a POST came back.  The request's wreqs are freed with the
- * job, once the last is back; the connection may have closed meanwhile.
+ * A publish of a POST came back (its done callback).  The request's wreqs
+ * are freed with the job, once the last is back; the connection may have
+ * closed meanwhile.
  */
-int
-rest_committed(struct wreq *w)
+static void
+rest_publish_done(struct wreq *w)
 {
 	struct rest_job	*job = w->arg;
-	struct conn	*c;
+	struct conn	*c = w->conn;
 
-	if (job == NULL)
-		return (0);
-	if (++job->done < job->n)
-		return (1);
-	c = job->conn;
-	if (!job->orphan) {
-		rest_post_done(job);
-		c->job = NULL;
-		conn_http_done(c, job->keepalive);
+	if (++job->done == job->n) {
+		if (!job->orphan) {
+			rest_post_done(job);
+			c->job = NULL;
+			conn_http_done(c, job->keepalive);
+		}
+		rest_job_free(job);
 	}
-	rest_job_free(job);
-	return (1);
+	conn_release(c);
 }
 
 /* Write one HTTP chunk. */

@@ -138,19 +138,17 @@ server_fanout_add(struct server_fanout *run, struct channel *ch,
 
 /*
  * A batch came back from the writer: fan out what was committed, in commit
- * order and by runs of one channel (channel_publish), then answer each
- * request.  The storage state follows the last commit, so publishing
+ * order and by runs of one channel (channel_publish), then hand each
+ * request to its submitter's done callback, which answers it.  The storage state follows the last commit, so publishing
  * resumes by itself once space returns.
  */
-void
+static void
 server_committed(struct wreq_list *list)
 {
 	static struct server_fanout	 run;
 	struct store_msg		*m;
 	struct channel			*ch;
-	struct conn			*c;
 	struct wreq			*w;
-	int				 owned;
 
 	TAILQ_FOREACH(w, list, entry) {
 		m = &w->msg;
@@ -172,17 +170,7 @@ server_committed(struct wreq_list *list)
 
 	while ((w = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, w, entry);
-		c = w->conn;
-		owned = 0;
-		if (c != NULL) {
-			if (w->type == WREQ_PUBLISH && w->arg != NULL)
-				owned = rest_committed(w);
-			else
-				proto_committed(w);
-			conn_release(c);
-		}
-		if (!owned)
-			wreq_free(w);
+		w->done(w);
 	}
 }
 
@@ -260,7 +248,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			    accept_failed == 1 ? "" : "s");
 		accept_failed = 0;
 	}
-	conn_accept(fd, sa, salen);
+	conn_accept(fd, sa, salen, &conn_plain, NULL);
 }
 
 /* The pause is over: take connections again. */
@@ -525,7 +513,8 @@ server_run(struct config *cfg)
 		rc = 1;
 		goto out;
 	}
-	if (writer_start(server.store, cfg) != 0)
+	if (writer_start(server.base, server.store, cfg,
+	    server_committed) != 0)
 		fatalx("cannot start the writer thread");
 	sig_term = evsignal_new(server.base, SIGTERM, server_signal_cb, NULL);
 	sig_int = evsignal_new(server.base, SIGINT, server_signal_cb, NULL);

@@ -7,7 +7,8 @@
  * commits, new requests gather for the next batch: the busier the server,
  * the larger the batches.  Committed batches go back to the event loop
  * (event_active on a user event, safe across threads with
- * evthread_use_pthreads) which sends the acks and fans out, in commit order.
+ * evthread_use_pthreads), to the callback given to writer_start, which
+ * fans out and answers each request (wreq->done), in commit order.
  *
  * The writer also clears stale LMDB reader slots every few seconds: a
  * process killed inside a read transaction (a `logwire snapshot -d`, say)
@@ -41,6 +42,7 @@ static int		 writer_stopping;
 static struct event	*writer_done_ev;
 static struct store	*writer_store;
 static const struct config *writer_cfg;
+static writer_cb	*writer_committed;
 
 /* Free a request. */
 void
@@ -91,7 +93,7 @@ writer_done_cb(evutil_socket_t fd, short what, void *arg)
 		writer_queued--;
 	}
 	pthread_mutex_unlock(&writer_lock);
-	server_committed(&list);
+	writer_committed(&list);
 }
 
 /* Append one batch of publishes in one transaction. */
@@ -256,15 +258,20 @@ writer_main(void *arg)
 	return (NULL);
 }
 
-/* Start the writer thread. */
+/*
+ * Start the writer thread.  Committed batches are handed to committed in
+ * the event loop of base.
+ */
 int
-writer_start(struct store *store, const struct config *cfg)
+writer_start(struct event_base *base, struct store *store,
+    const struct config *cfg, writer_cb *committed)
 {
 	pthread_condattr_t	attr;
 	uint64_t		n;
 
 	writer_store = store;
 	writer_cfg = cfg;
+	writer_committed = committed;
 	if ((n = store_readers_cleared(store)) > 0)
 		log_info("storage: cleared %llu stale reader slot%s of dead "
 		    "processes at open", (unsigned long long)n,
@@ -273,7 +280,7 @@ writer_start(struct store *store, const struct config *cfg)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&writer_cond, &attr);
 	pthread_condattr_destroy(&attr);
-	writer_done_ev = event_new(server.base, -1, 0, writer_done_cb, NULL);
+	writer_done_ev = event_new(base, -1, 0, writer_done_cb, NULL);
 	if (pthread_create(&writer_thread, NULL, writer_main, NULL) != 0)
 		return (-1);
 	return (0);

@@ -45,3 +45,11 @@ TESTS += tests/test_req
 tests_test_req_SOURCES = tests/test_req.c
 tests_test_req_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
 tests_test_req_LDADD = libcommon.a $(YAJL_LIBS) $(CUNIT_LIBS)
+
+# test_frame_pos: frame headers (src/frame.c) and subscription start
+# positions (src/pos.c), pure functions of the daemon, on their own.
+check_PROGRAMS += tests/test_frame_pos
+TESTS += tests/test_frame_pos
+tests_test_frame_pos_SOURCES = tests/test_frame_pos.c src/frame.c src/pos.c
+tests_test_frame_pos_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
+tests_test_frame_pos_LDADD = libcommon.a $(LIBEVENT_LIBS) $(CUNIT_LIBS)
