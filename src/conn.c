@@ -1,7 +1,11 @@
 /*
- * Connections: one bufferevent each, HTTP requests until an upgrade turns
- * it into a WebSocket.  conn_set_state() is the one place that moves a
- * connection between the states documented in logwire.h.
+ * Connections, the transport layer at the bottom of the daemon: one
+ * bufferevent each, its output and the end-of-turn flush, its timer, and
+ * the orderly end of a connection.  conn_set_state() is the one place that
+ * moves a connection between the states documented in logwire.h.  What a
+ * connection's bytes mean (HTTP requests, WebSocket frames after an
+ * upgrade) is for the layers above, which register their handlers with
+ * conn_set_ops (server-conn.c); nothing here calls up into them.
  *
  * A connection is freed when its last reference goes: the socket holds one,
  * and each request queued for the writer holds one, so that an ack coming
@@ -57,7 +61,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <http_parser.h>
 
 #include "logwire.h"
 
@@ -66,6 +69,7 @@ static size_t		  nconns;
 static uint64_t		  next_conn_id = 1;
 static TAILQ_HEAD(, conn) conn_flushq = TAILQ_HEAD_INITIALIZER(conn_flushq);
 static struct event	 *conn_flush_ev;
+static const struct conn_ops *conn_ops;
 
 #define CONN_CLOSE_GRACE_MS	2000	/* for the close frame, once delivered */
 #define CONN_CLOSE_MAX_MS	10000	/* to end a connection, unless stopping */
@@ -256,11 +260,13 @@ conn_arm_until(struct conn *c, uint64_t now, unsigned int ms)
 	conn_arm(c, left < ms ? (unsigned int)left : ms);
 }
 
-/* Move to a new state, with what each state needs on entry. */
-static void
+/*
+ * Move to a new state, with what each state needs on entry: the one place
+ * that moves a connection between the states documented in logwire.h.
+ */
+void
 conn_set_state(struct conn *c, enum conn_state state)
 {
-	struct sub	*s;
 	uint64_t	 now;
 
 	c->state = state;
@@ -284,9 +290,6 @@ conn_set_state(struct conn *c, enum conn_state state)
 		conn_arm(c, server.cfg->ping_interval_ms);
 		break;
 	case CONN_WS_CLOSING:
-		/* No data frame may follow a close frame. */
-		while ((s = TAILQ_FIRST(&c->subs)) != NULL)
-			sub_free(s);
 		c->close_by_ns = server_mono_ns() +
 		    CONN_CLOSE_MAX_MS * 1000000ULL;
 		c->quiet_ns = 0;
@@ -372,6 +375,17 @@ conn_closing_timeout(struct conn *c)
 	conn_set_state(c, CONN_FLUSH);
 }
 
+/*
+ * Set the handlers of the layer above: what a connection does with its
+ * input, drained output, timer and pump.  Called once, before the first
+ * connection.
+ */
+void
+conn_set_ops(const struct conn_ops *ops)
+{
+	conn_ops = ops;
+}
+
 /* Take a new connection from a listener of the given transport. */
 void
 conn_accept(int fd, const struct sockaddr *sa, int salen,
@@ -419,8 +433,6 @@ conn_accept(int fd, const struct sockaddr *sa, int salen,
 		free(c);
 		return;
 	}
-	c->req = http_req_new(server.cfg->max_head_bytes,
-	    server.cfg->max_body_bytes);
 	c->timer = evtimer_new(server.base, conn_timer_cb, c);
 	c->pump_ev = event_new(server.base, -1, 0, conn_pump_cb, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
@@ -434,6 +446,7 @@ conn_accept(int fd, const struct sockaddr *sa, int salen,
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
 	server.stats.connections_total++;
+	conn_ops->opened(c);
 	conn_set_state(c, CONN_HTTP_HEAD);
 	log_debug("connection %llu from %s", (unsigned long long)c->id,
 	    c->peer);
@@ -452,18 +465,11 @@ conn_release(struct conn *c)
 void
 conn_close(struct conn *c)
 {
-	struct sub	*s;
-
 	if (c->state == CONN_CLOSED)
 		return;
 	log_debug("connection %llu closed", (unsigned long long)c->id);
 	conn_set_state(c, CONN_CLOSED);
-	rest_conn_closed(c);
-	while ((s = TAILQ_FIRST(&c->subs)) != NULL)
-		sub_free(s);
-	ws_free(c);
-	http_req_free(c->req);
-	c->req = NULL;
+	conn_ops->closed(c);
 	event_free(c->timer);
 	event_free(c->pump_ev);
 	bufferevent_free(c->bev);
@@ -473,34 +479,17 @@ conn_close(struct conn *c)
 	conn_release(c);
 }
 
-/* Send a WebSocket close frame and close once it is written. */
-void
-conn_ws_close(struct conn *c, uint16_t code, const char *reason)
-{
-	if (c->state != CONN_WS_OPEN)
-		return;
-	ws_send_close(c, code, reason);
-	conn_set_state(c, CONN_WS_CLOSING);
-}
-
 /*
- * End every connection: WebSockets with a close frame of code, idle HTTP
- * connections at once, each in order (CONN_FLUSH); a pending REST reply
- * is finished first.  Code 0 closes everything at once.
+ * Call fn for every connection, in the order they came; fn may close the
+ * one it is given.
  */
 void
-conn_close_all(uint16_t code)
+conn_foreach(void (*fn)(struct conn *, void *), void *arg)
 {
 	struct conn	*c, *next;
 
-	TAILQ_FOREACH_SAFE(c, &conns, entry, next) {
-		if (code == 0)
-			conn_close(c);
-		else if (c->state == CONN_WS_OPEN)
-			conn_ws_close(c, code, "server shutting down");
-		else if (c->state == CONN_HTTP_HEAD)
-			conn_set_state(c, CONN_FLUSH);
-	}
+	TAILQ_FOREACH_SAFE(c, &conns, entry, next)
+		fn(c, arg);
 }
 
 /*
@@ -593,8 +582,7 @@ conn_pump_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_TIMEOUT) {
 		c->pump_pending = 0;
-		if (c->state == CONN_WS_OPEN)
-			sub_pump(c);
+		conn_ops->pump(c);
 	}
 	/*
 	 * Input left waiting: a REST reply was pending, or reading stopped
@@ -604,117 +592,16 @@ conn_pump_cb(evutil_socket_t fd, short what, void *arg)
 		conn_read_cb(c->bev, c);
 }
 
-/* Handle a complete HTTP request; returns 0 to read the next one. */
-static int
-conn_request(struct conn *c)
-{
-	const char	*cause;
-	char		*path, *query;
-	size_t		 plen;
-	int		 status, is_ws, is_health;
-
-	if (http_split_url(http_req_url(c->req), &path, &plen, &query) == 0) {
-		is_ws = strcmp(path, "/v1/ws") == 0;
-		is_health = strcmp(path, "/healthz") == 0 ||
-		    strcmp(path, "/metrics") == 0;
-		free(path);
-		free(query);
-	} else
-		is_ws = is_health = 0;
-	/*
-	 * Stopping: no new work.  Only /healthz (503, "stopping") and
-	 * /metrics are answered, and every connection ends after its reply.
-	 */
-	if (server.stopping && !is_health) {
-		http_respond_error(conn_output(c), 503, 50300,
-		    "server is shutting down", NULL, 0);
-		conn_set_state(c, CONN_FLUSH);
-		return (-1);
-	}
-	if (!is_ws) {
-		if (rest_request(c)) {
-			conn_set_state(c, CONN_HTTP_BUSY);
-			return (-1);
-		}
-		if (!http_req_keepalive(c->req) || http_req_upgrade(c->req) ||
-		    server.stopping) {
-			conn_set_state(c, CONN_FLUSH);
-			return (-1);
-		}
-		http_req_reset(c->req);
-		conn_set_state(c, CONN_HTTP_HEAD);
-		return (0);
-	}
-	if (ws_handshake(c, (char **)&cause, &status) != 0) {
-		http_respond_error(conn_output(c), status, status == 405 ?
-		    40500 : 40000, cause, status == 426 ?
-		    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n" :
-		    status == 405 ? "Allow: GET\r\n" : NULL, 0);
-		conn_set_state(c, CONN_FLUSH);
-		return (-1);
-	}
-	if (ws_start(c) != 0) {
-		conn_close(c);
-		return (-1);
-	}
-	http_req_free(c->req);
-	c->req = NULL;
-	conn_set_state(c, CONN_WS_OPEN);
-	return (0);
-}
-
-/* Read HTTP requests, or WebSocket frames once upgraded. */
+/* Input arrived: an ending connection drops it, the others read it. */
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev), *cors;
-	const char	*error;
-	int		 status;
 
-	if (c->state == CONN_FLUSH) {
+	if (c->state == CONN_FLUSH)
 		conn_flush_step(c);
-		return;
-	}
-	while (c->state == CONN_HTTP_HEAD) {
-		switch (http_req_feed(c->req, in, conn_output(c))) {
-		case HTTP_REQ_MORE:
-			return;
-		case HTTP_REQ_ERROR:
-			status = http_req_status(c->req, &error);
-			cors = evbuffer_new();
-			rest_cors_headers(cors, rest_cors_origin(
-			    http_req_header(c->req, "origin")));
-			evbuffer_add_lit(cors, "\0");
-			http_respond_error(conn_output(c), status,
-			    status == 413 ? 41300 : 40000, error,
-			    (const char *)evbuffer_pullup(cors, -1), 0);
-			evbuffer_free(cors);
-			conn_set_state(c, CONN_FLUSH);
-			return;
-		case HTTP_REQ_DONE:
-			if (conn_request(c) != 0)
-				return;
-			break;
-		}
-	}
-	if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING) {
-		if (ws_read(c) != 0) {
-			conn_close(c);
-			return;
-		}
-		/*
-		 * wslay reads no more once it has a close or refused a
-		 * frame; the close frame it sent may already be the whole
-		 * handshake (ws_done()): the socket closes once it is
-		 * written (RFC 6455 7.1.1, the server closes TCP first).
-		 */
-		if (c->state == CONN_WS_OPEN && c->ws != NULL &&
-		    !ws_reading(c))
-			conn_set_state(c, CONN_WS_CLOSING);
-		if (c->state == CONN_WS_CLOSING && ws_done(c))
-			conn_set_state(c, CONN_FLUSH);
-	}
+	else
+		conn_ops->read(c);
 }
 
 /* The output drained to the low watermark (or empty). */
@@ -722,27 +609,13 @@ static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
 
-	if (left == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_disable(bev, EV_WRITE);
-	switch (c->state) {
-	case CONN_FLUSH:
+	if (c->state == CONN_FLUSH)
 		conn_flush_step(c);
-		break;
-	case CONN_HTTP_BUSY:
-		rest_stream(c);
-		break;
-	case CONN_WS_OPEN:
-		sub_pump(c);
-		break;
-	case CONN_WS_CLOSING:
-		if (left == 0 && ws_done(c))
-			conn_set_state(c, CONN_FLUSH);
-		break;
-	default:
-		break;
-	}
+	else if (c->state != CONN_CLOSED)
+		conn_ops->drained(c);
 }
 
 /*
@@ -764,52 +637,34 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c);
 }
 
-/* Header timeout, WebSocket pings, and the end of a closing handshake. */
+/*
+ * The state's timer: the ending states are handled here, the others
+ * (header timeout, pings) by the layer above.
+ */
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
 	switch (c->state) {
-	case CONN_HTTP_HEAD:
-		if (http_req_in_head(c->req) &&
-		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
-		    http_req_idle(c->req)) {
-			conn_close(c);
-			break;
-		}
-		http_respond_error(conn_output(c), 408, 40000,
-		    "request head not received in time", NULL, 0);
-		conn_set_state(c, CONN_FLUSH);
-		break;
-	case CONN_WS_OPEN:
-		if (c->awaiting_pong) {
-			log_info("connection %llu: no pong in time",
-			    (unsigned long long)c->id);
-			conn_ws_close(c, 4408, "no pong within ping_timeout");
-			break;
-		}
-		if (ws_send_ping(c) != 0) {
-			conn_close(c);
-			break;
-		}
-		c->awaiting_pong = 1;
-		conn_arm(c, server.cfg->ping_timeout_ms);
-		break;
 	case CONN_WS_CLOSING:
 		conn_closing_timeout(c);
 		break;
 	case CONN_FLUSH:
 		conn_flush_step(c);
 		break;
+	case CONN_CLOSED:
+		break;
 	default:
+		conn_ops->timeout(c);
 		break;
 	}
 }
 
 /*
- * A pending REST reply is queued: read the next request (pipelined bytes
- * may already wait in the input buffer), or close once written.
+ * A pending REST reply is queued (and the request reset by its handler):
+ * read the next request (pipelined bytes may already wait in the input
+ * buffer), or close once written.
  */
 void
 conn_http_done(struct conn *c, int keepalive)
@@ -820,7 +675,6 @@ conn_http_done(struct conn *c, int keepalive)
 		conn_set_state(c, CONN_FLUSH);
 		return;
 	}
-	http_req_reset(c->req);
 	conn_set_state(c, CONN_HTTP_HEAD);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		event_active(c->pump_ev, EV_READ, 0);
@@ -831,6 +685,13 @@ void
 conn_set_flush(struct conn *c)
 {
 	conn_set_state(c, CONN_FLUSH);
+}
+
+/* Arm the state's timer for ms from now (pings, for the layer above). */
+void
+conn_set_timer(struct conn *c, unsigned int ms)
+{
+	conn_arm(c, ms);
 }
 
 /* A pong arrived: wait a ping interval before the next ping. */

@@ -360,6 +360,9 @@ size_t		 channel_count(void);
  *        CONN_HTTP_HEAD -> CONN_WS_OPEN -> CONN_WS_CLOSING -> CONN_FLUSH
  *        CONN_FLUSH -> CONN_CLOSED
  *        any -> CONN_CLOSED
+ * The transport (conn.c) runs CONN_FLUSH and the timeouts of the ending
+ * states; everything else a state means is in the handlers the server
+ * registers (server-conn.c), called through struct conn_ops.
  */
 enum conn_state {
 	CONN_HTTP_HEAD,		/* reading a request */
@@ -368,6 +371,22 @@ enum conn_state {
 	CONN_WS_OPEN,		/* WebSocket frames both ways */
 	CONN_WS_CLOSING,	/* close frame sent or received */
 	CONN_CLOSED		/* waiting for in-flight work to let go */
+};
+
+/*
+ * What the layer above does with a connection, registered once with
+ * conn_set_ops: opened after accept; read when input arrived (or was left
+ * waiting); drained when the output fell to its low watermark; timeout
+ * when the state's timer fired in a reading state; pump when
+ * conn_schedule_pump's turn came; closed just before the socket goes.
+ */
+struct conn_ops {
+	void	(*opened)(struct conn *);
+	void	(*read)(struct conn *);
+	void	(*drained)(struct conn *);
+	void	(*timeout)(struct conn *);
+	void	(*pump)(struct conn *);
+	void	(*closed)(struct conn *);
 };
 
 /*
@@ -425,16 +444,18 @@ struct conn {
 
 /* conn.c */
 extern const struct conn_transport conn_plain;
+void		 conn_set_ops(const struct conn_ops *);
+void		 conn_set_state(struct conn *, enum conn_state);
+void		 conn_set_timer(struct conn *, unsigned int);
 void		 conn_accept(int, const struct sockaddr *, int,
 		     const struct conn_transport *, void *);
 void		 conn_release(struct conn *);
 void		 conn_close(struct conn *);
-void		 conn_ws_close(struct conn *, uint16_t, const char *);
 void		 conn_schedule_pump(struct conn *);
 int		 conn_over_watermark(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
 void		 conn_send(struct conn *, const void *, size_t);
-void		 conn_close_all(uint16_t);
+void		 conn_foreach(void (*)(struct conn *, void *), void *);
 void		 conn_read_all(void);
 void		 conn_pong(struct conn *);
 void		 conn_inflight(struct conn *, int);
@@ -584,6 +605,10 @@ struct metrics_hist {
 void		 metrics_commit(double, size_t);
 void		 metrics_error(int);
 void		 metrics_write(struct evbuffer *);
+
+/* server-conn.c */
+extern const struct conn_ops server_conn_ops;
+void		 server_conn_close_all(uint16_t);
 
 /* server.c */
 struct server_stats {

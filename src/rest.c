@@ -82,6 +82,7 @@ struct rest_req {
 };
 
 static void	rest_job_free(struct rest_job *);
+static void	rest_next(struct conn *, int);
 static void	rest_publish_done(struct wreq *);
 
 /* Snapshot jobs whose thread runs: joined before the server exits. */
@@ -859,7 +860,7 @@ rest_publish_done(struct wreq *w)
 		if (!job->orphan) {
 			rest_post_done(job);
 			c->job = NULL;
-			conn_http_done(c, job->keepalive);
+			rest_next(c, job->keepalive);
 		}
 		rest_job_free(job);
 	}
@@ -961,7 +962,7 @@ rest_stream(struct conn *c)
 		if (last) {
 			evbuffer_add_lit(conn_output(c), "0\r\n\r\n");
 			c->job = NULL;
-			conn_http_done(c, job->keepalive);
+			rest_next(c, job->keepalive);
 			rest_job_free(job);
 			return;
 		}
@@ -1076,7 +1077,7 @@ rest_snapshot_done(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	evbuffer_free(h);
-	conn_http_done(c, job->keepalive);
+	rest_next(c, job->keepalive);
 	rest_job_free(job);
 }
 
@@ -1246,7 +1247,7 @@ rest_method(struct rest_req *r, int post_ok)
 
 /*
  * Route one request.  Returns 0 when the whole response is queued, 1 when
- * it comes later (the connection calls back with conn_http_done).
+ * it comes later (the connection calls back with rest_next).
  */
 int
 rest_request(struct conn *c)
@@ -1319,6 +1320,20 @@ rest_request(struct conn *c)
 out:
 	rest_req_clear(&r);
 	return (later);
+}
+
+/*
+ * A pending reply is queued: read the connection's next request.  A reply
+ * finished within rest_request (a short export) leaves the request to the
+ * caller, which reads on by itself.
+ */
+static void
+rest_next(struct conn *c, int keepalive)
+{
+	if (c->state != CONN_HTTP_BUSY)
+		return;
+	http_req_reset(c->req);
+	conn_http_done(c, keepalive);
 }
 
 /* Free a job. */

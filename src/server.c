@@ -219,7 +219,7 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 	    (now - stop_started) / 1000000 > SERVER_STOP_GRACE_MS)) {
 		server.stop_by_ns = now +
 		    server.cfg->shutdown_timeout_ms * 1000000ULL;
-		conn_close_all(1001);
+		server_conn_close_all(1001);
 		stop_phase = 1;
 	}
 	if (stop_phase == 1 && (conn_count() == 0 ||
@@ -509,6 +509,7 @@ server_run(struct config *cfg)
 	if (event_base_priority_init(server.base, SERVER_PRIORITIES) != 0)
 		fatalx("event_base_priority_init failed");
 	channel_init();
+	conn_set_ops(&server_conn_ops);
 	if (server_listen(cfg) != 0) {
 		rc = 1;
 		goto out;
@@ -529,7 +530,7 @@ server_run(struct config *cfg)
 	event_base_dispatch(server.base);
 
 	writer_stop();
-	conn_close_all(0);
+	server_conn_close_all(0);
 	conn_shutdown();
 	ws_shutdown();
 	rest_shutdown();
