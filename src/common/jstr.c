@@ -6,20 +6,20 @@
 
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "common.h"
 
-/* Append s (UTF-8, checked by the caller) as a quoted JSON string. */
+/* Append bytes, as jesc_write() hands them. */
+static void
+jstr_put(void *b, const void *s, size_t len)
+{
+	evbuffer_add(b, s, len);
+}
+
+/* Append s as a quoted JSON string (jesc.c says what is escaped). */
 void
 jstr_escape(struct evbuffer *b, const char *s, size_t len)
 {
-	static struct jbuf	 jb;
-	const char		*text;
-	size_t			 n;
-
-	jbuf_reset(&jb);
-	jbuf_escape(&jb, s, len);
-	text = jbuf_text(&jb, &n);
-	evbuffer_add(b, text, n);
+	jesc_write(s, len, jstr_put, b);
 }
 
 /* Append a JSON value for a reply's ref (a string or a number), if any. */
