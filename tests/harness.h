@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "wsc.h"
+#include "client.h"
 
 /* Bound on waiting for /healthz after a start (ms). */
 #define HD_START_TIMEOUT	10000

@@ -11,11 +11,11 @@ tests_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DTOP_BUILDDIR='"$(abs_top_builddir)"'
 
 HARNESS_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
-HARNESS_LIBS = tests/libharness.a libwsc.a libcommon.a $(JANSSON_LIBS) $(YAJL_LIBS) \
+HARNESS_LIBS = tests/libharness.a libclient.a libcommon.a $(JANSSON_LIBS) $(YAJL_LIBS) \
 	$(OPENSSL_LIBS) $(CUNIT_LIBS)
 
 check_PROGRAMS += tests/test_wsc
 TESTS += tests/test_wsc
 tests_test_wsc_SOURCES = tests/test_wsc.c
 tests_test_wsc_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
-tests_test_wsc_LDADD = libwsc.a libcommon.a $(OPENSSL_LIBS) $(CUNIT_LIBS)
+tests_test_wsc_LDADD = libclient.a libcommon.a $(OPENSSL_LIBS) $(CUNIT_LIBS)

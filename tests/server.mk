@@ -6,9 +6,9 @@
 # test_crash: acknowledged messages survive kill -9.
 SERVER_TEST_SOURCES = tests/test_server_common.h tests/test_server_common.c
 SERVER_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
-SERVER_TEST_LIBS = tests/libharness.a libwsc.a $(STORAGE_LIBS) libcommon.a \
+SERVER_TEST_LIBS = tests/libharness.a libclient.a $(STORAGE_LIBS) libcommon.a \
 	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(CUNIT_LIBS) -lpthread
-SERVER_TEST_DEPS = tests/libharness.a libwsc.a libstorage.a libcommon.a \
+SERVER_TEST_DEPS = tests/libharness.a libclient.a libstorage.a libcommon.a \
 	src/logwired$(EXEEXT)
 
 check_PROGRAMS += tests/test_server tests/test_server_stream tests/test_crash

@@ -1,5 +1,5 @@
 /*
- * Tests for the WebSocket client (src/wsc.c) against a small WebSocket
+ * Tests for the WebSocket client (src/client/wsc.c) against a small WebSocket
  * server written here on wslay's server context. The server runs in a
  * thread on a loopback socket, serves one connection in the way the test
  * asks (echo, refuse, close, ping, break the handshake) and records what
@@ -29,7 +29,7 @@
 #include <wslay/wslay.h>
 
 #include "logwire.h"
-#include "wsc.h"
+#include "client.h"
 
 #define SRV_ECHO	0	/* echo text and binary */
 #define SRV_CLOSE	1	/* close with 1001 right after the handshake */
