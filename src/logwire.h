@@ -489,7 +489,6 @@ extern struct server	 server;
 int		 server_run(struct config *);
 void		 server_committed(struct wreq_list *);
 uint64_t	 server_now_ms(void);
-uint64_t	 server_mono_ns(void);
 
 int		 server_check_listen(const struct config *, char **);
 

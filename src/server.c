@@ -50,16 +50,6 @@ server_now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
-/* Monotonic time in nanoseconds. */
-uint64_t
-server_mono_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
-}
-
 /* The records of a fan-out run, as the log will give them back. */
 struct server_fanout {
 	struct store_rec	*recs;
@@ -168,7 +158,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	log_info("signal %d: shutting down", (int)sig);
 	server.stopping = 1;
-	stop_started = server_mono_ns();
+	stop_started = mono_ns();
 	for (i = 0; i < nlisteners; i++)
 		evconnlistener_disable(listeners[i]);
 	conn_read_all();
@@ -189,7 +179,7 @@ static void
 server_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval	tv = { 0, 10000 };
-	uint64_t	now = server_mono_ns(), quiet_ms;
+	uint64_t	now = mono_ns(), quiet_ms;
 
 	quiet_ms = (now - server.last_request_ns) / 1000000;
 	if (stop_phase == 0 && writer_pending() == 0 &&
@@ -197,10 +187,10 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 	    (now - stop_started) / 1000000 > SERVER_STOP_GRACE_MS)) {
 		conn_close_all(1001);
 		stop_phase = 1;
-		stop_started = server_mono_ns();
+		stop_started = mono_ns();
 	}
 	if (stop_phase == 1 && (conn_count() == 0 ||
-	    (server_mono_ns() - stop_started) / 1000000 >
+	    (mono_ns() - stop_started) / 1000000 >
 	    SERVER_STOP_GRACE_MS)) {
 		event_base_loopexit(server.base, NULL);
 		return;
