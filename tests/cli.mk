@@ -16,5 +16,5 @@ TESTS += tests/test_cli_net
 tests_test_cli_net_SOURCES = tests/test_cli_net.c
 tests_test_cli_net_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_cli_net_LDADD = $(HARNESS_LIBS)
-tests_test_cli_net_DEPENDENCIES = tests/libharness.a src/logwire$(EXEEXT) \
+tests_test_cli_net_DEPENDENCIES = $(HARNESS_DEPS) src/logwire$(EXEEXT) \
 	src/logwired$(EXEEXT)

@@ -24,21 +24,12 @@
 #include <CUnit/Basic.h>
 #include <jansson.h>
 
+#include "common.h"
 #include "harness.h"
 
 #define TAIL_TIMEOUT_MS	30000
 
 static char	*logwire_bin;
-
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* Run logwire -u URL args...; returns the exit status. */
 static int
@@ -121,7 +112,7 @@ static int
 tail_wait_lines(struct tail *t, int lines, int timeout_ms)
 {
 	struct pollfd	pfd;
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = mono_ms() + timeout_ms;
 	ssize_t		n;
 	size_t		i;
 	int		have;
@@ -131,7 +122,7 @@ tail_wait_lines(struct tail *t, int lines, int timeout_ms)
 			have += t->buf[i] == '\n';
 		if (have >= lines)
 			return (have);
-		if (now_ms() > deadline || t->len == sizeof t->buf - 1)
+		if (mono_ms() > deadline || t->len == sizeof t->buf - 1)
 			return (have);
 		pfd.fd = t->fd;
 		pfd.events = POLLIN;
@@ -149,11 +140,11 @@ tail_wait_lines(struct tail *t, int lines, int timeout_ms)
 static int
 tail_finish(struct tail *t, int timeout_ms)
 {
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = mono_ms() + timeout_ms;
 	int		status;
 
 	while (waitpid(t->pid, &status, WNOHANG) == 0) {
-		if (now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			kill(t->pid, SIGKILL);
 			waitpid(t->pid, &status, 0);
 			close(t->fd);

@@ -25,19 +25,10 @@
 #include <CUnit/Basic.h>
 #include <jansson.h>
 
+#include "common.h"
 #include "harness.h"
 
 static int	limits_skipped;
-
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* GET /healthz and return its "storage" field (caller frees), or NULL. */
 static char *
@@ -210,13 +201,13 @@ static char *
 read_until_eof(int fd, int timeout_ms, int *eof)
 {
 	struct pollfd	 pfd;
-	long long	 deadline = now_ms() + timeout_ms;
+	long long	 deadline = mono_ms() + timeout_ms;
 	char		*buf = calloc(1, 65536);
 	size_t		 len = 0;
 	ssize_t		 n;
 
 	*eof = 0;
-	while (now_ms() < deadline && len < 65535) {
+	while (mono_ms() < deadline && len < 65535) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 100) != 1)
@@ -249,12 +240,12 @@ test_header_timeout(void)
 	CU_ASSERT_FATAL(hd != NULL);
 	fd = hd_tcp(hd);
 	CU_ASSERT_FATAL(fd >= 0);
-	t0 = now_ms();
+	t0 = mono_ms();
 	CU_ASSERT(write(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n", 32) == 32);
 	got = read_until_eof(fd, 5000, &eof);
 	CU_ASSERT(eof);
 	CU_ASSERT(strncmp(got, "HTTP/1.1 408 ", 13) == 0);
-	CU_ASSERT(now_ms() - t0 < 4000);
+	CU_ASSERT(mono_ms() - t0 < 4000);
 	free(got);
 	close(fd);
 
