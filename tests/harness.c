@@ -93,7 +93,7 @@ hd_bin(const char *name)
 }
 
 /* Return a loopback port that was free a moment ago, or -1. */
-static int
+int
 hd_free_port(void)
 {
 	struct sockaddr_in	sin;
@@ -579,10 +579,9 @@ hd_http(struct hd *hd, const char *method, const char *path,
     const char *const *headers, const char *body, size_t bodylen,
     struct hd_resp *out)
 {
-	const char *const	*h;
-	char			*req = NULL, *line;
-	int64_t			 deadline = mono_ms() + HD_HTTP_TIMEOUT;
-	int			 fd, r = -1;
+	char		*req;
+	int64_t		 deadline = mono_ms() + HD_HTTP_TIMEOUT;
+	int		 fd, r = -1;
 
 	memset(out, 0, sizeof *out);
 	if ((fd = hd_tcp(hd)) == -1) {
@@ -590,21 +589,8 @@ hd_http(struct hd *hd, const char *method, const char *path,
 		    strerror(errno));
 		return (-1);
 	}
-	xasprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-	    "Connection: close\r\n", method, path, hd->port);
-	for (h = headers; h != NULL && *h != NULL; h++) {
-		xasprintf(&line, "%s%s\r\n", req, *h);
-		free(req);
-		req = line;
-	}
-	if (body != NULL) {
-		xasprintf(&line, "%sContent-Length: %zu\r\n", req, bodylen);
-		free(req);
-		req = line;
-	}
-	xasprintf(&line, "%s\r\n", req);
-	free(req);
-	req = line;
+	req = httpc_head(method, path, "127.0.0.1", hd->port, headers, body,
+	    bodylen);
 
 	/*
 	 * A server may answer and close before taking the whole body (413,

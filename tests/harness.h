@@ -79,6 +79,8 @@ void		 hd_keep(struct hd *);
 void		 hd_free(struct hd *);
 
 int		 hd_port(struct hd *);
+/* Return a loopback port that was free a moment ago, or -1. */
+int		 hd_free_port(void);
 /* The base URL, "http://127.0.0.1:PORT". */
 const char	*hd_url(struct hd *);
 const char	*hd_datadir(struct hd *);

@@ -19,6 +19,6 @@ HARNESS_DEPS = tests/libharness.a tests/libcu_run.a libclient.a libcommon.a
 check_PROGRAMS += tests/test_wsc
 TESTS += tests/test_wsc
 tests_test_wsc_SOURCES = tests/test_wsc.c
-tests_test_wsc_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
-tests_test_wsc_LDADD = tests/libcu_run.a libclient.a libcommon.a \
-	$(OPENSSL_LIBS) $(CUNIT_LIBS)
+tests_test_wsc_CPPFLAGS = $(HARNESS_CPPFLAGS)
+tests_test_wsc_LDADD = $(HARNESS_LIBS)
+tests_test_wsc_DEPENDENCIES = $(HARNESS_DEPS)

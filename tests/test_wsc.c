@@ -30,6 +30,7 @@
 #include "logwire.h"
 #include "client.h"
 #include "cu_run.h"
+#include "harness.h"
 
 #define SRV_ECHO	0	/* echo text and binary */
 #define SRV_CLOSE	1	/* close with 1001 right after the handshake */
@@ -367,26 +368,6 @@ srv_join(struct srv *s)
 {
 	pthread_join(s->thread, NULL);
 	close(s->lfd);
-}
-
-/* Return a loopback port that was free a moment ago, or -1. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return (-1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return (port);
 }
 
 /* Connect to a test server with default options. */
@@ -965,7 +946,7 @@ test_connect_refused(void)
 	int		 status = -1, port;
 
 	/* Take a free port, then stop listening on it. */
-	port = free_port();
+	port = hd_free_port();
 	CU_ASSERT_FATAL(port > 0);
 	w = wsc_connect2("127.0.0.1", port, "/", NULL, &status, &cause);
 	CU_ASSERT_PTR_NULL(w);

@@ -28,8 +28,8 @@ struct url {
 	char	*scheme;
 	char	*host;
 	int	 port;
-	char	*path;		/* from the first '/' or '?'; "/" if none */
-	char	*prefix;	/* path without its query and trailing '/' */
+	char	*path;		/* from the first '/' or '?', or "/" */
+	char	*prefix;	/* path without query and trailing '/' */
 };
 int		 url_parse(const char *, struct url *, char **);
 void		 url_free(struct url *);
@@ -92,10 +92,10 @@ char		*hresp_take_body(struct hresp *, size_t *);
  * one was offered.
  */
 #define UPGRADE_KEY_LEN	24
-char		*upgrade_request(const char *, const char *, int, const char *,
-		     const char *, const char *const *);
-int		 upgrade_check(const struct hresp *, const char *, const char *,
-		     char **);
+char		*upgrade_request(const char *, const char *, int,
+		     const char *, const char *, const char *const *);
+int		 upgrade_check(const struct hresp *, const char *,
+		     const char *, char **);
 
 /*
  * httpc.c: a blocking HTTP/1.1 client for a server's base URL,
@@ -123,6 +123,8 @@ struct httpc_resp {
 typedef int	(*httpc_body_cb)(const char *, size_t, void *);
 
 int		 httpc_parse_url(const char *, struct httpc_url *, char **);
+char		*httpc_head(const char *, const char *, const char *, int,
+		     const char *const *, const void *, size_t);
 int		 httpc_request(const struct httpc_url *, const char *,
 		     const char *, const char *const *, const void *, size_t,
 		     int, struct httpc_resp *, httpc_body_cb, void *, char **);

@@ -27,10 +27,10 @@ struct hresp {
 	hresp_body_cb		 cb;
 	void			*arg;
 
-	int			 status;	/* 0 until the head is read */
+	int			 status;	/* 0 until the head */
 	struct hresp_header	*headers;
 	size_t			 nheaders;
-	int			 in_value;	/* the last piece was a value */
+	int			 in_value;	/* last piece: a value */
 	char			*body;
 	size_t			 body_len;
 

@@ -53,6 +53,36 @@ httpc_header(const struct hresp *r, const char *name)
 }
 
 /*
+ * Return the head of a request for target: the request line, Host,
+ * User-Agent, Connection: close (one request per connection), the extra
+ * header lines and, with a body, its Content-Length.  The caller frees it.
+ */
+char *
+httpc_head(const char *method, const char *target, const char *host,
+    int port, const char *const *headers, const void *body, size_t body_len)
+{
+	const char *const	*h;
+	char			*head, *hostport, *s;
+
+	hostport = url_hostport(host, port);
+	xasprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n"
+	    "User-Agent: logwire/%s\r\nConnection: close\r\n", method,
+	    target, hostport, PACKAGE_VERSION);
+	free(hostport);
+	for (h = headers; h != NULL && *h != NULL; h++) {
+		xasprintf(&s, "%s%s\r\n", head, *h);
+		free(head);
+		head = s;
+	}
+	if (body != NULL)
+		xasprintf(&s, "%sContent-Length: %zu\r\n\r\n", head, body_len);
+	else
+		xasprintf(&s, "%s\r\n", head);
+	free(head);
+	return (s);
+}
+
+/*
  * Send one request and read the response.  A 2xx body goes to cb (if not
  * NULL) as it arrives; any other body is kept in resp->body.  Returns 0
  * with resp->status set, or -1 with *cause set.
@@ -63,9 +93,8 @@ httpc_request(const struct httpc_url *u, const char *method, const char *path,
     int timeout_ms, struct httpc_resp *resp, httpc_body_cb cb, void *arg,
     char **cause)
 {
-	const char *const	*h;
 	struct hresp		*r = NULL;
-	char			*head = NULL, *hostport, *s;
+	char			*head, *target;
 	size_t			 len;
 	int			 fd, rc = -1;
 
@@ -73,24 +102,10 @@ httpc_request(const struct httpc_url *u, const char *method, const char *path,
 	if ((fd = net_connect(u->host, u->port, net_deadline(timeout_ms),
 	    cause)) == -1)
 		return (-1);
-	hostport = url_hostport(u->host, u->port);
-	xasprintf(&head, "%s %s%s HTTP/1.1\r\nHost: %s\r\n"
-	    "User-Agent: logwire/%s\r\nConnection: close\r\n", method,
-	    u->prefix, path, hostport, PACKAGE_VERSION);
-	free(hostport);
-	for (h = headers; h != NULL && *h != NULL; h++) {
-		xasprintf(&s, "%s%s\r\n", head, *h);
-		free(head);
-		head = s;
-	}
-	if (body != NULL) {
-		xasprintf(&s, "%sContent-Length: %zu\r\n", head, body_len);
-		free(head);
-		head = s;
-	}
-	xasprintf(&s, "%s\r\n", head);
-	free(head);
-	head = s;
+	xasprintf(&target, "%s%s", u->prefix, path);
+	head = httpc_head(method, target, u->host, u->port, headers, body,
+	    body_len);
+	free(target);
 	if (net_write(fd, head, strlen(head), net_deadline(timeout_ms)) != 0 ||
 	    (body != NULL && net_write(fd, body, body_len,
 	    net_deadline(timeout_ms)) != 0)) {

@@ -604,7 +604,8 @@ wsc_response(struct wsc *w, const char *key, const char *protocol,
 		n = wsc_fill(w);
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (net_wait(w->fd, POLLIN, deadline) <= 0) {
-				xasprintf(cause, "handshake: no answer in time");
+				xasprintf(cause,
+				    "handshake: no answer in time");
 				return (-1);
 			}
 			continue;
