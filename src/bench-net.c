@@ -749,13 +749,32 @@ bn_stop_timer(struct benchnet *bn)
 	}
 }
 
+/* Note how long connecting every client took: the first phase's end. */
+static void
+bn_connected(struct benchnet *bn)
+{
+	bn->res->connect_s = bench_now() - bn->m.t0;
+}
+
+/*
+ * End a scenario whose subscribers had to catch up: its time runs from
+ * the start of the measured phase to the last message delivered.
+ */
+static void
+bn_caught_up(struct benchnet *bn)
+{
+	benchnet_measure_end(&bn->m, bn->res);
+	bn->res->seconds = bn->t_last - bn->m.t0;
+	bn->phase = BN_DONE;
+}
+
 /* publish: connect, publish everything, done. */
 static void
 bn_step_publish(struct benchnet *bn)
 {
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->m.t0;
+		bn_connected(bn);
 		bn->record_acks = 1;
 		benchnet_measure_start(&bn->m, bn->res);
 		bn_publish(bn, bn->cfg->messages, 0);
@@ -773,7 +792,7 @@ bn_step_fanout(struct benchnet *bn)
 {
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->m.t0;
+		bn_connected(bn);
 		bn_subscribe_all(bn);
 		break;
 	case 1:
@@ -785,9 +804,7 @@ bn_step_fanout(struct benchnet *bn)
 		bn->phase = BN_CATCHUP;
 		break;
 	default:
-		benchnet_measure_end(&bn->m, bn->res);
-		bn->res->seconds = bn->t_last - bn->m.t0;
-		bn->phase = BN_DONE;
+		bn_caught_up(bn);
 		break;
 	}
 }
@@ -798,7 +815,7 @@ bn_step_replay(struct benchnet *bn)
 {
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->m.t0;
+		bn_connected(bn);
 		bn->m.t0 = bench_now();
 		bn_publish(bn, bn->cfg->messages, 0);
 		break;
@@ -811,9 +828,7 @@ bn_step_replay(struct benchnet *bn)
 		bn->phase = BN_CATCHUP;
 		break;
 	default:
-		benchnet_measure_end(&bn->m, bn->res);
-		bn->res->seconds = bn->t_last - bn->m.t0;
-		bn->phase = BN_DONE;
+		bn_caught_up(bn);
 		break;
 	}
 }
@@ -865,7 +880,7 @@ bn_step_resume(struct benchnet *bn)
 
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->m.t0;
+		bn_connected(bn);
 		bn_subscribe_all(bn);
 		break;
 	case 1:
@@ -908,7 +923,7 @@ bn_step_resume(struct benchnet *bn)
 		bn_connect(bn, bn->end_sub);
 		break;
 	case 10:
-		res->connect_s = bench_now() - bn->m.t0;
+		bn_connected(bn);
 		bn->phase = BN_SUBSCRIBE;
 		break;
 	case 11:
@@ -944,7 +959,7 @@ bn_step_connections(struct benchnet *bn)
 
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->m.t0;
+		bn_connected(bn);
 		bn_subscribe_all(bn);
 		break;
 	default:
