@@ -26,51 +26,55 @@
 #include "client.h"
 #include "cu_run.h"
 
-/* Parse a URL that must be good and check what came out. */
-static void
-url_ok(const char *s, const char *scheme, const char *host, int port,
-    const char *path, const char *prefix)
-{
-	struct url	 u;
-	char		*cause = NULL;
-
-	if (url_parse(s, &u, &cause) != 0) {
-		fprintf(stderr, "%s refused: %s\n", s, cause);
-		free(cause);
-		CU_FAIL("good URL refused");
-		return;
-	}
-	CU_ASSERT_PTR_NULL(cause);
-	CU_ASSERT_STRING_EQUAL(u.scheme, scheme);
-	CU_ASSERT_STRING_EQUAL(u.host, host);
-	CU_ASSERT_EQUAL(u.port, port);
-	CU_ASSERT_STRING_EQUAL(u.path, path);
-	CU_ASSERT_STRING_EQUAL(u.prefix, prefix);
-	url_free(&u);
-}
-
-/* URLs: schemes, default ports, IPv6, paths and the base prefix. */
+/*
+ * URLs: schemes, default ports, IPv6, paths and the base prefix, each
+ * case with what url_parse() must make of it as "scheme host port path
+ * prefix" (the prefix after the last space, often empty).
+ */
 static void
 test_url_good(void)
 {
-	url_ok("http://127.0.0.1:8080", "http", "127.0.0.1", 8080, "/", "");
-	url_ok("http://example.com", "http", "example.com", 80, "/", "");
-	url_ok("https://example.com/", "https", "example.com", 443, "/", "");
-	url_ok("ws://h/v1/ws", "ws", "h", 80, "/v1/ws", "/v1/ws");
-	url_ok("wss://h:9443/x/", "wss", "h", 9443, "/x/", "/x");
-	url_ok("nats://10.0.0.1", "nats", "10.0.0.1", 4222, "/", "");
-	url_ok("HTTP://Host:1/", "http", "Host", 1, "/", "");
-	url_ok("http://h:65535/lw//", "http", "h", 65535, "/lw//", "/lw");
-	url_ok("ws://h/other?access_token=t", "ws", "h", 80,
-	    "/other?access_token=t", "/other");
-	url_ok("ws://h?x=1", "ws", "h", 80, "/?x=1", "");
-	url_ok("http://h/a#frag", "http", "h", 80, "/a#frag", "/a");
-	url_ok("http://[::1]:8080/lw/", "http", "::1", 8080, "/lw/", "/lw");
-	url_ok("ws://[::1]", "ws", "::1", 80, "/", "");
-	url_ok("http://[fe80::1%25eth0]:80", "http", "fe80::1%25eth0", 80,
-	    "/", "");
-	url_ok("foo+bar://h:7", "foo+bar", "h", 7, "/", "");
-	url_ok("foo://h", "foo", "h", 0, "/", "");
+	static const char *const cases[][2] = {
+		{ "http://127.0.0.1:8080", "http 127.0.0.1 8080 / " },
+		{ "http://example.com", "http example.com 80 / " },
+		{ "https://example.com/", "https example.com 443 / " },
+		{ "ws://h/v1/ws", "ws h 80 /v1/ws /v1/ws" },
+		{ "wss://h:9443/x/", "wss h 9443 /x/ /x" },
+		{ "nats://10.0.0.1", "nats 10.0.0.1 4222 / " },
+		{ "HTTP://Host:1/", "http Host 1 / " },
+		{ "http://h:65535/lw//", "http h 65535 /lw// /lw" },
+		{ "ws://h/other?access_token=t",
+		    "ws h 80 /other?access_token=t /other" },
+		{ "ws://h?x=1", "ws h 80 /?x=1 " },
+		{ "http://h/a#frag", "http h 80 /a#frag /a" },
+		{ "http://[::1]:8080/lw/", "http ::1 8080 /lw/ /lw" },
+		{ "ws://[::1]", "ws ::1 80 / " },
+		{ "http://[fe80::1%25eth0]:80", "http fe80::1%25eth0 80 / " },
+		{ "foo+bar://h:7", "foo+bar h 7 / " },
+		{ "foo://h", "foo h 0 / " },
+	};
+	struct url	 u;
+	char		*cause, *got;
+	size_t		 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		cause = NULL;
+		if (url_parse(cases[i][0], &u, &cause) != 0) {
+			fprintf(stderr, "%s refused: %s\n", cases[i][0], cause);
+			free(cause);
+			CU_FAIL("good URL refused");
+			continue;
+		}
+		CU_ASSERT_PTR_NULL(cause);
+		xasprintf(&got, "%s %s %d %s %s", u.scheme, u.host, u.port,
+		    u.path, u.prefix);
+		if (strcmp(got, cases[i][1]) != 0)
+			fprintf(stderr, "%s: \"%s\", want \"%s\"\n",
+			    cases[i][0], got, cases[i][1]);
+		CU_ASSERT_STRING_EQUAL(got, cases[i][1]);
+		free(got);
+		url_free(&u);
+	}
 }
 
 /* URLs refused, each with a message naming the URL. */

@@ -14,17 +14,18 @@
 #include "common.h"
 #include "client.h"
 
-/* The schemes whose default port is known. */
-static const struct {
-	const char	*name;
-	int		 port;
-} url_ports[] = {
-	{ "http", 80 },
-	{ "ws", 80 },
-	{ "https", 443 },
-	{ "wss", 443 },
-	{ "nats", 4222 },
-};
+/* Return the default port of a (lower-case) scheme, or 0 if unknown. */
+static int
+url_default_port(const char *scheme)
+{
+	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "ws") == 0)
+		return (80);
+	if (strcmp(scheme, "https") == 0 || strcmp(scheme, "wss") == 0)
+		return (443);
+	if (strcmp(scheme, "nats") == 0)
+		return (4222);
+	return (0);
+}
 
 /* Split a URL into scheme, host, port and path; -1 with cause if bad. */
 int
@@ -60,10 +61,7 @@ url_parse(const char *s, struct url *u, char **cause)
 	if (*u->host == '\0' || strlen(u->host) > URL_HOST_MAX)
 		goto bad;
 
-	for (i = 0; i < nitems(url_ports); i++) {
-		if (strcmp(u->scheme, url_ports[i].name) == 0)
-			u->port = url_ports[i].port;
-	}
+	u->port = url_default_port(u->scheme);
 	if (*rest == ':') {
 		if (rest[1] < '0' || rest[1] > '9')
 			goto bad;
