@@ -26,6 +26,7 @@
 
 #include "common.h"
 #include "harness.h"
+#include "cu_run.h"
 
 #define TAIL_TIMEOUT_MS	30000
 
@@ -400,23 +401,19 @@ test_no_server(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	unsigned int	failed;
+	static const struct cu_test tests[] = {
+		{ "tail resumes after kill -9 and restart, no loss or repeat",
+		    test_tail_resumes_after_kill },
+		{ "publish --id is idempotent", test_publish_idempotent },
+		{ "history, channels, export, snapshot from a server",
+		    test_history_channels_export },
+		{ "no server: exit 1 with a message", test_no_server },
+	};
+	int	rc;
 
 	logwire_bin = hd_bin("logwire");
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	s = CU_add_suite("logwire commands against logwired", NULL, NULL);
-	CU_add_test(s, "tail resumes after kill -9 and restart, no loss or "
-	    "repeat", test_tail_resumes_after_kill);
-	CU_add_test(s, "publish --id is idempotent", test_publish_idempotent);
-	CU_add_test(s, "history, channels, export, snapshot from a server",
-	    test_history_channels_export);
-	CU_add_test(s, "no server: exit 1 with a message", test_no_server);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = cu_run("logwire commands against logwired", tests,
+	    nitems(tests));
 	free(logwire_bin);
-	return (failed == 0 ? 0 : 1);
+	return (rc);
 }

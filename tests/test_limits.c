@@ -27,6 +27,7 @@
 
 #include "common.h"
 #include "harness.h"
+#include "cu_run.h"
 
 static int	limits_skipped;
 
@@ -300,22 +301,15 @@ test_max_connections(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	unsigned int	failed;
+	static const struct cu_test tests[] = {
+		{ "disk full: 50301, reads go on, recovers by itself",
+		    test_disk_full },
+		{ "request head timeout: 408 and close", test_header_timeout },
+		{ "connection limit", test_max_connections },
+	};
+	int	rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	s = CU_add_suite("logwired limits", NULL, NULL);
-	CU_add_test(s, "disk full: 50301, reads go on, recovers by itself",
-	    test_disk_full);
-	CU_add_test(s, "request head timeout: 408 and close",
-	    test_header_timeout);
-	CU_add_test(s, "connection limit", test_max_connections);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	if (failed != 0)
-		return (1);
+	if ((rc = cu_run("logwired limits", tests, nitems(tests))) != 0)
+		return (rc);
 	return (limits_skipped ? 77 : 0);
 }
