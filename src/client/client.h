@@ -100,6 +100,10 @@ int		 upgrade_check(const struct hresp *, const char *,
 /*
  * httpc.c: a blocking HTTP/1.1 client for a server's base URL,
  * http://host[:port][/prefix], one request per connection.
+ * httpc_head() returns the head of such a request for a target (Host,
+ * User-Agent, Connection: close, the extra lines, Content-Length when
+ * there is a body), which the tests' harness sends too; the caller frees
+ * it.
  */
 #define HTTPC_KEEP_MAX	(1024 * 1024)	/* error bodies kept, bytes */
 
