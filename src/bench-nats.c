@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nats/nats.h>
@@ -70,20 +69,8 @@ struct bnats {
 	char			 subj_all[260];
 	char			**subjects;
 	double			 deadline;
-	double			 cpu_server0;
-	double			 cpu_client0;
-	double			 t0;
+	struct benchnet_meter	 m;
 };
-
-/* Return the monotonic clock in nanoseconds. */
-static uint64_t
-bnats_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
-}
 
 /* Read an atomic counter. */
 static uint64_t
@@ -187,7 +174,7 @@ bnats_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	if (pa != NULL) {
 		if (c->lat != NULL && natsMsg_GetDataLength(msg) >= 8) {
 			memcpy(&t, natsMsg_GetData(msg), sizeof t);
-			benchhist_add(c->lat, bnats_ns() - t);
+			benchhist_add(c->lat, mono_ns() - t);
 		}
 		__atomic_add_fetch(&c->acked, 1, __ATOMIC_RELAXED);
 	} else {
@@ -213,7 +200,7 @@ bnats_publisher(void *arg)
 	data = xmalloc(len);
 	benchnet_payload(data, len, 0x9e3779b97f4a7c15ULL);
 	for (i = 0; i < c->to_send; i++) {
-		t = bnats_ns();
+		t = mono_ns();
 		memcpy(data, &t, sizeof t);
 		s = js_PublishAsync(c->js, c->subjects[(c->first + i) %
 		    cfg->channels], data, (int)len, NULL);
@@ -226,28 +213,6 @@ bnats_publisher(void *arg)
 	}
 	free(data);
 	return (NULL);
-}
-
-/* Mark the start of the measured phase. */
-static void
-bnats_measure_start(struct bnats *b)
-{
-	b->t0 = bench_now();
-	b->cpu_server0 = benchnet_proc_cpu(b->res->server_pid);
-	b->cpu_client0 = benchnet_self_cpu();
-}
-
-/* Mark its end. */
-static void
-bnats_measure_end(struct bnats *b)
-{
-	double	c;
-
-	b->res->seconds = bench_now() - b->t0;
-	c = benchnet_proc_cpu(b->res->server_pid);
-	b->res->server_cpu_s = (c >= 0 && b->cpu_server0 >= 0) ?
-	    c - b->cpu_server0 : -1;
-	b->res->client_cpu_s = benchnet_self_cpu() - b->cpu_client0;
 }
 
 /* Sum a counter over n clients. */
@@ -328,7 +293,7 @@ bnats_msg_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 
 	if (c->stamped && natsMsg_GetDataLength(msg) >= 8) {
 		memcpy(&t, natsMsg_GetData(msg), sizeof t);
-		now = bnats_ns();
+		now = mono_ns();
 		benchhist_add(c->lat, now > t ? now - t : 0);
 	}
 	if (c->js != NULL && natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
@@ -406,9 +371,9 @@ bnats_run_publish(struct bnats *b, struct bnats_conn *cs, char **cause)
 		cs[i].lat = xmalloc(sizeof *cs[i].lat);
 		benchhist_init(cs[i].lat);
 	}
-	bnats_measure_start(b);
+	benchnet_measure_start(&b->m, b->res);
 	error = bnats_publish(b, cs, n, cfg->messages, cause);
-	bnats_measure_end(b);
+	benchnet_measure_end(&b->m, b->res);
 	for (i = 0; i < n; i++)
 		benchhist_merge(&b->res->lat, cs[i].lat);
 	return (error);
@@ -438,7 +403,7 @@ bnats_run_fanout(struct bnats *b, struct bnats_conn *cs, char **cause)
 	}
 	data = xmalloc(len);
 	benchnet_payload(data, len, 1);
-	bnats_measure_start(b);
+	benchnet_measure_start(&b->m, b->res);
 	start = bench_now();
 	for (sent = 0; sent < cfg->messages && s == NATS_OK; ) {
 		due = cfg->rate == 0 ? cfg->messages :
@@ -450,7 +415,7 @@ bnats_run_fanout(struct bnats *b, struct bnats_conn *cs, char **cause)
 			continue;
 		}
 		for (; sent < due && s == NATS_OK; sent++) {
-			t = bnats_ns();
+			t = mono_ns();
 			memcpy(data, &t, sizeof t);
 			s = natsConnection_Publish(pub->nc, b->subjects[0], data,
 			    (int)len);
@@ -470,11 +435,11 @@ bnats_run_fanout(struct bnats *b, struct bnats_conn *cs, char **cause)
 	if (bnats_wait(b, subs, n, offsetof(struct bnats_conn, received),
 	    n * cfg->messages) != 0) {
 		xasprintf(cause, "timed out before every delivery");
-		bnats_measure_end(b);
+		benchnet_measure_end(&b->m, b->res);
 		bnats_collect(b, subs, n);
 		return (-1);
 	}
-	bnats_measure_end(b);
+	benchnet_measure_end(&b->m, b->res);
 	bnats_collect(b, subs, n);
 	return (0);
 }
@@ -592,7 +557,7 @@ bnats_run_replay(struct bnats *b, struct bnats_conn *cs, char **cause)
 				    benchnet_find_pid(cfg->port);
 		}
 	}
-	bnats_measure_start(b);
+	benchnet_measure_start(&b->m, b->res);
 	for (i = 0; i < n; i++) {
 		subs[i].want = want;
 		subs[i].last = start - 1;
@@ -602,24 +567,24 @@ bnats_run_replay(struct bnats *b, struct bnats_conn *cs, char **cause)
 	b->res->subscribed += n;
 	if (resume)
 		b->res->resumed += n;
-	b->res->subscribe_s = bench_now() - b->t0;
+	b->res->subscribe_s = bench_now() - b->m.t0;
 	b->res->connect_s = b->res->subscribe_s;
 	while ((got = bnats_sum(subs, n, offsetof(struct bnats_conn,
 	    received))) < n * want) {
 		if (first == 0 && bnats_load(&subs[0].received) >= want)
-			first = bench_now() - b->t0;
+			first = bench_now() - b->m.t0;
 		if (bench_now() > b->deadline) {
 			b->res->timed_out = 1;
 			xasprintf(cause, "timed out: %llu of %llu delivered",
 			    (unsigned long long)got,
 			    (unsigned long long)(n * want));
-			bnats_measure_end(b);
+			benchnet_measure_end(&b->m, b->res);
 			bnats_collect(b, subs, n);
 			return (-1);
 		}
 		usleep(BNATS_POLL_US);
 	}
-	bnats_measure_end(b);
+	benchnet_measure_end(&b->m, b->res);
 	b->res->first_caught_s = first > 0 ? first : b->res->seconds;
 	bnats_collect(b, subs, n);
 	return (0);
@@ -632,17 +597,17 @@ bnats_run_connections(struct bnats *b, struct bnats_conn *cs, char **cause)
 	const struct benchnet_cfg *cfg = b->cfg;
 	size_t		 n = cfg->conns;
 
-	b->res->rss_base_kb = benchnet_proc_rss_kb(b->res->server_pid);
-	bnats_measure_start(b);
+	b->res->rss_base_kb = proc_status_kb(b->res->server_pid, "VmRSS");
+	benchnet_measure_start(&b->m, b->res);
 	if (bnats_storm(b, cs, n, 1, NULL, 0, cause) != 0)
 		return (-1);
 	b->res->subscribed += n;
-	bnats_measure_end(b);
+	benchnet_measure_end(&b->m, b->res);
 	b->res->subscribe_s = b->res->seconds;
 	b->res->caught_up = n;
 	usleep(cfg->hold_ms * 1000);
-	b->res->rss_kb = benchnet_proc_rss_kb(b->res->server_pid);
-	b->res->client_rss_kb = benchnet_proc_rss_kb(0);
+	b->res->rss_kb = proc_status_kb(b->res->server_pid, "VmRSS");
+	b->res->client_rss_kb = proc_status_kb(0, "VmRSS");
 	return (0);
 }
 

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "client.h"
 #include "logwire.h"
 
 #define BN_MAX_CONNECTING	256	/* handshakes in flight at once */
@@ -128,24 +129,12 @@ struct benchnet {
 	uint64_t		 acked;
 	uint64_t		 allowed;	/* rate limit */
 	int			 record_acks;
-	double			 t0;
+	struct benchnet_meter	 m;		/* m.t0: start of the phase */
 	double			 t_last;
-	double			 cpu_server0;
-	double			 cpu_client0;
 	int			 reconnecting;	/* resume, second half */
 };
 
 static void	bn_check(struct benchnet *);
-
-/* Return the monotonic clock in nanoseconds. */
-static uint64_t
-bn_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
-}
 
 /* Stop the scenario with an error; the first cause is kept. */
 static void
@@ -241,28 +230,6 @@ benchnet_proc_cpu(pid_t pid)
 	    "%llu %llu", &ut, &st) != 2)
 		return (-1);
 	return ((double)(ut + st) / sysconf(_SC_CLK_TCK));
-}
-
-/* Return VmRSS of a process in KiB (0: this process), or -1. */
-long
-benchnet_proc_rss_kb(pid_t pid)
-{
-	char	 path[64], line[256];
-	FILE	*f;
-	long	 kb = -1;
-
-	if (pid == 0)
-		snprintf(path, sizeof path, "/proc/self/status");
-	else
-		snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return (kb);
 }
 
 /* Return the inode of the socket listening on TCP port, or 0. */
@@ -372,26 +339,26 @@ benchnet_raise_nofile(uint64_t want)
 	}
 }
 
-/* Mark the start of the measured phase. */
-static void
-bn_measure_start(struct benchnet *bn)
+/* Mark the start of a measured phase: the time and the CPU times. */
+void
+benchnet_measure_start(struct benchnet_meter *m, const struct benchnet_res *res)
 {
-	bn->t0 = bench_now();
-	bn->cpu_server0 = benchnet_proc_cpu(bn->res->server_pid);
-	bn->cpu_client0 = benchnet_self_cpu();
+	m->t0 = bench_now();
+	m->cpu_server0 = benchnet_proc_cpu(res->server_pid);
+	m->cpu_client0 = benchnet_self_cpu();
 }
 
-/* Mark its end. */
-static void
-bn_measure_end(struct benchnet *bn)
+/* Mark its end: its seconds and the CPU the server and we spent in it. */
+void
+benchnet_measure_end(const struct benchnet_meter *m, struct benchnet_res *res)
 {
 	double	c;
 
-	bn->res->seconds = bench_now() - bn->t0;
-	c = benchnet_proc_cpu(bn->res->server_pid);
-	bn->res->server_cpu_s = (c >= 0 && bn->cpu_server0 >= 0) ?
-	    c - bn->cpu_server0 : -1;
-	bn->res->client_cpu_s = benchnet_self_cpu() - bn->cpu_client0;
+	res->seconds = bench_now() - m->t0;
+	c = benchnet_proc_cpu(res->server_pid);
+	res->server_cpu_s = (c >= 0 && m->cpu_server0 >= 0) ?
+	    c - m->cpu_server0 : -1;
+	res->client_cpu_s = benchnet_self_cpu() - m->cpu_client0;
 }
 
 /* Send publishes on a publisher while its window and the limits allow. */
@@ -418,7 +385,7 @@ bn_pub_fill(struct bn_client *c)
 			/* {"t":NANOS,"p":"..."} of cfg->size bytes. */
 			hl = (size_t)snprintf(stamp, sizeof stamp,
 			    "{\"t\":%llu,\"p\":",
-			    (unsigned long long)bn_ns());
+			    (unsigned long long)mono_ns());
 			cl = bn->cfg->size > hl + 3 ? bn->cfg->size - hl - 1 :
 			    2;
 			memcpy(bn->buf + n, stamp, hl);
@@ -465,7 +432,7 @@ bn_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (bn->phase != BN_PUBLISH)
 		return;
-	due = (uint64_t)((bench_now() - bn->t0) * bn->cfg->rate) + 1;
+	due = (uint64_t)((bench_now() - bn->m.t0) * bn->cfg->rate) + 1;
 	bn->allowed = due < bn->to_send ? due : bn->to_send;
 	bn_pub_all(bn);
 }
@@ -572,13 +539,13 @@ bn_on_message(struct bn_client *c, const char *s, size_t len)
 	c->received++;
 	bn->res->delivered++;
 	if (bn->stamped && bn_u64(s, len, "\"data\":{\"t\":", &t) == 0) {
-		now = bn_ns();
+		now = mono_ns();
 		benchhist_add(&bn->res->lat, now > t ? now - t : 0);
 	}
 	if (!c->caught && c->received >= c->want) {
 		c->caught = 1;
 		if (bn->caught++ == 0)
-			bn->res->first_caught_s = bench_now() - bn->t0;
+			bn->res->first_caught_s = bench_now() - bn->m.t0;
 		bn->t_last = bench_now();
 	}
 }
@@ -782,19 +749,38 @@ bn_stop_timer(struct benchnet *bn)
 	}
 }
 
+/* Note how long connecting every client took: the first phase's end. */
+static void
+bn_connected(struct benchnet *bn)
+{
+	bn->res->connect_s = bench_now() - bn->m.t0;
+}
+
+/*
+ * End a scenario whose subscribers had to catch up: its time runs from
+ * the start of the measured phase to the last message delivered.
+ */
+static void
+bn_caught_up(struct benchnet *bn)
+{
+	benchnet_measure_end(&bn->m, bn->res);
+	bn->res->seconds = bn->t_last - bn->m.t0;
+	bn->phase = BN_DONE;
+}
+
 /* publish: connect, publish everything, done. */
 static void
 bn_step_publish(struct benchnet *bn)
 {
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->t0;
+		bn_connected(bn);
 		bn->record_acks = 1;
-		bn_measure_start(bn);
+		benchnet_measure_start(&bn->m, bn->res);
 		bn_publish(bn, bn->cfg->messages, 0);
 		break;
 	default:
-		bn_measure_end(bn);
+		benchnet_measure_end(&bn->m, bn->res);
 		bn->phase = BN_DONE;
 		break;
 	}
@@ -806,11 +792,11 @@ bn_step_fanout(struct benchnet *bn)
 {
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->t0;
+		bn_connected(bn);
 		bn_subscribe_all(bn);
 		break;
 	case 1:
-		bn_measure_start(bn);
+		benchnet_measure_start(&bn->m, bn->res);
 		bn_publish(bn, bn->cfg->messages, 1);
 		break;
 	case 2:
@@ -818,9 +804,7 @@ bn_step_fanout(struct benchnet *bn)
 		bn->phase = BN_CATCHUP;
 		break;
 	default:
-		bn_measure_end(bn);
-		bn->res->seconds = bn->t_last - bn->t0;
-		bn->phase = BN_DONE;
+		bn_caught_up(bn);
 		break;
 	}
 }
@@ -831,58 +815,51 @@ bn_step_replay(struct benchnet *bn)
 {
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->t0;
-		bn->t0 = bench_now();
+		bn_connected(bn);
+		bn->m.t0 = bench_now();
 		bn_publish(bn, bn->cfg->messages, 0);
 		break;
 	case 1:
-		bn->res->prefill_s = bench_now() - bn->t0;
-		bn_measure_start(bn);
+		bn->res->prefill_s = bench_now() - bn->m.t0;
+		benchnet_measure_start(&bn->m, bn->res);
 		bn_subscribe_all(bn);
 		break;
 	case 2:
 		bn->phase = BN_CATCHUP;
 		break;
 	default:
-		bn_measure_end(bn);
-		bn->res->seconds = bn->t_last - bn->t0;
-		bn->phase = BN_DONE;
+		bn_caught_up(bn);
 		break;
 	}
 }
 
 /*
  * Wait until the server answers GET /healthz with 200 (after a restart),
- * with blocking sockets, for up to timeout_ms.  Return 0 or -1.
+ * for up to timeout_ms.  Return 0 or -1.
  */
 static int
 bn_wait_ready(struct benchnet_cfg *cfg, uint64_t timeout_ms)
 {
-	struct pollfd	pfd;
-	double		end = bench_now() + timeout_ms / 1e3;
-	char		req[256], resp[64];
-	ssize_t		n;
-	int		fd, len;
+	struct httpc_url	 u;
+	struct httpc_resp	 r;
+	double			 end = bench_now() + timeout_ms / 1e3;
+	char			*cause;
+	int			 status;
 
-	len = snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: %s\r\n"
-	    "Connection: close\r\n\r\n", cfg->host);
+	memset(&u, 0, sizeof u);
+	snprintf(u.host, sizeof u.host, "%s", cfg->host);
+	u.port = cfg->port;
 	while (bench_now() < end) {
-		fd = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0);
-		if (fd != -1 && connect(fd, (struct sockaddr *)&cfg->addr,
-		    sizeof cfg->addr) == 0 && write(fd, req, len) == len) {
-			pfd.fd = fd;
-			pfd.events = POLLIN;
-			if (poll(&pfd, 1, 1000) == 1 &&
-			    (n = read(fd, resp, sizeof resp - 1)) > 0) {
-				resp[n] = '\0';
-				if (strncmp(resp, "HTTP/1.1 200", 12) == 0) {
-					close(fd);
-					return (0);
-				}
-			}
+		cause = NULL;
+		status = 0;
+		if (httpc_request(&u, "GET", "/healthz", NULL, NULL, 0, 1000,
+		    &r, NULL, NULL, &cause) == 0) {
+			status = r.status;
+			httpc_resp_free(&r);
 		}
-		if (fd != -1)
-			close(fd);
+		free(cause);
+		if (status == 200)
+			return (0);
 		usleep(BN_READY_POLL_MS * 1000);
 	}
 	return (-1);
@@ -903,7 +880,7 @@ bn_step_resume(struct benchnet *bn)
 
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->t0;
+		bn_connected(bn);
 		bn_subscribe_all(bn);
 		break;
 	case 1:
@@ -942,20 +919,20 @@ bn_step_resume(struct benchnet *bn)
 		bn->caught = 0;
 		bn->reconnecting = 1;	/* bn_open_cb subscribes */
 		bn->stage = 10;
-		bn_measure_start(bn);
+		benchnet_measure_start(&bn->m, bn->res);
 		bn_connect(bn, bn->end_sub);
 		break;
 	case 10:
-		res->connect_s = bench_now() - bn->t0;
+		bn_connected(bn);
 		bn->phase = BN_SUBSCRIBE;
 		break;
 	case 11:
-		res->subscribe_s = bench_now() - bn->t0;
+		res->subscribe_s = bench_now() - bn->m.t0;
 		bn->phase = BN_CATCHUP;
 		break;
 	default:
-		bn_measure_end(bn);
-		res->seconds = bn->t_last > bn->t0 ? bn->t_last - bn->t0 :
+		benchnet_measure_end(&bn->m, bn->res);
+		res->seconds = bn->t_last > bn->m.t0 ? bn->t_last - bn->m.t0 :
 		    res->subscribe_s;
 		bn->phase = BN_DONE;
 		break;
@@ -968,8 +945,8 @@ bn_hold_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct benchnet	*bn = arg;
 
-	bn->res->rss_kb = benchnet_proc_rss_kb(bn->res->server_pid);
-	bn->res->client_rss_kb = benchnet_proc_rss_kb(0);
+	bn->res->rss_kb = proc_status_kb(bn->res->server_pid, "VmRSS");
+	bn->res->client_rss_kb = proc_status_kb(0, "VmRSS");
 	bn->phase = BN_DONE;
 	event_base_loopbreak(bn->base);
 }
@@ -982,12 +959,12 @@ bn_step_connections(struct benchnet *bn)
 
 	switch (bn->stage++) {
 	case 0:
-		bn->res->connect_s = bench_now() - bn->t0;
+		bn_connected(bn);
 		bn_subscribe_all(bn);
 		break;
 	default:
-		bn_measure_end(bn);
-		bn->res->subscribe_s = bench_now() - bn->t0;
+		benchnet_measure_end(&bn->m, bn->res);
+		bn->res->subscribe_s = bench_now() - bn->m.t0;
 		bn->phase = BN_HOLD;
 		tv.tv_sec = bn->cfg->hold_ms / 1000;
 		tv.tv_usec = (bn->cfg->hold_ms % 1000) * 1000;
@@ -1121,15 +1098,15 @@ bn_run(struct benchnet_cfg *cfg, struct benchnet_res *res, char **cause)
 	bn.wsloop = benchws_loop_new(bn.base);
 	bn_setup(&bn);
 	if (strcmp(cfg->scenario, "connections") == 0) {
-		res->rss_base_kb = benchnet_proc_rss_kb(res->server_pid);
-		bn_measure_start(&bn);
+		res->rss_base_kb = proc_status_kb(res->server_pid, "VmRSS");
+		benchnet_measure_start(&bn.m, bn.res);
 	}
 	tv.tv_sec = cfg->timeout_ms / 1000;
 	tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
 	bn.deadline = evtimer_new(bn.base, bn_deadline_cb, &bn);
 	evtimer_add(bn.deadline, &tv);
 
-	bn.t0 = bench_now();
+	bn.m.t0 = bench_now();
 	bn_connect(&bn, bn.nclients);
 	bn_check(&bn);
 	if (!bn.failed && bn.phase != BN_DONE)
@@ -1252,39 +1229,35 @@ static int
 bn_target(struct benchnet_cfg *cfg, const char *url)
 {
 	struct addrinfo	 hints, *ai;
-	const char	*p;
-	char		*colon;
-	long		 port;
+	struct url	 u;
+	char		*cause;
+	int		 rc = -1;
 
-	if (strncmp(url, "nats://", 7) == 0) {
-		cfg->nats = 1;
-		p = url + 7;
-		port = 4222;
-	} else if (strncmp(url, "http://", 7) == 0 ||
-	    strncmp(url, "ws://", 5) == 0) {
-		p = strstr(url, "//") + 2;
-		port = 80;
-	} else
+	if (url_parse(url, &u, &cause) != 0) {
+		free(cause);
 		return (-1);
-	free(cfg->host);
-	cfg->host = xstrndup(p, strcspn(p, "/"));
-	if ((colon = strrchr(cfg->host, ':')) != NULL) {
-		*colon = '\0';
-		port = strtol(colon + 1, NULL, 10);
-		if (port <= 0 || port > 65535)
-			return (-1);
 	}
-	cfg->port = (int)port;
+	if (strcmp(u.scheme, "nats") != 0 && strcmp(u.scheme, "http") != 0 &&
+	    strcmp(u.scheme, "ws") != 0)
+		goto out;
+	cfg->nats = strcmp(u.scheme, "nats") == 0;
+	free(cfg->host);
+	cfg->host = xstrdup(u.host);
+	cfg->port = u.port;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_INET;
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(cfg->host, NULL, &hints, &ai) != 0)
-		return (-1);
+		goto out;
 	memcpy(&cfg->addr, ai->ai_addr, sizeof cfg->addr);
 	cfg->addr.sin_port = htons(cfg->port);
 	freeaddrinfo(ai);
 	cfg->target = url;
-	return (0);
+	rc = 0;
+
+out:
+	url_free(&u);
+	return (rc);
 }
 
 /* Parse the options of scenario sc into cfg. */

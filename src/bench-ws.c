@@ -2,8 +2,8 @@
  * bench-ws.c: the event-driven WebSocket client of logwire-bench.
  *
  * One struct benchws is one non-blocking TCP socket, first in the HTTP
- * upgrade (request written by hand, the 101 answer and its
- * Sec-WebSocket-Accept checked), then framed by wslay's frame layer
+ * upgrade (the request and the check of the 101 answer are upgrade.c's,
+ * shared with the other clients), then framed by wslay's frame layer
  * (wslay_frame_recv and wslay_frame_send).  A load generator keeps
  * thousands of these on one event base, and at a million messages a
  * second the client, not the server, would be the bound; so the client
@@ -47,22 +47,21 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include <wslay/wslay.h>
 
 #include "bench.h"
+#include "client.h"
 #include "logwire.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT	24
 #endif
 
-#define BENCHWS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define BENCHWS_PROTOCOL	"logwire.v1"
 #define BENCHWS_MAX_HEAD	8192		/* bytes of the 101 answer */
 #define BENCHWS_MAX_MSG		(16 << 20)	/* largest message taken */
 #define BENCHWS_READ_MAX	(256 << 10)	/* bytes per read(2) */
@@ -94,7 +93,7 @@ struct benchws {
 	void			*arg;
 	int			 in_cb;		/* callbacks running */
 	int			 dead;		/* free when out */
-	char			 accept[32];	/* expected */
+	char			 key[UPGRADE_KEY_LEN + 1];
 
 	/* Input being fed to wslay, and a 101 answer cut by a read. */
 	const uint8_t		*in;
@@ -560,33 +559,19 @@ benchws_frames(struct benchws *ws, const uint8_t *data, size_t len)
 /* Check the answer to the upgrade (len bytes, up to the empty line). */
 static int
 benchws_check_head(struct benchws *ws, const char *p, size_t len,
-    const char **cause)
+    char **cause)
 {
-	const char	*end = p + len, *eol, *v;
-	size_t		 alen = strlen(ws->accept);
-	int		 ok = 0;
+	struct hresp	*r;
+	int		 rc = -1;
 
-	if (len < 13 || memcmp(p, "HTTP/1.1 101", 12) != 0 ||
-	    (p[12] != ' ' && p[12] != '\r')) {
-		*cause = "upgrade refused (no 101)";
-		return (-1);
-	}
-	for (; p < end; p = eol + 2) {
-		if ((eol = memmem(p, end - p, "\r\n", 2)) == NULL)
-			break;
-		if (eol - p < 21 ||
-		    strncasecmp(p, "sec-websocket-accept:", 21) != 0)
-			continue;
-		for (v = p + 21; v < eol && (*v == ' ' || *v == '\t'); v++)
-			;
-		ok = (size_t)(eol - v) == alen && memcmp(v, ws->accept,
-		    alen) == 0;
-	}
-	if (!ok) {
-		*cause = "bad Sec-WebSocket-Accept";
-		return (-1);
-	}
-	return (0);
+	r = hresp_new(0, 0, NULL, NULL);
+	if (hresp_feed(r, p, len, NULL) == HRESP_ERROR)
+		xasprintf(cause, "bad answer to the upgrade: %s",
+		    hresp_error(r));
+	else
+		rc = upgrade_check(r, ws->key, BENCHWS_PROTOCOL, cause);
+	hresp_free(r);
+	return (rc);
 }
 
 /*
@@ -597,7 +582,8 @@ benchws_check_head(struct benchws *ws, const char *p, size_t len,
 static void
 benchws_upgrade(struct benchws *ws, const uint8_t *data, size_t len)
 {
-	const char	*p = (const char *)data, *e, *cause;
+	const char	*p = (const char *)data, *e;
+	char		*cause;
 	size_t		 n = len, old = ws->headlen, hlen;
 
 	if (ws->head != NULL) {
@@ -618,8 +604,9 @@ benchws_upgrade(struct benchws *ws, const uint8_t *data, size_t len)
 		return;
 	}
 	hlen = e + 4 - p;
-	if (benchws_check_head(ws, p, hlen - 2, &cause) != 0) {
+	if (benchws_check_head(ws, p, hlen, &cause) != 0) {
 		benchws_fail(ws, cause);
+		free(cause);
 		return;
 	}
 	/* The head ends in this read (none before had its end). */
@@ -663,23 +650,18 @@ benchws_read_cb(evutil_socket_t fd, short what, void *arg)
 	benchws_leave(ws);
 }
 
-/* Make the key of the upgrade and the accept value it must come back as. */
+/* Make the key of the upgrade. */
 static void
-benchws_key(struct benchws *ws, char *key)
+benchws_key(struct benchws *ws)
 {
-	unsigned char	 raw[16], sha[SHA_DIGEST_LENGTH];
-	char		 cat[64];
-	uint64_t	 x;
+	unsigned char	raw[16];
+	uint64_t	x;
 
 	x = benchws_rand(ws->loop);
 	memcpy(raw, &x, 8);
 	x = benchws_rand(ws->loop);
 	memcpy(raw + 8, &x, 8);
-	EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
-	memcpy(cat, key, 24);
-	memcpy(cat + 24, BENCHWS_GUID, 36);
-	SHA1((unsigned char *)cat, 60, sha);
-	EVP_EncodeBlock((unsigned char *)ws->accept, sha, sizeof sha);
+	EVP_EncodeBlock((unsigned char *)ws->key, raw, sizeof raw);
 }
 
 /* Make the state the clients of an event base share. */
@@ -723,8 +705,8 @@ benchws_connect(struct benchws_loop *loop, const struct sockaddr_in *dst,
 		benchws_send_cb, benchws_recv_cb, benchws_genmask_cb
 	};
 	struct benchws	*ws;
-	char		 key[32], req[1024];
-	int		 fd, n, one = 1;
+	char		*req;
+	int		 fd, one = 1;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC,
 	    0)) == -1) {
@@ -768,14 +750,11 @@ benchws_connect(struct benchws_loop *loop, const struct sockaddr_in *dst,
 	 * On loopback the connect has usually finished by now; if not, the
 	 * first write finds the socket not ready and waits for it.
 	 */
-	benchws_key(ws, key);
-	n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n"
-	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-	    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-	    "Sec-WebSocket-Protocol: logwire.v1\r\n\r\n", path, host, key);
-	if (n < 0 || (size_t)n >= sizeof req)
-		fatalx("upgrade request too long");
-	benchws_out(ws, req, n);
+	benchws_key(ws);
+	req = upgrade_request(path, host, ntohs(dst->sin_port), ws->key,
+	    BENCHWS_PROTOCOL, NULL);
+	benchws_out(ws, req, strlen(req));
+	free(req);
 	benchws_queue(ws);
 	return (ws);
 }

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -145,10 +144,7 @@ bench_error(const char *scenario, const char *fmt, ...)
 double
 bench_now(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
+	return (mono_ns() / 1e9);
 }
 
 /* Parse a positive integer no larger than max; return 0 or -1. */

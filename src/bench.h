@@ -75,7 +75,7 @@ struct benchws_loop *benchws_loop_new(struct event_base *);
 void		 benchws_loop_free(struct benchws_loop *);
 /*
  * Connect to dst (binding to src first, unless NULL) and upgrade on path
- * with Host host and subprotocol logwire.v1.  Return NULL with *cause set
+ * with Host host:port and subprotocol logwire.v1.  Return NULL with *cause set
  * (caller frees) when the socket cannot even be created.
  */
 struct benchws	*benchws_connect(struct benchws_loop *,
@@ -153,12 +153,26 @@ struct benchnet_res {
 	struct benchhist lat;		/* ack or publish-to-deliver */
 };
 
+/*
+ * A measured phase's start: the time (bench_now()) and the CPU times of
+ * the server (-1: unknown) and of this process.  benchnet_measure_end()
+ * puts the phase's seconds and CPU times into the result.
+ */
+struct benchnet_meter {
+	double		 t0;
+	double		 cpu_server0;
+	double		 cpu_client0;
+};
+
 /* bench-net.c */
 int		 benchnet_main(int, char **);
+void		 benchnet_measure_start(struct benchnet_meter *,
+		     const struct benchnet_res *);
+void		 benchnet_measure_end(const struct benchnet_meter *,
+		     struct benchnet_res *);
 const char	*benchnet_usage(const char *);
 void		 benchnet_payload(char *, size_t, uint64_t);
 double		 benchnet_proc_cpu(pid_t);
-long		 benchnet_proc_rss_kb(pid_t);
 pid_t		 benchnet_find_pid(int);
 double		 benchnet_self_cpu(void);
 void		 benchnet_raise_nofile(uint64_t);

@@ -20,7 +20,7 @@
 #include <zstd.h>
 
 #include "logwire.h"
-#include "httpc.h"
+#include "client.h"
 
 #define CMD_REST_DEFAULT_URL	"http://127.0.0.1:8080"
 #define CMD_REST_TIMEOUT_MS	60000

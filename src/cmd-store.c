@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "logwire.h"
@@ -99,15 +98,11 @@ cmd_store_signals(void (*handler)(int))
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Return seconds elapsed since *start. */
+/* Return seconds elapsed since start (mono_ns()). */
 static double
-cmd_store_elapsed(const struct timespec *start)
+cmd_store_elapsed(uint64_t start)
 {
-	struct timespec	now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return ((now.tv_sec - start->tv_sec) +
-	    (now.tv_nsec - start->tv_nsec) / 1e9);
+	return ((mono_ns() - start) / 1e9);
 }
 
 /*
@@ -158,7 +153,7 @@ cmd_store_snapshot(struct cli *cli, struct cli_args *args)
 {
 	struct store_config	 cfg;
 	struct store		*st = NULL;
-	struct timespec		 start;
+	uint64_t		 start;
 	struct stat		 sb;
 	const char		*path = args->argv[0], *datadir;
 	char			*tmp = NULL, *cause = NULL;
@@ -172,7 +167,7 @@ cmd_store_snapshot(struct cli *cli, struct cli_args *args)
 	if (!S_ISDIR(sb.st_mode))
 		return (cli_error(args, "%s: not a directory", datadir));
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = mono_ns();
 	store_config_default(&cfg);
 	cfg.readonly = 1;
 	if ((error = store_open(datadir, &cfg, &st, &cause)) != 0) {
@@ -219,7 +214,7 @@ cmd_store_snapshot(struct cli *cli, struct cli_args *args)
 
 	fprintf(stderr, "logwire: snapshot: %s written from %s: %llu bytes "
 	    "in %.2f s\n", path, datadir, (unsigned long long)bytes,
-	    cmd_store_elapsed(&start));
+	    cmd_store_elapsed(start));
 	ret = CLI_EXIT_OK;
 out:
 	if (fd != -1)
@@ -297,12 +292,12 @@ static int
 cmd_store_restore(struct cli *cli, struct cli_args *args)
 {
 	struct cmd_store_totals	 t;
-	struct timespec		 start;
+	uint64_t		 start;
 	const char		*path = args->argv[0], *dir = args->argv[1];
 	char			*cause = NULL;
 	int			 error, ret = CLI_EXIT_ERROR;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = mono_ns();
 	if ((error = store_restore(path, dir, &cause)) != 0) {
 		if (error == STORE_EEXIST && cause == NULL) {
 			cli_error(args, "%s: exists and is not empty", dir);
@@ -319,7 +314,7 @@ cmd_store_restore(struct cli *cli, struct cli_args *args)
 	fprintf(stderr, "logwire: restore: %s restored into %s: %llu "
 	    "channels, %llu messages, new epochs, in %.2f s\n", path, dir,
 	    (unsigned long long)t.channels, (unsigned long long)t.messages,
-	    cmd_store_elapsed(&start));
+	    cmd_store_elapsed(start));
 	ret = CLI_EXIT_OK;
 out:
 	free(cause);

@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "logwire.h"
-#include "wsc.h"
+#include "client.h"
 
 #define CMD_WS_DEFAULT_URL	"http://127.0.0.1:8080"
 #define CMD_WS_TIMEOUT_MS	30000

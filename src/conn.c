@@ -279,7 +279,7 @@ conn_set_state(struct conn *c, enum conn_state state)
 		break;
 	case CONN_FLUSH:
 		/* Input from now on is read and dropped (conn_flush_step). */
-		now = server_mono_ns();
+		now = mono_ns();
 		if (c->close_by_ns == 0)
 			c->close_by_ns = now + CONN_CLOSE_MAX_MS * 1000000ULL;
 		c->quiet_ns = now;
@@ -290,7 +290,7 @@ conn_set_state(struct conn *c, enum conn_state state)
 		conn_arm(c, server.cfg->ping_interval_ms);
 		break;
 	case CONN_WS_CLOSING:
-		c->close_by_ns = server_mono_ns() +
+		c->close_by_ns = mono_ns() +
 		    CONN_CLOSE_MAX_MS * 1000000ULL;
 		c->quiet_ns = 0;
 		conn_arm(c, CONN_POLL_MS);
@@ -309,7 +309,7 @@ static void
 conn_flush_step(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	uint64_t	 now = server_mono_ns(), quiet_ns;
+	uint64_t	 now = mono_ns(), quiet_ns;
 
 	if (evbuffer_get_length(in) > 0) {
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -354,7 +354,7 @@ conn_flush_step(struct conn *c)
 static void
 conn_closing_timeout(struct conn *c)
 {
-	uint64_t	now = server_mono_ns();
+	uint64_t	now = mono_ns();
 
 	if (now < conn_close_by(c)) {
 		if (!conn_delivered(c)) {

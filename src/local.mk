@@ -1,8 +1,4 @@
-# src/: the daemon and shared utility code.
-noinst_LIBRARIES += libcommon.a
-libcommon_a_SOURCES = src/logwire.h src/xmalloc.c src/log.c src/duration.c \
-	src/jstr.c src/jbuf.c src/req.c
-
+# src/: the daemon.
 sbin_PROGRAMS += src/logwired
 src_logwired_SOURCES = src/logwired.c src/server.c src/server-conn.c src/conn.c src/http.c \
 	src/ws.c src/proto.c src/pos.c src/sub.c src/channel.c src/frame.c src/writer.c \

@@ -10,47 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "storage.h"
-
-#ifndef __dead
-#define __dead __attribute__((__noreturn__))
-#endif
-#ifndef MIN
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#endif
-#ifndef MAX
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#endif
-#ifndef nitems
-#define nitems(a) (sizeof (a) / sizeof (a)[0])
-#endif
-
-/* xmalloc.c */
-void		*xmalloc(size_t);
-void		*xcalloc(size_t, size_t);
-void		*xrealloc(void *, size_t);
-char		*xstrdup(const char *);
-char		*xstrndup(const char *, size_t);
-int		 xasprintf(char **, const char *, ...)
-		     __attribute__((__format__(__printf__, 2, 3)));
-
-/* log.c */
-#define LOG_FATAL	0
-#define LOG_ERROR	1
-#define LOG_WARN	2
-#define LOG_INFO	3
-#define LOG_DEBUG	4
-void		 log_init(const char *, int);
-void		 log_msg(int, const char *, ...)
-		     __attribute__((__format__(__printf__, 2, 3)));
-__dead void	 fatal(const char *, ...)
-		     __attribute__((__format__(__printf__, 1, 2)));
-__dead void	 fatalx(const char *, ...)
-		     __attribute__((__format__(__printf__, 1, 2)));
-#define log_error(...)	log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)	log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* ---- CLI (logwire): cmd-*.c sections below this line ---- */
 
@@ -161,32 +122,6 @@ struct json_t;
 typedef struct json_t json_t;
 struct event_base;
 struct bufferevent;
-
-/* Append a string literal to an evbuffer. */
-#define evbuffer_add_lit(b, s)	evbuffer_add((b), (s), sizeof (s) - 1)
-
-/* jstr.c */
-void		 jstr_escape(struct evbuffer *, const char *, size_t);
-void		 jstr_ref(struct evbuffer *, const char *, const char *);
-
-/*
- * jbuf.c: JSON text in a growable array with JBUF_HEAD bytes kept free in
- * front for a frame header.  A zeroed struct jbuf is an empty buffer.
- */
-#define JBUF_HEAD	10
-struct jbuf {
-	char	*p;
-	size_t	 len;		/* bytes in use from p, header room included */
-	size_t	 size;
-};
-void		 jbuf_reset(struct jbuf *);
-void		 jbuf_free(struct jbuf *);
-void		 jbuf_add(struct jbuf *, const void *, size_t);
-void		 jbuf_u64(struct jbuf *, uint64_t);
-void		 jbuf_escape(struct jbuf *, const char *, size_t);
-void		 jbuf_ref(struct jbuf *, const char *);
-const char	*jbuf_text(const struct jbuf *, size_t *);
-#define jbuf_lit(b, s)	jbuf_add((b), (s), sizeof (s) - 1)
 
 /* http.c */
 #define HTTP_MAX_HEADERS	64
@@ -546,9 +481,6 @@ void		 rest_shutdown(void);
 void		 rest_item(struct evbuffer *, const char *, size_t,
 		     const struct store_rec *);
 
-/* duration.c */
-int		 duration_parse(const char *, uint64_t *);
-
 /* sub.c */
 struct sub	*sub_find(struct conn *, const char *, size_t);
 struct sub	*sub_new(struct conn *, const char *, size_t);
@@ -636,7 +568,6 @@ struct server {
 extern struct server	 server;
 int		 server_run(struct config *);
 uint64_t	 server_now_ms(void);
-uint64_t	 server_mono_ns(void);
 /* A warning that may come many times a second: see server_ratelog(). */
 struct server_ratelog {
 	uint64_t		 last_ns;	/* last line written, 0 never */

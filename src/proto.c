@@ -488,7 +488,7 @@ proto_message(struct conn *c, const char *text, size_t len)
 	char		*ref = NULL, *cause;
 
 	if (server.stopping)
-		server.last_request_ns = server_mono_ns();
+		server.last_request_ns = mono_ns();
 	if (req_parse(&req, text, len, &cause) != 0) {
 		proto_error(c, NULL, 40000, "malformed JSON: %s", cause);
 		free(cause);

@@ -57,16 +57,6 @@ server_now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
-/* Monotonic time in nanoseconds. */
-uint64_t
-server_mono_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
-}
-
 /*
  * Count one occurrence of a warning that may repeat many times a second
  * (a full descriptor table, a connection flood): return how many
@@ -76,7 +66,7 @@ server_mono_ns(void)
 unsigned long long
 server_ratelog(struct server_ratelog *rl)
 {
-	uint64_t		now = server_mono_ns();
+	uint64_t		now = mono_ns();
 	unsigned long long	n;
 
 	rl->count++;
@@ -190,7 +180,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	log_info("signal %d: shutting down", (int)sig);
 	server.stopping = 1;
-	stop_started = server_mono_ns();
+	stop_started = mono_ns();
 	conn_read_all();
 	event_add(stop_timer, &tv);
 }
@@ -211,7 +201,7 @@ static void
 server_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval	tv = { 0, 10000 };
-	uint64_t	now = server_mono_ns(), quiet_ms;
+	uint64_t	now = mono_ns(), quiet_ms;
 
 	quiet_ms = (now - server.last_request_ns) / 1000000;
 	if (stop_phase == 0 && writer_pending() == 0 &&
@@ -223,7 +213,7 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 		stop_phase = 1;
 	}
 	if (stop_phase == 1 && (conn_count() == 0 ||
-	    server_mono_ns() >= server.stop_by_ns)) {
+	    mono_ns() >= server.stop_by_ns)) {
 		if (conn_count() != 0)
 			log_warn("shutdown timeout: closing %zu connection%s "
 			    "not done", conn_count(), conn_count() == 1 ? "" :

@@ -59,7 +59,7 @@ wreq_free(struct wreq *w)
 void
 writer_submit(struct wreq *w)
 {
-	w->queued_ns = server_mono_ns();
+	w->queued_ns = mono_ns();
 	pthread_mutex_lock(&writer_lock);
 	TAILQ_INSERT_TAIL(&writer_in, w, entry);
 	writer_queued++;
@@ -106,9 +106,9 @@ writer_append(struct wreq **batch, size_t n, struct store_msg *msgs)
 
 	for (i = 0; i < n; i++)
 		msgs[i] = batch[i]->msg;
-	t0 = server_mono_ns();
+	t0 = mono_ns();
 	rc = store_append(writer_store, msgs, n, 0);
-	metrics_commit((double)(server_mono_ns() - t0) / 1e9, n);
+	metrics_commit((double)(mono_ns() - t0) / 1e9, n);
 	if (rc == STORE_EPANIC)
 		fatalx("storage panic: the LMDB environment is unusable");
 	for (i = 0; i < n; i++) {

@@ -45,32 +45,12 @@
 
 #include "logwire.h"
 
-#define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_PROTOCOL	"logwire.v1"
 #define WS_SWEEP_MS	250
 
 static TAILQ_HEAD(, conn) ws_holding = TAILQ_HEAD_INITIALIZER(ws_holding);
 static struct event	*ws_sweep_ev;
 static unsigned int	 ws_sweeps;
-
-/* Compute Sec-WebSocket-Accept for a client key into out (29 bytes). */
-static void
-ws_accept_key(const char *key, char *out)
-{
-	EVP_MD_CTX	*md;
-	unsigned char	 digest[EVP_MAX_MD_SIZE];
-	unsigned int	 dlen;
-
-	if ((md = EVP_MD_CTX_new()) == NULL)
-		fatalx("EVP_MD_CTX_new failed");
-	if (EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, key, strlen(key)) != 1 ||
-	    EVP_DigestUpdate(md, WS_GUID, strlen(WS_GUID)) != 1 ||
-	    EVP_DigestFinal_ex(md, digest, &dlen) != 1)
-		fatalx("SHA-1 failed");
-	EVP_MD_CTX_free(md);
-	EVP_EncodeBlock((unsigned char *)out, digest, (int)dlen);
-}
 
 /* Whether key is base64 of exactly 16 bytes. */
 static int
@@ -121,7 +101,7 @@ ws_handshake(struct conn *c, char **cause, int *status)
 		*cause = "missing or malformed Sec-WebSocket-Key";
 		return (-1);
 	}
-	ws_accept_key(key, accept);
+	wskey_accept(key, accept);
 	proto = http_req_header(r, "sec-websocket-protocol");
 	evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"

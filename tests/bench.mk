@@ -6,5 +6,5 @@ TESTS += tests/test_bench
 tests_test_bench_SOURCES = tests/test_bench.c
 tests_test_bench_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_bench_LDADD = $(HARNESS_LIBS)
-tests_test_bench_DEPENDENCIES = tests/libharness.a libwsc.a libcommon.a \
+tests_test_bench_DEPENDENCIES = $(HARNESS_DEPS) \
 	src/logwired$(EXEEXT) src/logwire-bench$(EXEEXT)

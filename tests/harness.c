@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <http_parser.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,7 +31,7 @@
 #include <sys/prctl.h>
 #endif
 
-#include "logwire.h"
+#include "common.h"
 #include "harness.h"
 
 #ifndef TOP_BUILDDIR
@@ -59,24 +58,6 @@ struct hd {
 
 static long	hd_nofile;	/* RLIMIT_NOFILE for the daemon, 0 inherit */
 
-/* What the response parser collects. */
-struct hd_parse {
-	struct hd_resp	*resp;
-	int		 in_value;
-	int		 head;		/* request was HEAD: no body */
-	int		 done;
-};
-
-/* Return the monotonic time in milliseconds. */
-static int64_t
-hd_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Sleep for ms milliseconds. */
 static void
 hd_sleep(int ms)
@@ -87,28 +68,6 @@ hd_sleep(int ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-/* Wait for events on fd until deadline: revents, 0 on timeout, -1. */
-static int
-hd_wait(int fd, short events, int64_t deadline)
-{
-	struct pollfd	pfd;
-	int64_t		left;
-	int		n;
-
-	for (;;) {
-		left = deadline - hd_now();
-		if (left < 0)
-			left = 0;
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)(left > INT_MAX ? INT_MAX : left));
-		if (n == -1 && errno == EINTR)
-			continue;
-		return (n <= 0 ? n : pfd.revents);
-	}
 }
 
 /* Turn a wait(2) status into a shell-style exit status. */
@@ -137,7 +96,7 @@ hd_bin(const char *name)
 }
 
 /* Return a loopback port that was free a moment ago, or -1. */
-static int
+int
 hd_free_port(void)
 {
 	struct sockaddr_in	sin;
@@ -304,11 +263,11 @@ static int
 hd_ready(struct hd *hd)
 {
 	struct hd_resp	 r;
-	int64_t		 deadline = hd_now() + HD_START_TIMEOUT;
+	int64_t		 deadline = mono_ms() + HD_START_TIMEOUT;
 	int		 status = -1, rc, fd;
 	char		*log;
 
-	while (hd_now() < deadline) {
+	while (mono_ms() < deadline) {
 		if (hd_exited(hd, &status)) {
 			log = hd_read_file(hd->logpath, hd->logstart);
 			rc = log != NULL && strcasestr(log, "in use") != NULL;
@@ -426,13 +385,13 @@ hd_start(const char *const *extra_args)
 static int
 hd_signal(struct hd *hd, int sig, int timeout_ms)
 {
-	int64_t	deadline = hd_now() + timeout_ms;
+	int64_t	deadline = mono_ms() + timeout_ms;
 	int	status = -1;
 
 	if (hd->pid == -1)
 		return (-1);
 	kill(hd->pid, sig);
-	while (hd_now() < deadline) {
+	while (mono_ms() < deadline) {
 		if (hd_exited(hd, &status))
 			return (status);
 		hd_sleep(5);
@@ -464,7 +423,7 @@ hd_kill9(struct hd *hd)
 int
 hd_restart(struct hd *hd)
 {
-	int64_t	deadline = hd_now() + HD_RESTART_TIMEOUT;
+	int64_t	deadline = mono_ms() + HD_RESTART_TIMEOUT;
 	int	r;
 
 	if (hd->pid != -1)
@@ -474,7 +433,7 @@ hd_restart(struct hd *hd)
 			return (-1);
 		if ((r = hd_ready(hd)) != 1)
 			return (r);
-		if (hd_now() >= deadline)
+		if (mono_ms() >= deadline)
 			break;
 		hd_sleep(100);
 	}
@@ -572,192 +531,63 @@ hd_pid(struct hd *hd)
 long
 hd_rss_kb(struct hd *hd)
 {
-	FILE	*f;
-	char	 path[64], line[256];
-	long	 kb = -1;
-
 	if (hd->pid == -1)
 		return (-1);
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)hd->pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return (kb);
+	return (proc_status_kb(hd->pid, "VmRSS"));
 }
 
 /* Return a new blocking TCP connection to the daemon, or -1. */
 int
 hd_tcp(struct hd *hd)
 {
-	struct sockaddr_in	sin;
-	int			fd;
+	char	*cause = NULL;
+	int	 fd, saved;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	fd = net_connect("127.0.0.1", hd->port, net_deadline(HD_HTTP_TIMEOUT),
+	    &cause);
+	if (fd == -1) {
+		saved = errno;
+		free(cause);
+		errno = saved;
 		return (-1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(hd->port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
 		close(fd);
 		return (-1);
 	}
 	return (fd);
 }
 
-/* Write all of buf before deadline; return 0 or -1 (errno set). */
-static int
-hd_write_all(int fd, const void *buf, size_t len, int64_t deadline)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if (hd_wait(fd, POLLOUT, deadline) <= 0) {
-			errno = ETIMEDOUT;
-			return (-1);
-		}
-		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= n;
-	}
-	return (0);
-}
-
-/* Start a new response header. */
-static int
-hd_on_field(http_parser *p, const char *at, size_t len)
-{
-	struct hd_parse		*hp = p->data;
-	struct hd_resp		*r = hp->resp;
-	struct hd_header	*h;
-	size_t			 old;
-
-	if (hp->in_value || r->nheaders == 0) {
-		r->headers = xrealloc(r->headers,
-		    (r->nheaders + 1) * sizeof *r->headers);
-		h = &r->headers[r->nheaders++];
-		h->name = xstrdup("");
-		h->value = xstrdup("");
-		hp->in_value = 0;
-	}
-	h = &r->headers[r->nheaders - 1];
-	old = strlen(h->name);
-	h->name = xrealloc(h->name, old + len + 1);
-	memcpy(h->name + old, at, len);
-	h->name[old + len] = '\0';
-	return (0);
-}
-
-/* Add to the current response header's value. */
-static int
-hd_on_value(http_parser *p, const char *at, size_t len)
-{
-	struct hd_parse		*hp = p->data;
-	struct hd_header	*h;
-	size_t			 old;
-
-	hp->in_value = 1;
-	h = &hp->resp->headers[hp->resp->nheaders - 1];
-	old = strlen(h->value);
-	h->value = xrealloc(h->value, old + len + 1);
-	memcpy(h->value + old, at, len);
-	h->value[old + len] = '\0';
-	return (0);
-}
-
-/* Note the status at the end of the head; a HEAD answer has no body. */
-static int
-hd_on_headers(http_parser *p)
-{
-	struct hd_parse	*hp = p->data;
-
-	hp->resp->status = p->status_code;
-	return (hp->head ? 1 : 0);
-}
-
-/* Add to the response body. */
-static int
-hd_on_body(http_parser *p, const char *at, size_t len)
-{
-	struct hd_resp	*r = ((struct hd_parse *)p->data)->resp;
-
-	r->body = xrealloc(r->body, r->bodylen + len + 1);
-	memcpy(r->body + r->bodylen, at, len);
-	r->bodylen += len;
-	r->body[r->bodylen] = '\0';
-	return (0);
-}
-
-/* Note the end of the response. */
-static int
-hd_on_done(http_parser *p)
-{
-	((struct hd_parse *)p->data)->done = 1;
-	return (0);
-}
-
-/* Read and parse a response from fd until complete; 0 or -1. */
+/* Read a response from fd until complete into out; 0 or -1. */
 static int
 hd_read_resp(int fd, int head, int64_t deadline, struct hd_resp *out)
 {
-	http_parser_settings	set;
-	http_parser		p;
-	struct hd_parse		hp;
-	char			buf[16384];
-	ssize_t			n;
-	size_t			done;
+	const struct hresp_header	*h;
+	struct hresp			*r;
+	char				*cause = NULL;
+	size_t				 i, n;
+	int				 rc = -1;
 
-	memset(&hp, 0, sizeof hp);
-	hp.resp = out;
-	hp.head = head;
-	http_parser_settings_init(&set);
-	set.on_header_field = hd_on_field;
-	set.on_header_value = hd_on_value;
-	set.on_headers_complete = hd_on_headers;
-	set.on_body = hd_on_body;
-	set.on_message_complete = hd_on_done;
-	http_parser_init(&p, HTTP_RESPONSE);
-	p.data = &hp;
-
-	while (!hp.done) {
-		if (hd_wait(fd, POLLIN, deadline) <= 0) {
-			fprintf(stderr, "harness: HTTP response timed out\n");
-			return (-1);
-		}
-		n = recv(fd, buf, sizeof buf, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			fprintf(stderr, "harness: HTTP read: %s\n",
-			    strerror(errno));
-			return (-1);
-		}
-		done = http_parser_execute(&p, &set, buf, n);
-		if (HTTP_PARSER_ERRNO(&p) != HPE_OK || done != (size_t)n) {
-			if (hp.done)
-				break;
-			fprintf(stderr, "harness: bad HTTP response: %s\n",
-			    http_errno_description(HTTP_PARSER_ERRNO(&p)));
-			return (-1);
-		}
-		if (n == 0 && !hp.done) {
-			fprintf(stderr, "harness: HTTP response cut short\n");
-			return (-1);
-		}
+	r = hresp_new(head, SIZE_MAX, NULL, NULL);
+	if (hresp_read(r, fd, deadline, -1, &cause) != 0) {
+		fprintf(stderr, "harness: HTTP response: %s\n", cause);
+		free(cause);
+		goto out;
 	}
-	if (out->body == NULL)
-		out->body = xstrdup("");
-	return (0);
+	out->status = hresp_status(r);
+	h = hresp_headers(r, &n);
+	out->headers = xcalloc(n, sizeof *out->headers);
+	for (i = 0; i < n; i++) {
+		out->headers[i].name = xstrdup(h[i].name);
+		out->headers[i].value = xstrdup(h[i].value);
+	}
+	out->nheaders = n;
+	out->body = hresp_take_body(r, &out->bodylen);
+	rc = 0;
+
+out:
+	hresp_free(r);
+	return (rc);
 }
 
 /* Send one HTTP request and read its response. */
@@ -766,10 +596,9 @@ hd_http(struct hd *hd, const char *method, const char *path,
     const char *const *headers, const char *body, size_t bodylen,
     struct hd_resp *out)
 {
-	const char *const	*h;
-	char			*req = NULL, *line;
-	int64_t			 deadline = hd_now() + HD_HTTP_TIMEOUT;
-	int			 fd, r = -1;
+	char		*req;
+	int64_t		 deadline = mono_ms() + HD_HTTP_TIMEOUT;
+	int		 fd, r = -1;
 
 	memset(out, 0, sizeof *out);
 	if ((fd = hd_tcp(hd)) == -1) {
@@ -777,28 +606,15 @@ hd_http(struct hd *hd, const char *method, const char *path,
 		    strerror(errno));
 		return (-1);
 	}
-	xasprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-	    "Connection: close\r\n", method, path, hd->port);
-	for (h = headers; h != NULL && *h != NULL; h++) {
-		xasprintf(&line, "%s%s\r\n", req, *h);
-		free(req);
-		req = line;
-	}
-	if (body != NULL) {
-		xasprintf(&line, "%sContent-Length: %zu\r\n", req, bodylen);
-		free(req);
-		req = line;
-	}
-	xasprintf(&line, "%s\r\n", req);
-	free(req);
-	req = line;
+	req = httpc_head(method, path, "127.0.0.1", hd->port, headers, body,
+	    bodylen);
 
 	/*
 	 * A server may answer and close before taking the whole body (413,
 	 * 401): a failed write is not the end, the answer may be there.
 	 */
-	if (hd_write_all(fd, req, strlen(req), deadline) == 0 && body != NULL)
-		hd_write_all(fd, body, bodylen, deadline);
+	if (net_write(fd, req, strlen(req), deadline) == 0 && body != NULL)
+		net_write(fd, body, bodylen, deadline);
 	if (hd_read_resp(fd, strcasecmp(method, "HEAD") == 0, deadline,
 	    out) != 0) {
 		fprintf(stderr, "harness: (for %s %s)\n", method, path);
@@ -862,7 +678,7 @@ int
 hd_raw(struct hd *hd, const void *req, size_t len, char **resp,
     size_t *resplen, int timeout_ms)
 {
-	int64_t	deadline = hd_now() + timeout_ms;
+	int64_t	deadline = mono_ms() + timeout_ms;
 	char	buf[16384];
 	ssize_t	n;
 	int	fd, r = -1;
@@ -874,9 +690,9 @@ hd_raw(struct hd *hd, const void *req, size_t len, char **resp,
 		    strerror(errno));
 		return (-1);
 	}
-	hd_write_all(fd, req, len, deadline);
+	net_write(fd, req, len, deadline);
 	for (;;) {
-		n = hd_wait(fd, POLLIN, deadline);
+		n = net_wait(fd, POLLIN, deadline);
 		if (n == 0) {
 			r = 1;
 			break;
@@ -1055,7 +871,7 @@ hd_run(const char *const *argv, const char *input, int timeout_ms,
 	int		 e[2] = { -1, -1 }, status, r = -1, n;
 	char		*obuf, *ebuf;
 	size_t		 olen = 0, elen = 0, ilen, ioff = 0;
-	int64_t		 deadline = hd_now() + timeout_ms, left;
+	int64_t		 deadline = mono_ms() + timeout_ms, left;
 	ssize_t		 w;
 	pid_t		 pid;
 
@@ -1100,7 +916,7 @@ hd_run(const char *const *argv, const char *input, int timeout_ms,
 		pfd[1].events = POLLIN;
 		pfd[2].fd = in[1];
 		pfd[2].events = POLLOUT;
-		left = deadline - hd_now();
+		left = deadline - mono_ms();
 		if (left <= 0)
 			break;
 		n = poll(pfd, 3, (int)left);
@@ -1126,7 +942,7 @@ hd_run(const char *const *argv, const char *input, int timeout_ms,
 			}
 		}
 	}
-	while (o[0] == -1 && e[0] == -1 && hd_now() < deadline) {
+	while (o[0] == -1 && e[0] == -1 && mono_ms() < deadline) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			r = hd_exit_status(status);
 			goto out;

@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "wsc.h"
+#include "client.h"
 
 /* Bound on waiting for /healthz after a start (ms). */
 #define HD_START_TIMEOUT	10000
@@ -85,6 +85,8 @@ void		 hd_keep(struct hd *);
 void		 hd_free(struct hd *);
 
 int		 hd_port(struct hd *);
+/* Return a loopback port that was free a moment ago, or -1. */
+int		 hd_free_port(void);
 /* The base URL, "http://127.0.0.1:PORT". */
 const char	*hd_url(struct hd *);
 const char	*hd_datadir(struct hd *);

@@ -9,7 +9,7 @@ TESTS += tests/test_rest
 tests_test_rest_SOURCES = tests/test_rest.c
 tests_test_rest_CPPFLAGS = $(HARNESS_CPPFLAGS) $(ZSTD_CFLAGS)
 tests_test_rest_LDADD = $(HARNESS_LIBS) $(ZSTD_LIBS) -lpthread
-tests_test_rest_DEPENDENCIES = tests/libharness.a libwsc.a libcommon.a \
+tests_test_rest_DEPENDENCIES = $(HARNESS_DEPS) \
 	src/logwired$(EXEEXT) src/logwire$(EXEEXT)
 
 # test_http: HTTP framing against the real logwired on raw sockets: the

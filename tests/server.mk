@@ -6,9 +6,10 @@
 # test_crash: acknowledged messages survive kill -9.
 SERVER_TEST_SOURCES = tests/test_server_common.h tests/test_server_common.c
 SERVER_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
-SERVER_TEST_LIBS = tests/libharness.a libwsc.a $(STORAGE_LIBS) libcommon.a \
-	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(CUNIT_LIBS) -lpthread
-SERVER_TEST_DEPS = tests/libharness.a libwsc.a libstorage.a libcommon.a \
+SERVER_TEST_LIBS = tests/libharness.a tests/libcu_run.a libclient.a \
+	$(STORAGE_LIBS) libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS) \
+	$(CUNIT_LIBS) -lpthread
+SERVER_TEST_DEPS = $(HARNESS_DEPS) libstorage.a \
 	src/logwired$(EXEEXT)
 
 check_PROGRAMS += tests/test_server tests/test_server_stream tests/test_crash
@@ -37,19 +38,23 @@ TESTS += tests/test_limits
 tests_test_limits_SOURCES = tests/test_limits.c
 tests_test_limits_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_limits_LDADD = $(HARNESS_LIBS)
-tests_test_limits_DEPENDENCIES = tests/libharness.a src/logwired$(EXEEXT)
+tests_test_limits_DEPENDENCIES = $(HARNESS_DEPS) src/logwired$(EXEEXT)
 
 # test_req: the request reader (src/req.c) on its own.
 check_PROGRAMS += tests/test_req
 TESTS += tests/test_req
 tests_test_req_SOURCES = tests/test_req.c
-tests_test_req_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
-tests_test_req_LDADD = libcommon.a $(YAJL_LIBS) $(CUNIT_LIBS)
+tests_test_req_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
+tests_test_req_LDADD = tests/libcu_run.a libcommon.a $(YAJL_LIBS) $(CUNIT_LIBS)
+tests_test_req_DEPENDENCIES = tests/libcu_run.a libcommon.a
 
 # test_frame_pos: frame headers (src/frame.c) and subscription start
 # positions (src/pos.c), pure functions of the daemon, on their own.
 check_PROGRAMS += tests/test_frame_pos
 TESTS += tests/test_frame_pos
 tests_test_frame_pos_SOURCES = tests/test_frame_pos.c src/frame.c src/pos.c
-tests_test_frame_pos_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
-tests_test_frame_pos_LDADD = libcommon.a $(LIBEVENT_LIBS) $(CUNIT_LIBS)
+tests_test_frame_pos_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
+	$(CUNIT_CFLAGS)
+tests_test_frame_pos_LDADD = tests/libcu_run.a libcommon.a $(LIBEVENT_LIBS) \
+	$(CUNIT_LIBS)
+tests_test_frame_pos_DEPENDENCIES = tests/libcu_run.a libcommon.a

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "cu_run.h"
 
 #define TB_TIMEOUT_MS	60000	/* bound on one logwire-bench run */
 #define nitems(a)	(sizeof (a) / sizeof (a)[0])
@@ -247,31 +248,25 @@ test_usage_errors(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	unsigned int	failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	s = CU_add_suite("bench", NULL, NULL);
-	CU_add_test(s, "publish: all acked", test_publish_all_acked);
-	CU_add_test(s, "fanout: every delivery", test_fanout_every_delivery);
-	CU_add_test(s, "fanout: rate limited", test_fanout_rate_limited);
-	CU_add_test(s, "replay: all caught up", test_replay_all_caught_up);
-	CU_add_test(s, "resume: all caught up", test_resume_all_caught_up);
-	CU_add_test(s, "resume: restart command", test_resume_restart_cmd);
-	CU_add_test(s, "connections: rss by pid", test_connections_rss);
-	CU_add_test(s, "usage errors", test_usage_errors);
+	static const struct cu_test tests[] = {
+		{ "publish: all acked", test_publish_all_acked },
+		{ "fanout: every delivery", test_fanout_every_delivery },
+		{ "fanout: rate limited", test_fanout_rate_limited },
+		{ "replay: all caught up", test_replay_all_caught_up },
+		{ "resume: all caught up", test_resume_all_caught_up },
+		{ "resume: restart command", test_resume_restart_cmd },
+		{ "connections: rss by pid", test_connections_rss },
+		{ "usage errors", test_usage_errors },
+	};
+	int	rc;
 
 	tb_bin = hd_bin("logwire-bench");
 	if ((tb_hd = hd_start(NULL)) == NULL) {
 		fprintf(stderr, "cannot start logwired\n");
 		return (1);
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
+	rc = cu_run("bench", tests, nitems(tests));
 	hd_free(tb_hd);
 	free(tb_bin);
-	CU_cleanup_registry();
-	return (failed == 0 ? 0 : 1);
+	return (rc);
 }

@@ -28,6 +28,7 @@
 #include <zstd.h>
 
 #include "storage.h"
+#include "cu_run.h"
 
 #define MARKER		"MARKER-q7Zx3Kp"  /* flipped in data.mdb */
 #define NCHANS		5		/* chan-0 .. chan-4 */
@@ -1400,9 +1401,25 @@ find_binary(const char *argv0)
 int
 main(int argc, char **argv)
 {
-	CU_pSuite	 suite;
+	static const struct cu_test tests[] = {
+		{ "help and version exit 0", test_help },
+		{ "bad usage exits 2 with one line", test_usage },
+		{ "snapshot, restore, verify round trip", test_roundtrip },
+		{ "restore refuses a non-empty directory",
+		    test_restore_nonempty },
+		{ "restore refuses damaged snapshots", test_restore_damaged },
+		{ "verify reports a flipped record byte", test_verify_corrupt },
+		{ "damaged data.mdb refused, nothing left behind",
+		    test_damaged_store },
+		{ "verify names a truncated snapshot",
+		    test_verify_truncated_snapshot },
+		{ "snapshot while another process appends",
+		    test_snapshot_concurrent },
+		{ "failed snapshot leaves no partial file",
+		    test_snapshot_failure },
+	};
 	const char	*tmpdir;
-	unsigned int	 failed;
+	int		 rc;
 
 	if (find_binary(argv[0]) != 0) {
 		fprintf(stderr, "test_cli: cannot find the logwire binary "
@@ -1417,42 +1434,11 @@ main(int argc, char **argv)
 		return (1);
 	}
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	suite = CU_add_suite("cli", NULL, NULL);
-	if (suite == NULL ||
-	    CU_add_test(suite, "help and version exit 0",
-	    test_help) == NULL ||
-	    CU_add_test(suite, "bad usage exits 2 with one line",
-	    test_usage) == NULL ||
-	    CU_add_test(suite, "snapshot, restore, verify round trip",
-	    test_roundtrip) == NULL ||
-	    CU_add_test(suite, "restore refuses a non-empty directory",
-	    test_restore_nonempty) == NULL ||
-	    CU_add_test(suite, "restore refuses damaged snapshots",
-	    test_restore_damaged) == NULL ||
-	    CU_add_test(suite, "verify reports a flipped record byte",
-	    test_verify_corrupt) == NULL ||
-	    CU_add_test(suite, "damaged data.mdb refused, nothing left behind",
-	    test_damaged_store) == NULL ||
-	    CU_add_test(suite, "verify names a truncated snapshot",
-	    test_verify_truncated_snapshot) == NULL ||
-	    CU_add_test(suite, "snapshot while another process appends",
-	    test_snapshot_concurrent) == NULL ||
-	    CU_add_test(suite, "failed snapshot leaves no partial file",
-	    test_snapshot_failure) == NULL) {
-		CU_cleanup_registry();
-		return (1);
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-
-	if (failed == 0)
+	rc = cu_run("cli", tests, sizeof tests / sizeof tests[0]);
+	if (rc == 0)
 		nftw(tmproot, rm_one, 16, FTW_DEPTH|FTW_PHYS);
 	else
 		fprintf(stderr, "test_cli: files kept in %s\n", tmproot);
 	free(tmproot);
-	return (failed == 0 ? 0 : 1);
+	return (rc);
 }

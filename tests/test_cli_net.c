@@ -30,7 +30,9 @@
 #include <jansson.h>
 #include <lmdb.h>
 
+#include "common.h"
 #include "harness.h"
+#include "cu_run.h"
 #include "storage.h"
 
 #ifndef nitems
@@ -44,16 +46,6 @@
 #define RUN_TIMEOUT_MS	15000	/* a command that should be quick */
 
 static char	*logwire_bin;
-
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* Run logwire -u URL args...; returns the exit status. */
 static int
@@ -136,7 +128,7 @@ static int
 tail_wait_lines(struct tail *t, int lines, int timeout_ms)
 {
 	struct pollfd	pfd;
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = mono_ms() + timeout_ms;
 	ssize_t		n;
 	size_t		i;
 	int		have;
@@ -146,7 +138,7 @@ tail_wait_lines(struct tail *t, int lines, int timeout_ms)
 			have += t->buf[i] == '\n';
 		if (have >= lines)
 			return (have);
-		if (now_ms() > deadline || t->len == sizeof t->buf - 1)
+		if (mono_ms() > deadline || t->len == sizeof t->buf - 1)
 			return (have);
 		pfd.fd = t->fd;
 		pfd.events = POLLIN;
@@ -164,11 +156,11 @@ tail_wait_lines(struct tail *t, int lines, int timeout_ms)
 static int
 tail_finish(struct tail *t, int timeout_ms)
 {
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = mono_ms() + timeout_ms;
 	int		status;
 
 	while (waitpid(t->pid, &status, WNOHANG) == 0) {
-		if (now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			kill(t->pid, SIGKILL);
 			waitpid(t->pid, &status, 0);
 			close(t->fd);
@@ -606,8 +598,8 @@ test_daemon_clears_stale_reader(void)
 	kill(pid, SIGKILL);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	/* The daemon checks every 2 s; allow far more. */
-	deadline = now_ms() + 15000;
-	while (now_ms() < deadline) {
+	deadline = mono_ms() + 15000;
+	while (mono_ms() < deadline) {
 		listed = reader_listed(hd_datadir(hd), pid);
 		v = metric(hd, "logwire_storage_stale_readers_cleared_total");
 		if (listed == 0 && v >= 1)
@@ -889,31 +881,27 @@ test_no_server(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	unsigned int	failed;
+	static const struct cu_test tests[] = {
+		{ "tail resumes after kill -9 and restart, no loss or repeat",
+		    test_tail_resumes_after_kill },
+		{ "publish --id is idempotent", test_publish_idempotent },
+		{ "history, channels, export, snapshot from a server",
+		    test_history_channels_export },
+		{ "no server: exit 1 with a message", test_no_server },
+		{ "logwired refuses a truncated data.mdb",
+		    test_daemon_truncated_store },
+		{ "logwired clears a killed reader's slot",
+		    test_daemon_clears_stale_reader },
+		{ "every message printed, the hardest JSON too",
+		    test_cli_prints_every_message },
+		{ "a message that cannot be read stops the command",
+		    test_cli_stops_at_unreadable },
+	};
+	int	rc;
 
 	logwire_bin = hd_bin("logwire");
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	s = CU_add_suite("logwire commands against logwired", NULL, NULL);
-	CU_add_test(s, "tail resumes after kill -9 and restart, no loss or "
-	    "repeat", test_tail_resumes_after_kill);
-	CU_add_test(s, "publish --id is idempotent", test_publish_idempotent);
-	CU_add_test(s, "history, channels, export, snapshot from a server",
-	    test_history_channels_export);
-	CU_add_test(s, "no server: exit 1 with a message", test_no_server);
-	CU_add_test(s, "logwired refuses a truncated data.mdb",
-	    test_daemon_truncated_store);
-	CU_add_test(s, "logwired clears a killed reader's slot",
-	    test_daemon_clears_stale_reader);
-	CU_add_test(s, "every message printed, the hardest JSON too",
-	    test_cli_prints_every_message);
-	CU_add_test(s, "a message that cannot be read stops the command",
-	    test_cli_stops_at_unreadable);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = cu_run("logwire commands against logwired", tests,
+	    nitems(tests));
 	free(logwire_bin);
-	return (failed == 0 ? 0 : 1);
+	return (rc);
 }

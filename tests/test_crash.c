@@ -26,6 +26,7 @@
 
 #include "logwire.h"
 #include "harness.h"
+#include "cu_run.h"
 #include "test_server_common.h"
 
 #define CRASH_PUBS	2
@@ -248,32 +249,20 @@ test_crash_none(void)
 int
 main(void)
 {
-	CU_pSuite	 suite;
+	static const struct cu_test tests[] = {
+		{ "acked messages survive kill -9 (sync always, 10 cycles)",
+		    test_crash_always },
+		{ "acked messages survive kill -9 (sync batch)",
+		    test_crash_batch },
+		{ "acked messages survive kill -9 (sync none)",
+		    test_crash_none },
+	};
 	const char	*env;
-	unsigned int	 failed;
 
 	signal(SIGPIPE, SIG_IGN);
 	env = getenv("TS_SEED");
 	seed = env != NULL ? (unsigned int)strtoul(env, NULL, 10) :
 	    (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	fprintf(stderr, "test_crash: TS_SEED=%u\n", seed);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	suite = CU_add_suite("logwired kill -9", NULL, NULL);
-	if (suite == NULL ||
-	    CU_add_test(suite, "acked messages survive kill -9 (sync always, "
-	    "10 cycles)", test_crash_always) == NULL ||
-	    CU_add_test(suite, "acked messages survive kill -9 (sync batch)",
-	    test_crash_batch) == NULL ||
-	    CU_add_test(suite, "acked messages survive kill -9 (sync none)",
-	    test_crash_none) == NULL) {
-		CU_cleanup_registry();
-		return (CU_get_error());
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failed != 0 ? 1 : 0);
+	return (cu_run("logwired kill -9", tests, nitems(tests)));
 }

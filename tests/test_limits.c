@@ -33,19 +33,11 @@
 #include <CUnit/Basic.h>
 #include <jansson.h>
 
+#include "common.h"
 #include "harness.h"
+#include "cu_run.h"
 
 static int	limits_skipped;
-
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* GET /healthz and return its "storage" field (caller frees), or NULL. */
 static char *
@@ -218,13 +210,13 @@ static char *
 read_until_eof(int fd, int timeout_ms, int *eof)
 {
 	struct pollfd	 pfd;
-	long long	 deadline = now_ms() + timeout_ms;
+	long long	 deadline = mono_ms() + timeout_ms;
 	char		*buf = calloc(1, 65536);
 	size_t		 len = 0;
 	ssize_t		 n;
 
 	*eof = 0;
-	while (now_ms() < deadline && len < 65535) {
+	while (mono_ms() < deadline && len < 65535) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 100) != 1)
@@ -257,12 +249,12 @@ test_header_timeout(void)
 	CU_ASSERT_FATAL(hd != NULL);
 	fd = hd_tcp(hd);
 	CU_ASSERT_FATAL(fd >= 0);
-	t0 = now_ms();
+	t0 = mono_ms();
 	CU_ASSERT(write(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n", 32) == 32);
 	got = read_until_eof(fd, 5000, &eof);
 	CU_ASSERT(eof);
 	CU_ASSERT(strncmp(got, "HTTP/1.1 408 ", 13) == 0);
-	CU_ASSERT(now_ms() - t0 < 4000);
+	CU_ASSERT(mono_ms() - t0 < 4000);
 	free(got);
 	close(fd);
 
@@ -423,10 +415,10 @@ static int
 health_within(struct hd *hd, int timeout_ms)
 {
 	struct hd_resp	r;
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = mono_ms() + timeout_ms;
 	int		status = 0;
 
-	while (status != 200 && now_ms() < deadline) {
+	while (status != 200 && mono_ms() < deadline) {
 		if (hd_http(hd, "GET", "/healthz", NULL, NULL, 0, &r) == 0) {
 			status = r.status;
 			hd_resp_free(&r);
@@ -629,7 +621,7 @@ sd_fill(struct sd_pub *p, long long deadline)
 {
 	struct pollfd	pfd = { p->fd, POLLIN, 0 };
 	ssize_t		n;
-	long long	left = deadline - now_ms();
+	long long	left = deadline - mono_ms();
 
 	if (poll(&pfd, 1, left > 0 ? (int)left : 0) <= 0)
 		return (0);
@@ -648,7 +640,7 @@ sd_fill(struct sd_pub *p, long long deadline)
 static int
 sd_open(struct hd *hd, struct sd_pub *p)
 {
-	long long	 deadline = now_ms() + 10000;
+	long long	 deadline = mono_ms() + 10000;
 	char		 req[512], *end;
 	struct timeval	 tv = { 30, 0 };
 	size_t		 hlen;
@@ -725,7 +717,7 @@ sd_read(struct sd_pub *p)
 	const char	*op, *ref;
 	char		*data;
 	size_t		 len;
-	long long	 deadline = now_ms() + 30000, serial;
+	long long	 deadline = mono_ms() + 30000, serial;
 	int		 opcode, kk, i;
 
 	p->close_code = 1006;
@@ -839,8 +831,8 @@ test_shutdown_slow_readers(void)
 	CU_ASSERT_FATAL(kill(hd_pid(hd), SIGTERM) == 0);
 
 	/* A client busy elsewhere: it only polls /healthz for a while. */
-	t0 = now_ms();
-	while (now_ms() - t0 < SD_PAUSE_MS) {
+	t0 = mono_ms();
+	while (mono_ms() - t0 < SD_PAUSE_MS) {
 		polls++;
 		if (hd_http(hd, "GET", "/healthz", NULL, NULL, 0, &r) != 0) {
 			fprintf(stderr, "  /healthz failed while stopping\n");
@@ -900,26 +892,19 @@ test_shutdown_slow_readers(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	unsigned int	failed;
+	static const struct cu_test tests[] = {
+		{ "disk full: 50301, reads go on, recovers by itself",
+		    test_disk_full },
+		{ "request head timeout: 408 and close", test_header_timeout },
+		{ "connection limit", test_max_connections },
+		{ "descriptor limit: max-connections fits, no spinning at "
+		    "EMFILE, recovery", test_nofile },
+		{ "SIGTERM with slow readers: every commit acked, 1001, "
+		    "/healthz 503", test_shutdown_slow_readers },
+	};
+	int	rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	s = CU_add_suite("logwired limits", NULL, NULL);
-	CU_add_test(s, "disk full: 50301, reads go on, recovers by itself",
-	    test_disk_full);
-	CU_add_test(s, "request head timeout: 408 and close",
-	    test_header_timeout);
-	CU_add_test(s, "connection limit", test_max_connections);
-	CU_add_test(s, "descriptor limit: max-connections fits, no spinning "
-	    "at EMFILE, recovery", test_nofile);
-	CU_add_test(s, "SIGTERM with slow readers: every commit acked, 1001, "
-	    "/healthz 503", test_shutdown_slow_readers);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	if (failed != 0)
-		return (1);
+	if ((rc = cu_run("logwired limits", tests, nitems(tests))) != 0)
+		return (rc);
 	return (limits_skipped ? 77 : 0);
 }

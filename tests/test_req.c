@@ -14,6 +14,7 @@
 #include <CUnit/Basic.h>
 
 #include "logwire.h"
+#include "cu_run.h"
 
 /* Parse text, which must succeed. */
 static void
@@ -483,10 +484,7 @@ test_uint(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 		{ "publish members", test_publish_members },
 		{ "data spans of every kind", test_data_spans },
 		{ "strings decoded, raw kept", test_strings_decoded },
@@ -501,26 +499,6 @@ main(void)
 		{ "string arena grows", test_arena_grows },
 		{ "non-negative integers", test_uint },
 	};
-	CU_pSuite	suite;
-	unsigned int	failed;
-	size_t		i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	suite = CU_add_suite("req", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < nitems(tests); i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failed != 0);
-
-fail:
-	CU_cleanup_registry();
-	return (1);
+	return (cu_run("req", tests, nitems(tests)));
 }

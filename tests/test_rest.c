@@ -39,6 +39,7 @@
 #include <zstd.h>
 
 #include "harness.h"
+#include "cu_run.h"
 
 #ifndef nitems
 #define nitems(a)	(sizeof (a) / sizeof (a)[0])
@@ -2994,10 +2995,7 @@ main(void)
 	static const char *const	 args[] = {
 		"--cors-origin", CORS_OK, NULL
 	};
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 		{ "healthz", test_healthz },
 		{ "publish and read back", test_publish_read },
 		{ "history pages while appending", test_history_pages },
@@ -3016,26 +3014,15 @@ main(void)
 		{ "snapshot", test_snapshot },
 		{ "export of 100k messages", test_export_bulk },
 	};
-	CU_pSuite	 suite;
-	unsigned int	 failures;
-	size_t		 i;
+	int	rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	suite = CU_add_suite("rest", NULL, NULL);
-	for (i = 0; i < nitems(tests); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
 	if ((hd = hd_start(args)) == NULL) {
 		fprintf(stderr, "test_rest: cannot start logwired\n");
-		CU_cleanup_registry();
 		return (1);
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	if (failures != 0)
+	rc = cu_run("rest", tests, nitems(tests));
+	if (rc != 0)
 		hd_keep(hd);
 	hd_free(hd);
-	CU_cleanup_registry();
-	return (failures != 0 ? 1 : 0);
+	return (rc);
 }

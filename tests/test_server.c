@@ -23,6 +23,7 @@
 
 #include "logwire.h"
 #include "harness.h"
+#include "cu_run.h"
 #include "test_server_common.h"
 
 static int	expect_message(struct wsc *, uint64_t);
@@ -1658,49 +1659,31 @@ test_shutdown_backlog(void)
 int
 main(void)
 {
-	CU_pSuite	 suite;
-	unsigned int	 failed;
+	static const struct cu_test tests[] = {
+		{ "handshake: upgrade, refusals, pipelining, 404, healthz",
+		    test_handshake },
+		{ "reply and message shapes, server ids, base64", test_shapes },
+		{ "bad input: error codes, close codes, connection still "
+		    "usable", test_bad_input },
+		{ "idempotent publish: same id, same serial, delivered once",
+		    test_idempotent },
+		{ "resume after a dropped connection", test_resume_dropped },
+		{ "resume: epoch mismatch, serial beyond head, live",
+		    test_resume_epoch },
+		{ "resume across retention: exact gap", test_resume_gap },
+		{ "rewind by count", test_rewind_count },
+		{ "rewind by duration and since", test_rewind_time },
+		{ "ping timeout closes with 4408", test_ping_timeout },
+		{ "closing: close echoed and TCP closed at once, bad frames "
+		    "refused at their header (1002, 1009)", test_close_cases },
+		{ "SIGTERM: all answered, close 1001, exit 0, acks kept",
+		    test_shutdown },
+		{ "SIGTERM with seconds of commits queued: the same",
+		    test_shutdown_backlog },
+		{ "SIGTERM repeated during shutdown: exit 0",
+		    test_shutdown_repeated },
+	};
 
 	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	suite = CU_add_suite("logwired", NULL, NULL);
-	if (suite == NULL ||
-	    CU_add_test(suite, "handshake: upgrade, refusals, pipelining, "
-	    "404, healthz", test_handshake) == NULL ||
-	    CU_add_test(suite, "reply and message shapes, server ids, "
-	    "base64", test_shapes) == NULL ||
-	    CU_add_test(suite, "bad input: error codes, close codes, "
-	    "connection still usable", test_bad_input) == NULL ||
-	    CU_add_test(suite, "idempotent publish: same id, same serial, "
-	    "delivered once", test_idempotent) == NULL ||
-	    CU_add_test(suite, "resume after a dropped connection",
-	    test_resume_dropped) == NULL ||
-	    CU_add_test(suite, "resume: epoch mismatch, serial beyond head, "
-	    "live", test_resume_epoch) == NULL ||
-	    CU_add_test(suite, "resume across retention: exact gap",
-	    test_resume_gap) == NULL ||
-	    CU_add_test(suite, "rewind by count", test_rewind_count) == NULL ||
-	    CU_add_test(suite, "rewind by duration and since",
-	    test_rewind_time) == NULL ||
-	    CU_add_test(suite, "ping timeout closes with 4408",
-	    test_ping_timeout) == NULL ||
-	    CU_add_test(suite, "closing: close echoed and TCP closed at once, "
-	    "bad frames refused at their header (1002, 1009)",
-	    test_close_cases) == NULL ||
-	    CU_add_test(suite, "SIGTERM: all answered, close 1001, exit 0, "
-	    "acks kept", test_shutdown) == NULL ||
-	    CU_add_test(suite, "SIGTERM with seconds of commits queued: the "
-	    "same", test_shutdown_backlog) == NULL ||
-	    CU_add_test(suite, "SIGTERM repeated during shutdown: exit 0",
-	    test_shutdown_repeated) == NULL) {
-		CU_cleanup_registry();
-		return (CU_get_error());
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failed != 0 ? 1 : 0);
+	return (cu_run("logwired", tests, nitems(tests)));
 }

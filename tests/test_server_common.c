@@ -23,16 +23,6 @@
 #define TS_MAXARGS	32
 #define TS_LOG_TAIL	4000
 
-/* Return monotonic milliseconds. */
-int64_t
-ts_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Sleep for ms milliseconds. */
 void
 ts_sleep(int ms)
@@ -903,23 +893,4 @@ ts_raw_close(struct ts_raw *r)
 	free(r->buf);
 	memset(r, 0, sizeof *r);
 	r->fd = -1;
-}
-
-/* Return RssAnon of a process in KiB. */
-long
-ts_rss_anon_kb(pid_t pid)
-{
-	FILE	*f;
-	char	 path[64], line[256];
-	long	 kb = -1;
-
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return (kb);
 }

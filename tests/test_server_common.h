@@ -19,6 +19,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
+#include "common.h"
 #include "harness.h"
 
 /* Assert, and on failure leave the test through its "out" label. */
@@ -41,8 +42,8 @@
 #define TS_MAXPUB	8	/* publishers a subscriber can tell apart */
 #define TS_TIMEOUT	5000	/* ms to wait for one reply */
 
-/* Monotonic milliseconds. */
-int64_t		 ts_now(void);
+/* Monotonic milliseconds: the common clock, under the tests' old name. */
+#define ts_now()	mono_ms()
 void		 ts_sleep(int ms);
 /* Start logwired with NULL-terminated extra arguments. */
 struct hd	*ts_start(const char *, ...);
@@ -211,8 +212,5 @@ int		 ts_raw_open(struct hd *, const void *extra, size_t extralen,
 int		 ts_raw_frame(struct ts_raw *, int timeout_ms, int *opcode,
 		     char **payload, size_t *len);
 void		 ts_raw_close(struct ts_raw *);
-
-/* Anonymous resident memory of a process in KiB (RssAnon), or -1. */
-long		 ts_rss_anon_kb(pid_t);
 
 #endif /* TEST_SERVER_COMMON_H */

@@ -24,6 +24,7 @@
 
 #include "logwire.h"
 #include "harness.h"
+#include "cu_run.h"
 #include "test_server_common.h"
 
 #define ORDER_PUBS	4
@@ -327,7 +328,7 @@ rss_watch_run(void *arg)
 	long			 a, r;
 
 	while (!rw->stop) {
-		a = ts_rss_anon_kb(rw->pid);
+		a = proc_status_kb(rw->pid, "RssAnon");
 		r = hd_rss_kb(rw->hd);
 		if (a > rw->max_anon)
 			rw->max_anon = a;
@@ -373,7 +374,7 @@ test_slow_subscriber(void)
 	pub.sync = "none";
 	pub.deadline = ts_now() + 120000;
 
-	base_anon = ts_rss_anon_kb(hd_pid(hd));
+	base_anon = proc_status_kb(hd_pid(hd), "RssAnon");
 	base_rss = hd_rss_kb(hd);
 	REQUIRE(base_anon > 0 && base_rss > 0);
 	rw.pid = hd_pid(hd);
@@ -434,31 +435,18 @@ out:
 int
 main(void)
 {
-	CU_pSuite	 suite;
-	unsigned int	 failed;
+	static const struct cu_test tests[] = {
+		{ "order and exactly-once: 4 publishers, 3 subscribers",
+		    test_order },
+		{ "replay -> live switch under publishing", test_switch },
+		{ "slow subscriber: bounded memory, nothing lost",
+		    test_slow_subscriber },
+	};
 
 	signal(SIGPIPE, SIG_IGN);
 #if defined(__SANITIZE_ADDRESS__)
 	/* The daemons inherit it: see SLOW_BOUND_KB. */
 	setenv("ASAN_OPTIONS", "quarantine_size_mb=4", 0);
 #endif
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	suite = CU_add_suite("logwired streams", NULL, NULL);
-	if (suite == NULL ||
-	    CU_add_test(suite, "order and exactly-once: 4 publishers, 3 "
-	    "subscribers", test_order) == NULL ||
-	    CU_add_test(suite, "replay -> live switch under publishing",
-	    test_switch) == NULL ||
-	    CU_add_test(suite, "slow subscriber: bounded memory, nothing lost",
-	    test_slow_subscriber) == NULL) {
-		CU_cleanup_registry();
-		return (CU_get_error());
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failed != 0 ? 1 : 0);
+	return (cu_run("logwired streams", tests, nitems(tests)));
 }

@@ -1,5 +1,5 @@
 /*
- * Tests for the WebSocket client (src/wsc.c) against a small WebSocket
+ * Tests for the WebSocket client (src/client/wsc.c) against a small WebSocket
  * server written here on wslay's server context. The server runs in a
  * thread on a loopback socket, serves one connection in the way the test
  * asks (echo, refuse, close, ping, break the handshake) and records what
@@ -25,11 +25,12 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
-#include <openssl/evp.h>
 #include <wslay/wslay.h>
 
 #include "logwire.h"
-#include "wsc.h"
+#include "client.h"
+#include "cu_run.h"
+#include "harness.h"
 
 #define SRV_ECHO	0	/* echo text and binary */
 #define SRV_CLOSE	1	/* close with 1001 right after the handshake */
@@ -63,35 +64,6 @@ struct srv {
 	char			 pong[126];
 	int			 msgs;
 };
-
-/* Return a monotonic time in milliseconds. */
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* Compute the Sec-WebSocket-Accept for key, the test server's own way. */
-static void
-srv_accept(const char *key, char *out)
-{
-	EVP_MD_CTX	*md;
-	u_char		 sum[EVP_MAX_MD_SIZE];
-	unsigned int	 len;
-	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-	if ((md = EVP_MD_CTX_new()) == NULL)
-		fatalx("EVP_MD_CTX_new");
-	EVP_DigestInit_ex(md, EVP_sha1(), NULL);
-	EVP_DigestUpdate(md, key, strlen(key));
-	EVP_DigestUpdate(md, guid, strlen(guid));
-	EVP_DigestFinal_ex(md, sum, &len);
-	EVP_MD_CTX_free(md);
-	EVP_EncodeBlock((u_char *)out, sum, len);
-}
 
 /* Copy the value of a request header into out, or "" if absent. */
 static void
@@ -231,7 +203,7 @@ srv_loop(struct srv *s)
 	struct wslay_event_msg		 m;
 	wslay_event_context_ptr		 ctx;
 	struct pollfd			 pfd;
-	int64_t				 end = now_ms() + SRV_LIFETIME;
+	int64_t				 end = mono_ms() + SRV_LIFETIME;
 
 	memset(&cb, 0, sizeof cb);
 	cb.recv_callback = srv_recv_cb;
@@ -253,7 +225,7 @@ srv_loop(struct srv *s)
 		wslay_event_queue_msg(ctx, &m);
 	}
 	while ((wslay_event_want_read(ctx) || wslay_event_want_write(ctx)) &&
-	    now_ms() < end) {
+	    mono_ms() < end) {
 		pfd.fd = s->fd;
 		pfd.events = 0;
 		if (wslay_event_want_read(ctx))
@@ -283,7 +255,7 @@ srv_handshake(struct srv *s)
 
 	srv_header(s->head, "Sec-WebSocket-Key", key, sizeof key);
 	srv_header(s->head, "Sec-WebSocket-Protocol", proto, sizeof proto);
-	srv_accept(key, acc);
+	wskey_accept(key, acc);
 	if (s->mode == SRV_BADKEY)
 		acc[0] = acc[0] == 'A' ? 'B' : 'A';
 
@@ -398,26 +370,6 @@ srv_join(struct srv *s)
 	close(s->lfd);
 }
 
-/* Return a loopback port that was free a moment ago, or -1. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return (-1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return (port);
-}
-
 /* Connect to a test server with default options. */
 static struct wsc *
 connect_srv(struct srv *s, const char *path, int *status, char **cause)
@@ -436,7 +388,7 @@ test_accept_key_known_answer(void)
 {
 	char	out[64];
 
-	srv_accept("dGhlIHNhbXBsZSBub25jZQ==", out);
+	wskey_accept("dGhlIHNhbXBsZSBub25jZQ==", out);
 	CU_ASSERT_STRING_EQUAL(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
@@ -779,9 +731,9 @@ test_server_drop(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	w = connect_srv(s, "/v1/ws", NULL, &cause);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	t0 = now_ms();
+	t0 = mono_ms();
 	CU_ASSERT_EQUAL(wsc_recv(w, 5000, &m), -1);
-	CU_ASSERT(now_ms() - t0 < 2000);
+	CU_ASSERT(mono_ms() - t0 < 2000);
 	CU_ASSERT(wsc_error(w) != NULL &&
 	    strstr(wsc_error(w), "closed") != NULL);
 	wsc_drop(w);
@@ -868,14 +820,14 @@ test_recv_timeout(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	w = connect_srv(s, "/v1/ws", NULL, &cause);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	t0 = now_ms();
+	t0 = mono_ms();
 	CU_ASSERT_EQUAL(wsc_recv(w, 300, &m), 0);
-	dt = now_ms() - t0;
+	dt = mono_ms() - t0;
 	CU_ASSERT(dt >= 290 && dt < 1500);
 	CU_ASSERT_PTR_NULL(m.data);
-	t0 = now_ms();
+	t0 = mono_ms();
 	CU_ASSERT_EQUAL(wsc_recv(w, 0, &m), 0);
-	CU_ASSERT(now_ms() - t0 < 100);
+	CU_ASSERT(mono_ms() - t0 < 100);
 	/* Still usable afterwards. */
 	round_trip(w, WSC_TEXT, 10);
 	wsc_close(w);
@@ -994,7 +946,7 @@ test_connect_refused(void)
 	int		 status = -1, port;
 
 	/* Take a free port, then stop listening on it. */
-	port = free_port();
+	port = hd_free_port();
 	CU_ASSERT_FATAL(port > 0);
 	w = wsc_connect2("127.0.0.1", port, "/", NULL, &status, &cause);
 	CU_ASSERT_PTR_NULL(w);
@@ -1102,10 +1054,7 @@ test_ipv6(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 		{ "accept key known answer", test_accept_key_known_answer },
 		{ "handshake headers", test_handshake },
 		{ "handshake checks subprotocol and accept",
@@ -1130,26 +1079,6 @@ main(void)
 		{ "connect by URL", test_connect_url },
 		{ "IPv6 loopback", test_ipv6 },
 	};
-	CU_pSuite	suite;
-	unsigned int	failed;
-	size_t		i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	suite = CU_add_suite("wsc", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < nitems(tests); i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failed != 0);
-
-fail:
-	CU_cleanup_registry();
-	return (1);
+	return (cu_run("wsc", tests, nitems(tests)));
 }

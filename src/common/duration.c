@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logwire.h"
+#include "common.h"
 
 /* Parse a duration into milliseconds; -1 if malformed or too large. */
 int

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logwire.h"
+#include "common.h"
 
 /* Empty the buffer, keeping its memory and the room for a header. */
 void
@@ -75,55 +75,34 @@ jbuf_u64(struct jbuf *b, uint64_t v)
 	jbuf_add(b, tmp + n, sizeof tmp - n);
 }
 
+/* Append bytes, as jesc_write() hands them. */
+static void
+jbuf_put(void *b, const void *s, size_t len)
+{
+	jbuf_add(b, s, len);
+}
+
 /*
- * Append s as a quoted JSON string.  Input is UTF-8 already checked by the
- * caller; only the quote, the backslash and control characters are escaped.
+ * Append s as a quoted JSON string (jesc.c says what is escaped).  A
+ * string that needs no escape, the usual case on the hot paths, is copied
+ * with its quotes after a single check for room.
  */
 void
 jbuf_escape(struct jbuf *b, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t		 i, start = 0;
-	unsigned char	 c;
-	char		 esc[6];
+	char	*p;
 
-	jbuf_lit(b, "\"");
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
-			continue;
-		if (i > start)
-			jbuf_add(b, s + start, i - start);
-		start = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			jbuf_add(b, esc, 2);
-			break;
-		case '\n':
-			jbuf_lit(b, "\\n");
-			break;
-		case '\r':
-			jbuf_lit(b, "\\r");
-			break;
-		case '\t':
-			jbuf_lit(b, "\\t");
-			break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			jbuf_add(b, esc, 6);
-			break;
-		}
+	if (jesc_plain(s, len) != len) {
+		jesc_write(s, len, jbuf_put, b);
+		return;
 	}
-	if (i > start)
-		jbuf_add(b, s + start, i - start);
-	jbuf_lit(b, "\"");
+	if (b->len + len + 2 > b->size || b->len == 0)
+		jbuf_grow(b, len + 2);
+	p = b->p + b->len;
+	p[0] = '"';
+	memcpy(p + 1, s, len);
+	p[len + 1] = '"';
+	b->len += len + 2;
 }
 
 /* Append a reply's ref (JSON text, a string or a number) if there is one. */

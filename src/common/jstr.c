@@ -6,7 +6,7 @@
 
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "common.h"
 
 /*
  * Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms,
@@ -45,23 +45,29 @@ jstr_utf8_len(const unsigned char *s, size_t len)
 	return (n);
 }
 
+/* Append bytes, as jesc_write() hands them. */
+static void
+jstr_put(void *b, const void *s, size_t len)
+{
+	evbuffer_add(b, s, len);
+}
+
 /*
- * Append s as a quoted JSON string.  Error messages echo bytes of the
- * request (a percent-decoded path segment or query parameter, a parser's
- * view of a body), which need not be UTF-8: each byte that does not start
- * a well-formed UTF-8 sequence is replaced by U+FFFD, so that the reply is
- * always valid UTF-8 JSON.
+ * Append s as a quoted JSON string (jesc.c says what is escaped).  Error
+ * messages echo bytes of the request (a percent-decoded path segment or
+ * query parameter, a parser's view of a body), which need not be UTF-8:
+ * each byte that does not start a well-formed UTF-8 sequence is replaced
+ * by U+FFFD, so that the reply is always valid UTF-8 JSON.
  */
 void
 jstr_escape(struct evbuffer *b, const char *s, size_t len)
 {
-	static struct jbuf	 jb, clean;
 	const unsigned char	*u = (const unsigned char *)s;
-	const char		*text;
+	struct jbuf		 clean;
 	size_t			 n, i, start = 0;
 	int			 bad = 0;
 
-	jbuf_reset(&clean);
+	memset(&clean, 0, sizeof clean);
 	for (i = 0; i < len; i += n) {
 		if ((n = jstr_utf8_len(u + i, len - i)) != 0)
 			continue;
@@ -71,14 +77,14 @@ jstr_escape(struct evbuffer *b, const char *s, size_t len)
 		start = i + 1;
 		bad = 1;
 	}
-	if (bad) {
-		jbuf_add(&clean, s + start, len - start);
-		s = jbuf_text(&clean, &len);
+	if (!bad) {
+		jesc_write(s, len, jstr_put, b);
+		return;
 	}
-	jbuf_reset(&jb);
-	jbuf_escape(&jb, s, len);
-	text = jbuf_text(&jb, &n);
-	evbuffer_add(b, text, n);
+	jbuf_add(&clean, s + start, len - start);
+	s = jbuf_text(&clean, &len);
+	jesc_write(s, len, jstr_put, b);
+	jbuf_free(&clean);
 }
 
 /* Append a JSON value for a reply's ref (a string or a number), if any. */

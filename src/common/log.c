@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "logwire.h"
+#include "common.h"
 
 static int	log_level = LOG_INFO;
 static const char *log_prog = "logwire";

@@ -1,6 +1,6 @@
 /*
  * wsc: a small blocking WebSocket client over TCP, on wslay's client
- * context. See wsc.h for the contract.
+ * context. See client.h for the contract.
  */
 
 #include "config.h"
@@ -9,31 +9,21 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <errno.h>
-#include <fcntl.h>
-#include <http_parser.h>
-#include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <wslay/wslay.h>
 
-#include "logwire.h"
-#include "wsc.h"
+#include "common.h"
+#include "client.h"
 
-#define WSC_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WSC_RBUF_SIZE		65536	/* also bounds the response head */
 #define WSC_BODY_MAX		65536	/* of a refusal, kept for *cause */
 #define WSC_TIMEOUT		5000
@@ -80,70 +70,6 @@ struct wsc {
 	struct wsc_items	 queue;
 };
 
-/* What the handshake's response parser collects. */
-struct wsc_head {
-	struct wsc	*w;
-	char		*field;		/* header name being read */
-	char		*value;		/* and its value */
-	int		 in_value;
-	char		*upgrade;
-	char		*connection;
-	char		*accept;
-	char		*protocol;
-	char		*body;
-	size_t		 bodylen;
-	int		 head_done;
-	int		 done;
-};
-
-/* Return the monotonic time in milliseconds. */
-static int64_t
-wsc_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* Turn a timeout into a deadline; -1 (or any negative) means none. */
-static int64_t
-wsc_deadline(int timeout_ms)
-{
-	if (timeout_ms < 0)
-		return (-1);
-	return (wsc_now() + timeout_ms);
-}
-
-/* Wait for events on fd until deadline: revents, 0 on timeout, -1. */
-static int
-wsc_wait(int fd, short events, int64_t deadline)
-{
-	struct pollfd	pfd;
-	int64_t		left;
-	int		n;
-
-	for (;;) {
-		left = -1;
-		if (deadline >= 0) {
-			left = deadline - wsc_now();
-			if (left < 0)
-				left = 0;
-			if (left > INT_MAX)
-				left = INT_MAX;
-		}
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)left);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return (n);
-		return (pfd.revents);
-	}
-}
-
 /* Record a failure description. */
 static void __attribute__((__format__(__printf__, 2, 3)))
 wsc_set_error(struct wsc *w, const char *fmt, ...)
@@ -152,8 +78,7 @@ wsc_set_error(struct wsc *w, const char *fmt, ...)
 	char	*s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		fatal("vasprintf");
+	xvasprintf(&s, fmt, ap);
 	va_end(ap);
 	free(w->error);
 	w->error = s;
@@ -371,7 +296,7 @@ wsc_flush(struct wsc *w)
 	short	events;
 	int	revents;
 
-	deadline = wsc_deadline(w->send_timeout);
+	deadline = net_deadline(w->send_timeout);
 	for (;;) {
 		if (wslay_event_send(w->ctx) != 0 || wsc_write(w) == -1)
 			goto fail;
@@ -380,7 +305,7 @@ wsc_flush(struct wsc *w)
 		events = POLLOUT;
 		if (w->reading && wslay_event_get_read_enabled(w->ctx))
 			events |= POLLIN;
-		revents = wsc_wait(w->fd, events, deadline);
+		revents = net_wait(w->fd, events, deadline);
 		if (revents == 0) {
 			wsc_set_error(w, "send timed out");
 			goto fail;
@@ -485,7 +410,7 @@ wsc_recv(struct wsc *w, int timeout_ms, struct wsc_msg *out)
 	int		 revents;
 
 	memset(out, 0, sizeof *out);
-	deadline = wsc_deadline(timeout_ms);
+	deadline = net_deadline(timeout_ms);
 	for (;;) {
 		if ((item = TAILQ_FIRST(&w->queue)) != NULL) {
 			TAILQ_REMOVE(&w->queue, item, entry);
@@ -502,7 +427,7 @@ wsc_recv(struct wsc *w, int timeout_ms, struct wsc_msg *out)
 		events = POLLIN;
 		if (w->woff != w->wlen)
 			events |= POLLOUT;
-		revents = wsc_wait(w->fd, events, deadline);
+		revents = net_wait(w->fd, events, deadline);
 		if (revents == 0)
 			return (0);
 		if (revents == -1) {
@@ -607,327 +532,23 @@ wsc_drop(struct wsc *w)
 		wsc_free(w);
 }
 
-/* Open a non-blocking TCP connection to host:port before deadline. */
-static int
-wsc_tcp(const char *host, int port, int64_t deadline, char **cause)
-{
-	struct addrinfo	 hints, *res = NULL, *ai;
-	char		 portstr[16], *h;
-	socklen_t	 len;
-	size_t		 hl;
-	int		 fd = -1, r, error = 0, one = 1, revents;
-
-	h = xstrdup(host);
-	hl = strlen(h);
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		memmove(h, h + 1, hl - 2);
-		h[hl - 2] = '\0';
-	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(portstr, sizeof portstr, "%d", port);
-	if ((r = getaddrinfo(h, portstr, &hints, &res)) != 0) {
-		xasprintf(cause, "%s: %s", host, gai_strerror(r));
-		goto out;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1) {
-			error = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		error = errno;
-		if (errno == EINPROGRESS) {
-			revents = wsc_wait(fd, POLLOUT, deadline);
-			len = sizeof error;
-			if (revents == 0)
-				error = ETIMEDOUT;
-			else if (revents == -1)
-				error = errno;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error,
-			    &len) == -1)
-				error = errno;
-			if (error == 0)
-				break;
-		}
-		close(fd);
-		fd = -1;
-	}
-	if (fd == -1) {
-		xasprintf(cause, "connect to %s port %d: %s", host, port,
-		    strerror(error));
-		goto out;
-	}
-	/* Latency matters more than packet count to every user of this. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-
-out:
-	if (res != NULL)
-		freeaddrinfo(res);
-	free(h);
-	return (fd);
-}
-
-/* Compute the Sec-WebSocket-Accept value for a key into out[29]. */
-static int
-wsc_accept_key(const char *key, char *out)
-{
-	u_char		 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen;
-	char		*s;
-	int		 r = -1;
-
-	xasprintf(&s, "%s%s", key, WSC_GUID);
-	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha1(), NULL) != 1 ||
-	    mdlen != 20)
-		goto out;
-	EVP_EncodeBlock((u_char *)out, md, mdlen);
-	r = 0;
-
-out:
-	free(s);
-	return (r);
-}
-
-/* Store a completed header if it is one the handshake checks. */
-static void
-wsc_head_store(struct wsc_head *h)
-{
-	char	**slot = NULL;
-
-	if (h->field == NULL)
-		return;
-	if (strcasecmp(h->field, "Upgrade") == 0)
-		slot = &h->upgrade;
-	else if (strcasecmp(h->field, "Connection") == 0)
-		slot = &h->connection;
-	else if (strcasecmp(h->field, "Sec-WebSocket-Accept") == 0)
-		slot = &h->accept;
-	else if (strcasecmp(h->field, "Sec-WebSocket-Protocol") == 0)
-		slot = &h->protocol;
-	if (slot != NULL) {
-		free(*slot);
-		*slot = h->value != NULL ? h->value : xstrdup("");
-		h->value = NULL;
-	}
-	free(h->field);
-	free(h->value);
-	h->field = h->value = NULL;
-}
-
-/* Append a piece of text to a growing string. */
-static void
-wsc_head_cat(char **s, const char *at, size_t len)
-{
-	size_t	old = *s == NULL ? 0 : strlen(*s);
-
-	*s = xrealloc(*s, old + len + 1);
-	memcpy(*s + old, at, len);
-	(*s)[old + len] = '\0';
-}
-
-/* Collect a piece of a header name. */
-static int
-wsc_head_field(http_parser *p, const char *at, size_t len)
-{
-	struct wsc_head	*h = p->data;
-
-	if (h->in_value) {
-		wsc_head_store(h);
-		h->in_value = 0;
-	}
-	wsc_head_cat(&h->field, at, len);
-	return (0);
-}
-
-/* Collect a piece of a header value. */
-static int
-wsc_head_value(http_parser *p, const char *at, size_t len)
-{
-	struct wsc_head	*h = p->data;
-
-	h->in_value = 1;
-	wsc_head_cat(&h->value, at, len);
-	return (0);
-}
-
-/* Note the end of the response head. */
-static int
-wsc_head_complete(http_parser *p)
-{
-	struct wsc_head	*h = p->data;
-
-	wsc_head_store(h);
-	h->head_done = 1;
-	return (0);
-}
-
-/* Keep the start of a refusal's body. */
-static int
-wsc_head_body(http_parser *p, const char *at, size_t len)
-{
-	struct wsc_head	*h = p->data;
-
-	if (h->bodylen + len > WSC_BODY_MAX)
-		len = WSC_BODY_MAX - h->bodylen;
-	h->body = xrealloc(h->body, h->bodylen + len + 1);
-	memcpy(h->body + h->bodylen, at, len);
-	h->bodylen += len;
-	h->body[h->bodylen] = '\0';
-	return (0);
-}
-
-/* Note the end of a refusal. */
-static int
-wsc_head_done(http_parser *p)
-{
-	struct wsc_head	*h = p->data;
-
-	h->done = 1;
-	return (0);
-}
-
-/* Free what the response parser collected. */
-static void
-wsc_head_clear(struct wsc_head *h)
-{
-	free(h->field);
-	free(h->value);
-	free(h->upgrade);
-	free(h->connection);
-	free(h->accept);
-	free(h->protocol);
-	free(h->body);
-}
-
-/* Find the end of the response head in the read buffer, or 0. */
-static size_t
-wsc_head_end(struct wsc *w)
-{
-	u_char	*p;
-
-	p = memmem(w->rbuf, w->rlen, "\r\n\r\n", 4);
-	if (p == NULL)
-		return (0);
-	return (p - w->rbuf + 4);
-}
-
-/*
- * Read the rest of a refusal (until its end, EOF or the deadline) and
- * describe it as "HTTP <status>: <body>".
- */
-static void
-wsc_refused(struct wsc *w, http_parser *p, const http_parser_settings *set,
-    struct wsc_head *h, size_t headlen, int64_t deadline, char **cause)
-{
-	ssize_t	n;
-	size_t	len;
-
-	http_parser_execute(p, set, (char *)w->rbuf + headlen,
-	    w->rlen - headlen);
-	while (!h->done && HTTP_PARSER_ERRNO(p) == HPE_OK) {
-		w->roff = w->rlen = 0;
-		n = wsc_fill(w);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wsc_wait(w->fd, POLLIN, deadline) <= 0)
-				break;
-			continue;
-		}
-		if (n < 0)
-			break;
-		http_parser_execute(p, set, (char *)w->rbuf, n);
-		if (n == 0)
-			break;
-	}
-	len = h->bodylen;
-	while (len > 0 && (h->body[len - 1] == '\n' || h->body[len - 1] == '\r'))
-		len--;
-	xasprintf(cause, "HTTP %u: %.*s", p->status_code, (int)len,
-	    h->body != NULL ? h->body : "");
-}
-
-/* Check the headers of a 101 answer against what was asked. */
-static int
-wsc_check_head(struct wsc *w, struct wsc_head *h, const char *key,
-    const char *protocol, char **cause)
-{
-	char	want[32];
-
-	if (h->upgrade == NULL || strcasecmp(h->upgrade, "websocket") != 0) {
-		xasprintf(cause, "handshake: bad Upgrade header");
-		return (-1);
-	}
-	if (h->connection == NULL ||
-	    strcasestr(h->connection, "upgrade") == NULL) {
-		xasprintf(cause, "handshake: bad Connection header");
-		return (-1);
-	}
-	if (wsc_accept_key(key, want) != 0) {
-		xasprintf(cause, "handshake: SHA-1 failed");
-		return (-1);
-	}
-	if (h->accept == NULL || strcmp(h->accept, want) != 0) {
-		xasprintf(cause, "handshake: bad Sec-WebSocket-Accept");
-		return (-1);
-	}
-	if (*protocol != '\0' &&
-	    (h->protocol == NULL || strcmp(h->protocol, protocol) != 0)) {
-		xasprintf(cause, "handshake: server did not accept "
-		    "subprotocol %s", protocol);
-		return (-1);
-	}
-	if (*protocol == '\0' && h->protocol != NULL) {
-		xasprintf(cause, "handshake: unrequested subprotocol %s",
-		    h->protocol);
-		return (-1);
-	}
-	if (h->protocol != NULL)
-		w->protocol = xstrdup(h->protocol);
-	return (0);
-}
-
 /* Send the upgrade request for path with a fresh key into key[25]. */
 static int
 wsc_request(struct wsc *w, const char *host, int port, const char *path,
     const struct wsc_opts *o, const char *protocol, char *key,
     int64_t deadline, char **cause)
 {
-	u_char			 nonce[16];
-	const char *const	*hdr;
-	char			*req, *line;
-	int			 revents;
+	u_char	 nonce[16];
+	char	*req;
 
 	if (RAND_bytes(nonce, sizeof nonce) != 1) {
 		xasprintf(cause, "RAND_bytes failed");
 		return (-1);
 	}
 	EVP_EncodeBlock((u_char *)key, nonce, sizeof nonce);
-
-	xasprintf(&req, "GET %s HTTP/1.1\r\n"
-	    "Host: %s%s%s:%d\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Key: %s\r\n"
-	    "Sec-WebSocket-Version: 13\r\n",
-	    path, strchr(host, ':') != NULL && *host != '[' ? "[" : "", host,
-	    strchr(host, ':') != NULL && *host != '[' ? "]" : "", port, key);
+	req = upgrade_request(path, host, port, key, protocol, o->headers);
 	wsc_append(w, req, strlen(req));
 	free(req);
-	if (*protocol != '\0') {
-		xasprintf(&line, "Sec-WebSocket-Protocol: %s\r\n", protocol);
-		wsc_append(w, line, strlen(line));
-		free(line);
-	}
-	for (hdr = o->headers; hdr != NULL && *hdr != NULL; hdr++) {
-		wsc_append(w, *hdr, strlen(*hdr));
-		wsc_append(w, "\r\n", 2);
-	}
-	wsc_append(w, "\r\n", 2);
 
 	while (w->woff != w->wlen) {
 		if (wsc_write(w) == -1) {
@@ -936,8 +557,7 @@ wsc_request(struct wsc *w, const char *host, int port, const char *path,
 		}
 		if (w->woff == w->wlen)
 			break;
-		revents = wsc_wait(w->fd, POLLOUT, deadline);
-		if (revents <= 0) {
+		if (net_wait(w->fd, POLLOUT, deadline) <= 0) {
 			xasprintf(cause, "handshake: send timed out");
 			return (-1);
 		}
@@ -945,64 +565,82 @@ wsc_request(struct wsc *w, const char *host, int port, const char *path,
 	return (0);
 }
 
+/*
+ * Read the rest of a refusal (until its end, EOF or the deadline) and
+ * describe it as "HTTP <status>: <body>".
+ */
+static void
+wsc_refused(struct wsc *w, struct hresp *r, size_t headlen, int64_t deadline,
+    char **cause)
+{
+	const char	*body;
+	char		*ignored = NULL;
+	size_t		 len;
+
+	if (hresp_feed(r, (char *)w->rbuf + headlen, w->rlen - headlen,
+	    NULL) == HRESP_MORE && hresp_read(r, w->fd, deadline, -1,
+	    &ignored) != 0)
+		free(ignored);
+	body = hresp_body(r, &len);
+	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
+		len--;
+	xasprintf(cause, "HTTP %d: %.*s", hresp_status(r), (int)len, body);
+}
+
 /* Read the response head and either accept the upgrade or refuse. */
 static int
 wsc_response(struct wsc *w, const char *key, const char *protocol,
     int64_t deadline, int *status, char **cause)
 {
-	http_parser_settings	 set;
-	http_parser		 p;
-	struct wsc_head		 h;
-	size_t			 headlen = 0;
-	ssize_t			 n;
-	int			 r = -1;
+	struct hresp	*r;
+	const char	*chosen;
+	u_char		*end;
+	size_t		 headlen;
+	ssize_t		 n;
+	int		 rc = -1;
 
-	memset(&h, 0, sizeof h);
-	while ((headlen = wsc_head_end(w)) == 0) {
+	/* The head alone: what follows a 101 is WebSocket, for wslay. */
+	while ((end = memmem(w->rbuf, w->rlen, "\r\n\r\n", 4)) == NULL) {
 		n = wsc_fill(w);
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wsc_wait(w->fd, POLLIN, deadline) <= 0) {
-				xasprintf(cause, "handshake: no answer in time");
-				goto out;
+			if (net_wait(w->fd, POLLIN, deadline) <= 0) {
+				xasprintf(cause,
+				    "handshake: no answer in time");
+				return (-1);
 			}
 			continue;
 		}
 		if (n <= 0) {
 			xasprintf(cause, "handshake: %s", n == 0 ?
 			    "connection closed" : strerror(errno));
-			goto out;
+			return (-1);
 		}
 	}
+	headlen = end - w->rbuf + 4;
 
-	http_parser_settings_init(&set);
-	set.on_header_field = wsc_head_field;
-	set.on_header_value = wsc_head_value;
-	set.on_headers_complete = wsc_head_complete;
-	set.on_body = wsc_head_body;
-	set.on_message_complete = wsc_head_done;
-	http_parser_init(&p, HTTP_RESPONSE);
-	p.data = &h;
-	http_parser_execute(&p, &set, (char *)w->rbuf, headlen);
-	if (!h.head_done || (HTTP_PARSER_ERRNO(&p) != HPE_OK &&
-	    HTTP_PARSER_ERRNO(&p) != HPE_PAUSED)) {
+	r = hresp_new(0, WSC_BODY_MAX, NULL, NULL);
+	if (hresp_feed(r, (char *)w->rbuf, headlen, NULL) == HRESP_ERROR ||
+	    hresp_status(r) == 0) {
 		xasprintf(cause, "handshake: bad response: %s",
-		    http_errno_description(HTTP_PARSER_ERRNO(&p)));
+		    hresp_error(r) != NULL ? hresp_error(r) : "no head");
 		goto out;
 	}
 	if (status != NULL)
-		*status = p.status_code;
-	if (p.status_code != 101) {
-		wsc_refused(w, &p, &set, &h, headlen, deadline, cause);
+		*status = hresp_status(r);
+	if (hresp_status(r) != 101) {
+		wsc_refused(w, r, headlen, deadline, cause);
 		goto out;
 	}
-	if (wsc_check_head(w, &h, key, protocol, cause) != 0)
+	if (upgrade_check(r, key, protocol, cause) != 0)
 		goto out;
+	if ((chosen = hresp_header(r, "Sec-WebSocket-Protocol")) != NULL)
+		w->protocol = xstrdup(chosen);
 	w->roff = headlen;	/* what follows is already WebSocket */
-	r = 0;
+	rc = 0;
 
 out:
-	wsc_head_clear(&h);
-	return (r);
+	hresp_free(r);
+	return (rc);
 }
 
 /* Set up the wslay client context once the handshake is done. */
@@ -1041,7 +679,7 @@ wsc_connect2(const char *host, int port, const char *path,
 	if (status != NULL)
 		*status = 0;
 	protocol = o->protocol != NULL ? o->protocol : WSC_PROTOCOL;
-	deadline = wsc_deadline(o->timeout_ms != 0 ? o->timeout_ms :
+	deadline = net_deadline(o->timeout_ms != 0 ? o->timeout_ms :
 	    WSC_TIMEOUT);
 
 	w = xcalloc(1, sizeof *w);
@@ -1050,7 +688,7 @@ wsc_connect2(const char *host, int port, const char *path,
 	w->send_timeout = o->send_timeout_ms != 0 ? o->send_timeout_ms :
 	    WSC_SEND_TIMEOUT;
 	w->rbuf = xmalloc(WSC_RBUF_SIZE);
-	w->fd = wsc_tcp(host, port, deadline, cause);
+	w->fd = net_connect(host, port, deadline, cause);
 	if (w->fd == -1)
 		goto fail;
 	if (wsc_request(w, host, port, path, o, protocol, key, deadline,
@@ -1080,98 +718,32 @@ wsc_connect(const char *host, int port, const char *path,
 	return (wsc_connect2(host, port, path, &o, NULL, cause));
 }
 
-/* Split a URL into host, port and WebSocket path. */
-static int
-wsc_parse_url(const char *url, char **host, int *port, char **path,
-    char **cause)
-{
-	const char	*p, *end, *rest;
-	char		*prefix;
-	size_t		 len;
-	long		 n;
-	int		 http;
-	char		*ep;
-
-	*host = *path = NULL;
-	if (strncasecmp(url, "ws://", 5) == 0)
-		http = 0;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		http = 1;
-	else if (strncasecmp(url, "wss://", 6) == 0 ||
-	    strncasecmp(url, "https://", 8) == 0) {
-		xasprintf(cause, "%s: TLS is not supported by this client",
-		    url);
-		return (-1);
-	} else {
-		xasprintf(cause, "%s: not a ws:// or http:// URL", url);
-		return (-1);
-	}
-	p = url + (http ? 7 : 5);
-
-	if (*p == '[') {
-		if ((end = strchr(p, ']')) == NULL)
-			goto bad;
-		*host = xstrndup(p + 1, end - p - 1);
-		rest = end + 1;
-	} else {
-		len = strcspn(p, ":/?#");
-		*host = xstrndup(p, len);
-		rest = p + len;
-	}
-	if (**host == '\0')
-		goto bad;
-	*port = 80;
-	if (*rest == ':') {
-		errno = 0;
-		n = strtol(rest + 1, &ep, 10);
-		if (ep == rest + 1 || errno != 0 || n < 1 || n > 65535)
-			goto bad;
-		*port = n;
-		rest = ep;
-	}
-	if (*rest != '\0' && *rest != '/' && *rest != '?')
-		goto bad;
-
-	if (!http) {
-		if (*rest == '/')
-			*path = xstrdup(rest);
-		else
-			xasprintf(path, "/%s", rest);
-		return (0);
-	}
-	len = strcspn(rest, "?#");
-	while (len > 0 && rest[len - 1] == '/')
-		len--;
-	prefix = xstrndup(rest, len);
-	xasprintf(path, "%s/v1/ws", prefix);
-	free(prefix);
-	return (0);
-
-bad:
-	xasprintf(cause, "%s: bad URL", url);
-	free(*host);
-	*host = NULL;
-	return (-1);
-}
-
 /* Connect and upgrade from a ws:// or http:// URL. */
 struct wsc *
 wsc_connect_url(const char *url, const struct wsc_opts *opts, int *status,
     char **cause)
 {
 	struct wsc	*w = NULL;
-	char		*host, *path;
-	int		 port;
+	struct url	 u;
+	char		*path;
 
 	*cause = NULL;
 	if (status != NULL)
 		*status = 0;
-	if (wsc_parse_url(url, &host, &port, &path, cause) != 0)
-		goto out;
-	w = wsc_connect2(host, port, path, opts, status, cause);
-
-out:
-	free(host);
-	free(path);
+	if (url_parse(url, &u, cause) != 0)
+		return (NULL);
+	if (strcmp(u.scheme, "wss") == 0 || strcmp(u.scheme, "https") == 0)
+		xasprintf(cause, "%s: TLS is not supported by this client",
+		    url);
+	else if (strcmp(u.scheme, "ws") == 0)
+		w = wsc_connect2(u.host, u.port, u.path, opts, status, cause);
+	else if (strcmp(u.scheme, "http") == 0) {
+		/* A base URL: the WebSocket endpoint is under its prefix. */
+		xasprintf(&path, "%s/v1/ws", u.prefix);
+		w = wsc_connect2(u.host, u.port, path, opts, status, cause);
+		free(path);
+	} else
+		xasprintf(cause, "%s: not a ws:// or http:// URL", url);
+	url_free(&u);
 	return (w);
 }
