@@ -40,21 +40,23 @@ tests_test_limits_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_limits_LDADD = $(HARNESS_LIBS)
 tests_test_limits_DEPENDENCIES = $(HARNESS_DEPS) src/logwired$(EXEEXT)
 
-# test_req: the request reader (src/req.c) on its own.
+# test_req: the request reader (src/server/req.c) on its own.
 check_PROGRAMS += tests/test_req
 TESTS += tests/test_req
 tests_test_req_SOURCES = tests/test_req.c
-tests_test_req_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
-tests_test_req_LDADD = tests/libcu_run.a libcommon.a $(YAJL_LIBS) $(CUNIT_LIBS)
-tests_test_req_DEPENDENCIES = tests/libcu_run.a libcommon.a
+tests_test_req_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/tests \
+	$(CUNIT_CFLAGS)
+tests_test_req_LDADD = tests/libcu_run.a libdaemon.a libcommon.a $(YAJL_LIBS) \
+	$(CUNIT_LIBS)
+tests_test_req_DEPENDENCIES = tests/libcu_run.a libdaemon.a libcommon.a
 
-# test_frame_pos: frame headers (src/frame.c) and subscription start
-# positions (src/pos.c), pure functions of the daemon, on their own.
+# test_frame_pos: frame headers (src/server/frame.c) and subscription start
+# positions (src/server/pos.c), pure functions of the daemon, on their own.
 check_PROGRAMS += tests/test_frame_pos
 TESTS += tests/test_frame_pos
-tests_test_frame_pos_SOURCES = tests/test_frame_pos.c src/frame.c src/pos.c
-tests_test_frame_pos_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
+tests_test_frame_pos_SOURCES = tests/test_frame_pos.c
+tests_test_frame_pos_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/tests \
 	$(CUNIT_CFLAGS)
-tests_test_frame_pos_LDADD = tests/libcu_run.a libcommon.a $(LIBEVENT_LIBS) \
-	$(CUNIT_LIBS)
-tests_test_frame_pos_DEPENDENCIES = tests/libcu_run.a libcommon.a
+tests_test_frame_pos_LDADD = tests/libcu_run.a libdaemon.a libcommon.a \
+	$(LIBEVENT_LIBS) $(CUNIT_LIBS)
+tests_test_frame_pos_DEPENDENCIES = tests/libcu_run.a libdaemon.a libcommon.a

@@ -1,8 +1,8 @@
 /*
  * Unit tests of two pure parts of the daemon: the headers of the frames it
- * builds (src/frame.c) at the 125/126/65535/65536-byte boundaries of RFC
+ * builds (src/server/frame.c) at the 125/126/65535/65536-byte boundaries of RFC
  * 6455's length encodings, and where a subscription's cursor starts
- * (src/pos.c) for each kind of position against a log with and without
+ * (src/server/pos.c) for each kind of position against a log with and without
  * trimmed messages.
  */
 
@@ -12,10 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "cu_run.h"
+#include "logwired.h"
 
 /*
  * Decode the header of an unmasked final text frame: returns its length
@@ -70,7 +71,7 @@ test_frame_boundaries(void)
 	unsigned char		*p;
 	const char		*f;
 	char			*text;
-	uint64_t		 len;
+	uint64_t		 len = 0;
 	size_t			 i, hlen, flen;
 
 	for (i = 0; i < nitems(sizes); i++) {
@@ -232,10 +233,7 @@ test_pos_time(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 		{ "frame headers at the length boundaries",
 		    test_frame_boundaries },
 		{ "live starts after the head", test_pos_live },
@@ -243,26 +241,6 @@ main(void)
 		{ "rewind by count", test_pos_rewind },
 		{ "rewind by duration and since", test_pos_time },
 	};
-	CU_pSuite	suite;
-	unsigned int	failed;
-	size_t		i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	suite = CU_add_suite("frame and pos", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < nitems(tests); i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failed != 0);
-fail:
-	CU_cleanup_registry();
-	return (1);
+	return (cu_run("frame and pos", tests, nitems(tests)));
 }

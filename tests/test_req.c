@@ -1,5 +1,5 @@
 /*
- * Tests for the request reader (src/req.c): the members it keeps, the
+ * Tests for the request reader (src/server/req.c): the members it keeps, the
  * exact JSON text of "data" and "ref" that the server stores and echoes,
  * decoded strings, and refusal of everything that is not one valid JSON
  * value.
@@ -13,7 +13,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "logwire.h"
+#include "logwired.h"
 #include "cu_run.h"
 
 /* Parse text, which must succeed. */

@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "logwire.h"
+#include "common.h"
+#include "storage.h"
 #include "test_server_common.h"
 
 #define TS_MAXARGS	32

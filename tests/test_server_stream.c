@@ -22,7 +22,8 @@
 #include <jansson.h>
 #include <pthread.h>
 
-#include "logwire.h"
+#include "common.h"
+#include "storage.h"
 #include "harness.h"
 #include "cu_run.h"
 #include "test_server_common.h"

@@ -27,7 +27,8 @@
 #include <CUnit/Basic.h>
 #include <wslay/wslay.h>
 
-#include "logwire.h"
+#include "common.h"
+#include "storage.h"
 #include "client.h"
 #include "cu_run.h"
 #include "harness.h"

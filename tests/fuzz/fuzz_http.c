@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the HTTP request parser (src/http.c) fed arbitrary bytes in
+ * Fuzz target: the HTTP request parser (src/server/http.c) fed arbitrary bytes in
  * arbitrary pieces, then every accessor a route would call.
  */
 
@@ -12,7 +12,7 @@
 
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

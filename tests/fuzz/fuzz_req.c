@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the request reader (src/req.c) on arbitrary bytes.  When a
+ * Fuzz target: the request reader (src/server/req.c) on arbitrary bytes.  When a
  * text is accepted, every span must lie inside it, every string must be
  * NUL-terminated at its length, and the JSON text kept for "data" and
  * "ref" must read back as the same single value on its own.
@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

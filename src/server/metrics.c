@@ -11,7 +11,7 @@
 
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 static const double metrics_latency_bounds[] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

@@ -28,7 +28,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 struct server		 server;
 

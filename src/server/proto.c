@@ -16,7 +16,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/evp.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 static void	proto_ensure_done(struct wreq *);
 static void	proto_publish_done(struct wreq *);

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logwire.h"
+#include "cli.h"
 
 static int	cli_help_exec(struct cli *, struct cli_args *);
 

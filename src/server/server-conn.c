@@ -18,7 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 /* Stop the subscriptions: no data frame may follow a close frame. */
 static void

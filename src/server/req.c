@@ -40,7 +40,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 struct req_member {
 	const char	*name;

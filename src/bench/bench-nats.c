@@ -34,7 +34,8 @@
 #include <nats/nats.h>
 
 #include "bench.h"
-#include "logwire.h"
+#include "common.h"
+#include "storage.h"
 
 #define BNATS_POLL_US		1000	/* main thread polling */
 #define BNATS_STORM_THREADS	16	/* parallel connects */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "logwire.h"
+#include "cli.h"
 
 static int	cmd_store_snapshot(struct cli *, struct cli_args *);
 static int	cmd_store_restore(struct cli *, struct cli_args *);

@@ -43,7 +43,8 @@
 
 #include "bench.h"
 #include "client.h"
-#include "logwire.h"
+#include "common.h"
+#include "storage.h"
 
 #define BN_MAX_CONNECTING	256	/* handshakes in flight at once */
 #define BN_PER_SOURCE		20000	/* connections per source address */

@@ -24,7 +24,8 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "logwire.h"
+#include "common.h"
+#include "storage.h"
 
 struct bench_scenario {
 	const char	*name;

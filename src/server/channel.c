@@ -11,7 +11,7 @@
 
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 static struct channel	**channel_table;
 static size_t		  channel_buckets;

@@ -16,7 +16,7 @@
 
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 /* Records and bytes one pump step may read for one subscription. */
 #define SUB_CHUNK_COUNT	256

@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
-#include "logwire.h"
+#include "cli.h"
 #include "client.h"
 
 #define CMD_REST_DEFAULT_URL	"http://127.0.0.1:8080"

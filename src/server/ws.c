@@ -43,7 +43,7 @@
 #include <openssl/evp.h>
 #include <wslay/wslay.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 #define WS_PROTOCOL	"logwire.v1"
 #define WS_SWEEP_MS	250

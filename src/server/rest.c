@@ -29,7 +29,7 @@
 #include <jansson.h>
 #include <zstd.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 #define REST_LIMIT_DEFAULT	100
 #define REST_LIMIT_MAX		1000

@@ -13,7 +13,7 @@
 
 #include <event2/buffer.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 #define FRAME_COPY_MAX	512	/* frames up to this are copied, not shared */
 

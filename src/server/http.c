@@ -33,7 +33,7 @@
 #include <event2/buffer.h>
 #include <http_parser.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 #define HTTP_LINE_MAX	4096	/* a chunk-size or trailer line */
 

@@ -28,7 +28,7 @@
 
 #include <event2/event.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 #define WRITER_READER_CHECK_MS	2000
 

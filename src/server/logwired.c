@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 enum {
 	OPT_SYNC = 0x100,

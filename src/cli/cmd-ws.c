@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "logwire.h"
+#include "cli.h"
 #include "client.h"
 
 #define CMD_WS_DEFAULT_URL	"http://127.0.0.1:8080"

@@ -55,7 +55,8 @@
 
 #include "bench.h"
 #include "client.h"
-#include "logwire.h"
+#include "common.h"
+#include "storage.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT	24

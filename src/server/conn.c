@@ -62,7 +62,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static size_t		  nconns;

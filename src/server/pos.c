@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "logwire.h"
+#include "logwired.h"
 
 /*
  * The Unix time (ms) whose first serial a time position starts at: now
