@@ -867,18 +867,29 @@ http_respond(struct evbuffer *out, int status, const char *ctype,
 
 /* Write a JSON error response {"error":{"code":..,"message":..}}. */
 void
-http_respond_error(struct evbuffer *out, int status, int code,
-    const char *message, const char *extra, int keepalive)
+http_respond_error_status(struct evbuffer *out, int status,
+    enum err_code code, const char *message, const char *extra,
+    int keepalive)
 {
 	struct evbuffer	*b;
 	size_t		 len;
 
 	b = evbuffer_new();
-	evbuffer_add_printf(b, "{\"error\":{\"code\":%d,\"message\":", code);
+	evbuffer_add_printf(b, "{\"error\":{\"code\":%d,\"message\":",
+	    (int)code);
 	jstr_escape(b, message, strlen(message));
 	evbuffer_add_lit(b, "}}\n");
 	len = evbuffer_get_length(b);
 	http_respond(out, status, "application/json", extra,
 	    evbuffer_pullup(b, -1), len, keepalive, 0);
 	evbuffer_free(b);
+}
+
+/* Queue an error response whose status is the code's (err_status). */
+void
+http_respond_error(struct evbuffer *out, enum err_code code,
+    const char *message, const char *extra, int keepalive)
+{
+	http_respond_error_status(out, err_status(code), code, message, extra,
+	    keepalive);
 }

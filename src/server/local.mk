@@ -2,7 +2,7 @@
 # libdaemon.a, so that the unit tests and fuzz targets of its pure parts
 # (the request reader, the HTTP reader, frames, positions) link just what
 # they use.  The files, by layer from the bottom up (README.md, "Code map"):
-# transport conn.c; framing http.c ws.c frame.c; handlers req.c proto.c
+# codes err.c; transport conn.c; framing http.c ws.c frame.c; handlers req.c proto.c
 # pos.c sub.c channel.c rest.c metrics.c; top server-conn.c server.c
 # logwired.c; beside the loop writer.c.
 DAEMON_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/server
@@ -10,7 +10,7 @@ DAEMON_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/server
 noinst_LIBRARIES += libdaemon.a
 libdaemon_a_CPPFLAGS = $(DAEMON_CPPFLAGS)
 libdaemon_a_SOURCES = src/server/logwired.h \
-	src/server/conn.c \
+	src/server/err.c src/server/conn.c \
 	src/server/http.c src/server/ws.c src/server/frame.c \
 	src/server/req.c src/server/proto.c src/server/pos.c \
 	src/server/sub.c src/server/channel.c src/server/rest.c \

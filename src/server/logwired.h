@@ -29,6 +29,41 @@ typedef struct json_t json_t;
 struct event_base;
 struct bufferevent;
 
+/*
+ * err.c: the error codes of DESIGN.md, one name each.  The HTTP status of
+ * a code is its first three digits (err_status).
+ */
+enum err_code {
+	ERR_BAD_REQUEST = 40000,	/* malformed request */
+	ERR_UNKNOWN_OP = 40001,
+	ERR_BAD_CHANNEL = 40002,	/* bad channel name */
+	ERR_BAD_POSITION = 40003,	/* from/rewind/since */
+	ERR_UNAUTHENTICATED = 40100,	/* credentials missing or invalid */
+	ERR_TOKEN_EXPIRED = 40101,
+	ERR_FORBIDDEN = 40300,		/* not allowed by the capability */
+	ERR_RESERVED = 40301,		/* reserved channel ($...) */
+	ERR_NOT_FOUND = 40400,		/* unknown channel or message */
+	ERR_NOT_SUBSCRIBED = 40401,
+	ERR_METHOD = 40500,		/* HTTP method not allowed */
+	ERR_CONFLICT = 40900,
+	ERR_SUBSCRIBED = 40901,		/* already subscribed */
+	ERR_TOO_LARGE = 41300,		/* over max_message_bytes */
+	ERR_RATE = 42900,		/* publish rate exceeded */
+	ERR_TOO_MANY_SUBS = 42901,
+	ERR_INTERNAL = 50000,
+	ERR_STOPPING = 50300,		/* server shutting down */
+	ERR_STORAGE = 50301		/* storage full or failing */
+};
+
+/* The HTTP status that goes with an error code. */
+static inline int
+err_status(enum err_code code)
+{
+	return ((int)code / 100);
+}
+enum err_code	 err_store(int);
+const char	*err_store_publish(int);
+
 /* http.c */
 #define HTTP_MAX_HEADERS	64
 #define HTTP_REQ_MORE		0
@@ -63,8 +98,10 @@ int		 http_pct_decode(const char *, size_t, char **, size_t *);
 const char	*http_reason(int);
 void		 http_respond(struct evbuffer *, int, const char *, const char *,
 		     const void *, size_t, int, int);
-void		 http_respond_error(struct evbuffer *, int, int, const char *,
-		     const char *, int);
+void		 http_respond_error(struct evbuffer *, enum err_code,
+		     const char *, const char *, int);
+void		 http_respond_error_status(struct evbuffer *, int, enum err_code,
+		     const char *, const char *, int);
 
 /* Server configuration: flags now, the configuration file later. */
 struct config {
@@ -369,7 +406,8 @@ struct pubmsg {
 
 /* proto.c */
 void		 proto_message(struct conn *, const char *, size_t);
-void		 proto_error(struct conn *, const char *, int, const char *, ...)
+void		 proto_error(struct conn *, const char *, enum err_code,
+		     const char *, ...)
 		     __attribute__((__format__(__printf__, 4, 5)));
 void		 proto_send(struct conn *, struct evbuffer *);
 void		 proto_subscribe_finish(struct sub *, struct channel *);
@@ -441,7 +479,7 @@ struct metrics_hist {
 	uint64_t	 count;
 };
 void		 metrics_commit(double, size_t);
-void		 metrics_error(int);
+void		 metrics_error(enum err_code);
 void		 metrics_write(struct evbuffer *);
 
 /* server-conn.c */

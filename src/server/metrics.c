@@ -30,9 +30,12 @@ static struct metrics_hist metrics_batch_size = {
 };
 
 /* Error codes counted; others are counted as the nearest class. */
-static const int metrics_codes[] = {
-	40000, 40001, 40002, 40003, 40100, 40101, 40300, 40301, 40400, 40401,
-	40500, 40900, 40901, 41300, 42900, 42901, 50000, 50300, 50301
+static const enum err_code metrics_codes[] = {
+	ERR_BAD_REQUEST, ERR_UNKNOWN_OP, ERR_BAD_CHANNEL, ERR_BAD_POSITION,
+	ERR_UNAUTHENTICATED, ERR_TOKEN_EXPIRED, ERR_FORBIDDEN, ERR_RESERVED,
+	ERR_NOT_FOUND, ERR_NOT_SUBSCRIBED, ERR_METHOD, ERR_CONFLICT,
+	ERR_SUBSCRIBED, ERR_TOO_LARGE, ERR_RATE, ERR_TOO_MANY_SUBS,
+	ERR_INTERNAL, ERR_STOPPING, ERR_STORAGE
 };
 static uint64_t	metrics_code_counts[nitems(metrics_codes)];
 static uint64_t	metrics_other_errors;
@@ -62,7 +65,7 @@ metrics_commit(double seconds, size_t batch)
 
 /* Count an error sent to a client (event loop). */
 void
-metrics_error(int code)
+metrics_error(enum err_code code)
 {
 	size_t	i;
 

@@ -34,7 +34,8 @@ proto_send(struct conn *c, struct evbuffer *b)
 
 /* Send {"op":"error"} with a code and a message. */
 void
-proto_error(struct conn *c, const char *ref, int code, const char *fmt, ...)
+proto_error(struct conn *c, const char *ref, enum err_code code,
+    const char *fmt, ...)
 {
 	struct evbuffer	*b;
 	va_list		 ap;
@@ -87,24 +88,24 @@ proto_channel(struct conn *c, const struct req *req, const char *ref,
 {
 	switch (proto_string(&req->channel, name, len)) {
 	case 0:
-		proto_error(c, ref, 40000, "channel is required");
+		proto_error(c, ref, ERR_BAD_REQUEST, "channel is required");
 		return (-1);
 	case -1:
-		proto_error(c, ref, 40000, "channel must be a string");
+		proto_error(c, ref, ERR_BAD_REQUEST, "channel must be a string");
 		return (-1);
 	}
 	if (req->channel_lossy) {
-		proto_error(c, ref, 40002, "bad channel name: a lone "
+		proto_error(c, ref, ERR_BAD_CHANNEL, "bad channel name: a lone "
 		    "surrogate is not a character");
 		return (-1);
 	}
 	if (!store_name_valid(*name, *len)) {
-		proto_error(c, ref, 40002, "bad channel name: 1 to %d bytes "
+		proto_error(c, ref, ERR_BAD_CHANNEL, "bad channel name: 1 to %d bytes "
 		    "of UTF-8 without control characters", STORE_NAME_MAX);
 		return (-1);
 	}
 	if (!reserved_ok && (*name)[0] == '$') {
-		proto_error(c, ref, 40301, "channel %s is reserved", *name);
+		proto_error(c, ref, ERR_RESERVED, "channel %s is reserved", *name);
 		return (-1);
 	}
 	return (0);
@@ -236,15 +237,15 @@ proto_subscribe(struct conn *c, const struct req *req, const char *ref)
 	if (proto_channel(c, req, ref, 0, &name, &len) != 0)
 		return;
 	if (proto_position(req, &pos, &why) != 0) {
-		proto_error(c, ref, 40003, "bad position: %s", why);
+		proto_error(c, ref, ERR_BAD_POSITION, "bad position: %s", why);
 		return;
 	}
 	if (sub_find(c, name, len) != NULL) {
-		proto_error(c, ref, 40901, "already subscribed to %s", name);
+		proto_error(c, ref, ERR_SUBSCRIBED, "already subscribed to %s", name);
 		return;
 	}
 	if (c->nsubs >= server.cfg->max_subscriptions) {
-		proto_error(c, ref, 42901, "too many subscriptions on this "
+		proto_error(c, ref, ERR_TOO_MANY_SUBS, "too many subscriptions on this "
 		    "connection (at most %zu)", server.cfg->max_subscriptions);
 		return;
 	}
@@ -262,7 +263,7 @@ proto_subscribe(struct conn *c, const struct req *req, const char *ref)
 		return;
 	}
 	if (rc != STORE_ENOTFOUND) {
-		proto_error(c, ref, 50000, "cannot read channel %s: %s", name,
+		proto_error(c, ref, ERR_INTERNAL, "cannot read channel %s: %s", name,
 		    store_strerror(rc));
 		sub_free(s);
 		return;
@@ -294,7 +295,7 @@ proto_unsubscribe(struct conn *c, const struct req *req, const char *ref)
 	if (proto_channel(c, req, ref, 1, &name, &len) != 0)
 		return;
 	if ((s = sub_find(c, name, len)) == NULL) {
-		proto_error(c, ref, 40401, "not subscribed to %s", name);
+		proto_error(c, ref, ERR_NOT_SUBSCRIBED, "not subscribed to %s", name);
 		return;
 	}
 	sub_free(s);
@@ -338,7 +339,7 @@ proto_base64_valid(const char *s, size_t len)
  * Check the fields of one message (data required; id, name and encoding
  * optional) and make the writer request that appends it to channel name.
  * Shared by the WebSocket publish and the REST POST.  Returns NULL with
- * *why set (a 40000 reason) when a field is bad.
+ * *why set (an ERR_BAD_REQUEST reason) when a field is bad.
  */
 struct wreq *
 proto_publish_wreq(const char *name, size_t len, const struct pubmsg *m,
@@ -442,18 +443,18 @@ proto_publish(struct conn *c, const struct req *req, const char *ref)
 	if (proto_channel(c, req, ref, 0, &name, &len) != 0)
 		return;
 	if (server.stopping) {
-		proto_error(c, ref, 50300, "server is shutting down: "
+		proto_error(c, ref, ERR_STOPPING, "server is shutting down: "
 		    "nothing was stored");
 		return;
 	}
 	if (req->wide_int) {
-		proto_error(c, ref, 40000, "an integer beyond 64 bits signed "
+		proto_error(c, ref, ERR_BAD_REQUEST, "an integer beyond 64 bits signed "
 		    "(write it with an exponent, or as a string)");
 		return;
 	}
 	proto_pubmsg(req, &m);
 	if ((w = proto_publish_wreq(name, len, &m, &why)) == NULL) {
-		proto_error(c, ref, 40000, "%s", why);
+		proto_error(c, ref, ERR_BAD_REQUEST, "%s", why);
 		return;
 	}
 	w->ref = ref != NULL ? xstrdup(ref) : NULL;
@@ -490,29 +491,29 @@ proto_message(struct conn *c, const char *text, size_t len)
 	if (server.stopping)
 		server.last_request_ns = mono_ns();
 	if (req_parse(&req, text, len, &cause) != 0) {
-		proto_error(c, NULL, 40000, "malformed JSON: %s", cause);
+		proto_error(c, NULL, ERR_BAD_REQUEST, "malformed JSON: %s", cause);
 		free(cause);
 		return;
 	}
 	if (req.not_object) {
-		proto_error(c, NULL, 40000, "a request is a JSON object");
+		proto_error(c, NULL, ERR_BAD_REQUEST, "a request is a JSON object");
 		return;
 	}
 	if (req.ref.kind != REQ_ABSENT) {
 		if (req.ref.kind != REQ_STRING && req.ref.kind != REQ_NUMBER) {
-			proto_error(c, NULL, 40000,
+			proto_error(c, NULL, ERR_BAD_REQUEST,
 			    "ref must be a string or a number");
 			return;
 		}
 		ref = xstrndup(req.ref.raw, req.ref.raw_len);
 	}
 	if (len > server.cfg->max_message_bytes) {
-		proto_error(c, ref, 41300, "message of %zu bytes is over the "
+		proto_error(c, ref, ERR_TOO_LARGE, "message of %zu bytes is over the "
 		    "limit of %zu", len, server.cfg->max_message_bytes);
 		goto out;
 	}
 	if (req.op.kind != REQ_STRING) {
-		proto_error(c, ref, 40000, "op is required (a string)");
+		proto_error(c, ref, ERR_BAD_REQUEST, "op is required (a string)");
 		goto out;
 	}
 	op = req.op.s;
@@ -525,7 +526,7 @@ proto_message(struct conn *c, const char *text, size_t len)
 	else if (proto_is(&req.op, "ping"))
 		proto_ping(c, ref);
 	else
-		proto_error(c, ref, 40001, "unknown op %s", op);
+		proto_error(c, ref, ERR_UNKNOWN_OP, "unknown op %s", op);
 out:
 	free(ref);
 }
@@ -541,17 +542,13 @@ proto_published(struct wreq *w)
 	size_t			 id_len;
 
 	if (w->status != 0) {
-		if (w->status == STORE_EFULL || w->status == STORE_EIO)
-			proto_error(c, w->ref, 50301, "storage %s: nothing "
-			    "was stored", w->status == STORE_EFULL ? "full" :
-			    "failing");
-		else
-			proto_error(c, w->ref, 50000, "storage error: %s",
-			    store_strerror(w->status));
+		proto_error(c, w->ref, err_store(w->status) == ERR_STORAGE ?
+		    ERR_STORAGE : ERR_INTERNAL, "%s",
+		    err_store_publish(w->status));
 		return;
 	}
 	if (m->error != 0) {
-		proto_error(c, w->ref, 40000, "message refused: %s",
+		proto_error(c, w->ref, ERR_BAD_REQUEST, "message refused: %s",
 		    store_strerror(m->error));
 		return;
 	}
@@ -603,8 +600,7 @@ proto_ensure_done(struct wreq *w)
 	if ((s = w->arg) != NULL) {
 		s->wreq = NULL;
 		if (w->status != 0) {
-			proto_error(w->conn, s->ref, w->status == STORE_EFULL ||
-			    w->status == STORE_EIO ? 50301 : 50000,
+			proto_error(w->conn, s->ref, err_store(w->status),
 			    "cannot create channel %s: %s", s->name,
 			    store_strerror(w->status));
 			sub_free(s);

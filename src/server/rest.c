@@ -137,7 +137,7 @@ rest_json(struct rest_req *r, int status, struct evbuffer *body,
 
 /* Send a JSON error. */
 static void
-rest_error(struct rest_req *r, int status, int code, const char *fmt, ...)
+rest_error(struct rest_req *r, enum err_code code, const char *fmt, ...)
 {
 	struct evbuffer	*h;
 	va_list		 ap;
@@ -150,13 +150,13 @@ rest_error(struct rest_req *r, int status, int code, const char *fmt, ...)
 	va_end(ap);
 	h = evbuffer_new();
 	rest_cors_headers(h, r->cors);
-	if (status == 405)
+	if (code == ERR_METHOD)
 		evbuffer_add_printf(h, "Allow: %s\r\n",
 		    r->nseg >= 4 && strcmp(r->seg[3], "messages") == 0 &&
 		    r->nseg == 4 ? "GET, HEAD, POST, OPTIONS" :
 		    "GET, HEAD, OPTIONS");
 	evbuffer_add_lit(h, "\0");
-	http_respond_error(r->out, status, code, msg,
+	http_respond_error(r->out, code, msg,
 	    (const char *)evbuffer_pullup(h, -1), r->keepalive);
 	evbuffer_free(h);
 	free(msg);
@@ -213,13 +213,13 @@ rest_uint_param(struct rest_req *r, const char *name, uint64_t *v)
 	if ((rc = rest_param(r->query, name, &s)) == 0)
 		return (0);
 	if (rc < 0) {
-		rest_error(r, 400, 40000, "bad percent-encoding in %s", name);
+		rest_error(r, ERR_BAD_REQUEST, "bad percent-encoding in %s", name);
 		return (-1);
 	}
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0) {
-		rest_error(r, 400, 40000, "%s must be a non-negative integer, "
+		rest_error(r, ERR_BAD_REQUEST, "%s must be a non-negative integer, "
 		    "not \"%s\"", name, s);
 		free(s);
 		return (-1);
@@ -344,13 +344,13 @@ rest_channels(struct rest_req *r)
 	if (rest_uint_param(r, "limit", &limit) < 0)
 		return;
 	if (limit == 0 || limit > REST_LIMIT_MAX) {
-		rest_error(r, 400, 40000, "limit must be 1 to %d",
+		rest_error(r, ERR_BAD_REQUEST, "limit must be 1 to %d",
 		    REST_LIMIT_MAX);
 		return;
 	}
 	if (rest_param(r->query, "prefix", &prefix) < 0 ||
 	    rest_param(r->query, "cursor", &cursor) < 0) {
-		rest_error(r, 400, 40000, "bad percent-encoding in the query");
+		rest_error(r, ERR_BAD_REQUEST, "bad percent-encoding in the query");
 		goto out;
 	}
 	memset(&la, 0, sizeof la);
@@ -361,7 +361,7 @@ rest_channels(struct rest_req *r)
 	    0, cursor, cursor ? strlen(cursor) : 0, (size_t)limit + 1,
 	    rest_list_cb, &la);
 	if (rc < 0) {
-		rest_error(r, 500, 50000, "cannot list channels: %s",
+		rest_error(r, ERR_INTERNAL, "cannot list channels: %s",
 		    store_strerror(rc));
 		evbuffer_free(b);
 		goto out;
@@ -392,11 +392,11 @@ rest_chan(struct rest_req *r, struct store_chan *sc)
 
 	rc = store_chan_get(server.reader, r->seg[2], r->seglen[2], sc);
 	if (rc == STORE_ENOTFOUND) {
-		rest_error(r, 404, 40400, "no channel %s", r->seg[2]);
+		rest_error(r, ERR_NOT_FOUND, "no channel %s", r->seg[2]);
 		return (-1);
 	}
 	if (rc != 0) {
-		rest_error(r, 500, 50000, "cannot read channel %s: %s",
+		rest_error(r, ERR_INTERNAL, "cannot read channel %s: %s",
 		    r->seg[2], store_strerror(rc));
 		return (-1);
 	}
@@ -505,14 +505,14 @@ rest_history(struct rest_req *r)
 	if (rest_uint_param(r, "limit", &limit) < 0)
 		return;
 	if (limit == 0 || limit > REST_LIMIT_MAX) {
-		rest_error(r, 400, 40000, "limit must be 1 to %d",
+		rest_error(r, ERR_BAD_REQUEST, "limit must be 1 to %d",
 		    REST_LIMIT_MAX);
 		return;
 	}
 	if ((rc = rest_param(r->query, "direction", &dir)) != 0) {
 		if (rc < 0 || (strcmp(dir, "forward") != 0 &&
 		    strcmp(dir, "backward") != 0)) {
-			rest_error(r, 400, 40000, "direction must be forward "
+			rest_error(r, ERR_BAD_REQUEST, "direction must be forward "
 			    "or backward");
 			free(dir);
 			return;
@@ -533,7 +533,7 @@ rest_history(struct rest_req *r)
 		rc = store_read(server.reader, sc.id, lo, hi, backward,
 		    (size_t)limit + 1, 0, rest_hist_cb, &ha);
 		if (rc < 0) {
-			rest_error(r, 500, 50000, "cannot read %s: %s",
+			rest_error(r, ERR_INTERNAL, "cannot read %s: %s",
 			    sc.name, store_strerror(rc));
 			evbuffer_free(b);
 			return;
@@ -586,7 +586,7 @@ rest_message(struct rest_req *r)
 	serial = strtoull(r->seg[4], &end, 10);
 	if (r->seg[4][0] < '0' || r->seg[4][0] > '9' || *end != '\0' ||
 	    errno != 0) {
-		rest_error(r, 400, 40000, "not a serial: %s", r->seg[4]);
+		rest_error(r, ERR_BAD_REQUEST, "not a serial: %s", r->seg[4]);
 		return;
 	}
 	if (rest_chan(r, &sc) != 0)
@@ -597,11 +597,11 @@ rest_message(struct rest_req *r)
 	oa.name_len = sc.name_len;
 	rc = store_get(server.reader, sc.id, serial, rest_one_cb, &oa);
 	if (rc == STORE_ENOTFOUND)
-		rest_error(r, 404, 40400, "no message %llu in %s (the log "
+		rest_error(r, ERR_NOT_FOUND, "no message %llu in %s (the log "
 		    "holds %llu to %llu)", (unsigned long long)serial, sc.name,
 		    (unsigned long long)sc.first, (unsigned long long)sc.head);
 	else if (rc < 0)
-		rest_error(r, 500, 50000, "cannot read %s: %s", sc.name,
+		rest_error(r, ERR_INTERNAL, "cannot read %s: %s", sc.name,
 		    store_strerror(rc));
 	else {
 		evbuffer_add_lit(b, "\n");
@@ -720,11 +720,11 @@ rest_post(struct rest_req *r)
 	size_t		 len, n, i;
 
 	if (r->seg[2][0] == '$') {
-		rest_error(r, 403, 40301, "channel %s is reserved", r->seg[2]);
+		rest_error(r, ERR_RESERVED, "channel %s is reserved", r->seg[2]);
 		return (0);
 	}
 	if (server.stopping) {
-		rest_error(r, 503, 50300, "server is shutting down: nothing "
+		rest_error(r, ERR_STOPPING, "server is shutting down: nothing "
 		    "was stored");
 		return (0);
 	}
@@ -737,12 +737,12 @@ rest_post(struct rest_req *r)
 	text = http_req_body(r->conn->req, &len);
 	if ((body = json_loadb(text != NULL ? text : "", len, JSON_ALLOW_NUL,
 	    &err)) == NULL) {
-		rest_error(r, 400, 40000, "malformed JSON: %s", err.text);
+		rest_error(r, ERR_BAD_REQUEST, "malformed JSON: %s", err.text);
 		return (0);
 	}
 	n = json_is_array(body) ? json_array_size(body) : 1;
 	if (n == 0 || n > MIN(REST_POST_MAX, server.cfg->batch_max)) {
-		rest_error(r, 400, 40000, "a POST holds 1 to %zu messages",
+		rest_error(r, ERR_BAD_REQUEST, "a POST holds 1 to %zu messages",
 		    MIN((size_t)REST_POST_MAX, server.cfg->batch_max));
 		json_decref(body);
 		return (0);
@@ -753,11 +753,11 @@ rest_post(struct rest_req *r)
 		o = json_is_array(body) ? json_array_get(body, i) : body;
 		if ((job->w[i] = rest_post_one(r, o, &why)) == NULL) {
 			if (why == NULL)
-				rest_error(r, 413, 41300, "message %zu is over "
+				rest_error(r, ERR_TOO_LARGE, "message %zu is over "
 				    "the limit of %zu bytes", i,
 				    server.cfg->max_message_bytes);
 			else
-				rest_error(r, 400, 40000, "message %zu: %s", i,
+				rest_error(r, ERR_BAD_REQUEST, "message %zu: %s", i,
 				    why);
 			job->n = i;	/* the ones made so far */
 			rest_job_free(job);
@@ -793,6 +793,7 @@ rest_post_done(struct rest_job *job)
 	struct evbuffer	*b, *h;
 	struct store_msg *m;
 	struct wreq	*w;
+	enum err_code	 code;
 	const char	*id;
 	size_t		 i, id_len;
 	int		 status = 0;
@@ -806,14 +807,11 @@ rest_post_done(struct rest_job *job)
 	rest_cors_headers(h, job->cors);
 	evbuffer_add_lit(h, "\0");
 	if (status != 0) {
-		metrics_error(status == STORE_EFULL || status == STORE_EIO ?
-		    50301 : 50000);
-		http_respond_error(conn_output(job->conn), status ==
-		    STORE_EFULL || status == STORE_EIO ? 503 : 500,
-		    status == STORE_EFULL || status == STORE_EIO ? 50301 :
-		    50000, status == STORE_EFULL ? "storage full: nothing was "
-		    "stored" : status == STORE_EIO ? "storage failing: nothing "
-		    "was stored" : store_strerror(status),
+		code = err_store(status) == ERR_STORAGE ? ERR_STORAGE :
+		    ERR_INTERNAL;
+		metrics_error(code);
+		http_respond_error(conn_output(job->conn), code,
+		    err_store_publish(status),
 		    (const char *)evbuffer_pullup(h, -1), job->keepalive);
 		goto out;
 	}
@@ -1058,8 +1056,8 @@ rest_snapshot_done(evutil_socket_t fd, short what, void *arg)
 	rest_cors_headers(h, job->cors);
 	evbuffer_add_lit(h, "\0");
 	if (job->snap_rc != 0 || fstat(job->fd, &st) != 0) {
-		metrics_error(50000);
-		http_respond_error(out, 500, 50000, job->snap_cause != NULL ?
+		metrics_error(ERR_INTERNAL);
+		http_respond_error(out, ERR_INTERNAL, job->snap_cause != NULL ?
 		    job->snap_cause : store_strerror(job->snap_rc),
 		    (const char *)evbuffer_pullup(h, -1), job->keepalive);
 	} else {
@@ -1107,7 +1105,7 @@ rest_snapshot(struct rest_req *r)
 	xasprintf(&path, "%s/.snapshot-XXXXXX", server.cfg->datadir);
 	job = xcalloc(1, sizeof *job);
 	if ((job->fd = mkstemp(path)) == -1) {
-		rest_error(r, 500, 50000, "cannot create a snapshot file: %s",
+		rest_error(r, ERR_INTERNAL, "cannot create a snapshot file: %s",
 		    strerror(errno));
 		free(path);
 		free(job);
@@ -1240,7 +1238,7 @@ rest_method(struct rest_req *r, int post_ok)
 	if (r->method == HTTP_GET || r->method == HTTP_HEAD ||
 	    (post_ok && r->method == HTTP_POST))
 		return (1);
-	rest_error(r, 405, 40500, "method %s not allowed here",
+	rest_error(r, ERR_METHOD, "method %s not allowed here",
 	    http_method_str(r->method));
 	return (0);
 }
@@ -1269,7 +1267,7 @@ rest_request(struct conn *c)
 		goto out;
 	}
 	if (rest_split(&r, http_req_url(c->req)) != 0) {
-		rest_error(&r, 400, 40000, "bad percent-encoding in the "
+		rest_error(&r, ERR_BAD_REQUEST, "bad percent-encoding in the "
 		    "request target");
 		goto out;
 	}
@@ -1294,7 +1292,7 @@ rest_request(struct conn *c)
 	} else if (r.nseg >= 3 && strcmp(r.seg[0], "v1") == 0 &&
 	    strcmp(r.seg[1], "channels") == 0) {
 		if (!store_name_valid(r.seg[2], r.seglen[2])) {
-			rest_error(&r, 400, 40002, "bad channel name");
+			rest_error(&r, ERR_BAD_CHANNEL, "bad channel name");
 			goto out;
 		}
 		if (r.nseg == 3) {
@@ -1314,9 +1312,9 @@ rest_request(struct conn *c)
 			if (rest_method(&r, 0))
 				later = rest_export(&r);
 		} else
-			rest_error(&r, 404, 40400, "no such path");
+			rest_error(&r, ERR_NOT_FOUND, "no such path");
 	} else
-		rest_error(&r, 404, 40400, "no such path");
+		rest_error(&r, ERR_NOT_FOUND, "no such path");
 out:
 	rest_req_clear(&r);
 	return (later);

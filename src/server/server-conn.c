@@ -88,7 +88,7 @@ server_conn_request(struct conn *c)
 	 * /metrics are answered, and every connection ends after its reply.
 	 */
 	if (server.stopping && !is_health) {
-		http_respond_error(conn_output(c), 503, 50300,
+		http_respond_error(conn_output(c), ERR_STOPPING,
 		    "server is shutting down", NULL, 0);
 		conn_set_state(c, CONN_FLUSH);
 		return (-1);
@@ -108,8 +108,9 @@ server_conn_request(struct conn *c)
 		return (0);
 	}
 	if (ws_handshake(c, (char **)&cause, &status) != 0) {
-		http_respond_error(conn_output(c), status, status == 405 ?
-		    40500 : 40000, cause, status == 426 ?
+		http_respond_error_status(conn_output(c), status,
+		    status == 405 ? ERR_METHOD : ERR_BAD_REQUEST, cause,
+		    status == 426 ?
 		    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n" :
 		    status == 405 ? "Allow: GET\r\n" : NULL, 0);
 		conn_set_state(c, CONN_FLUSH);
@@ -138,8 +139,9 @@ server_conn_bad_request(struct conn *c)
 	rest_cors_headers(cors, rest_cors_origin(http_req_header(c->req,
 	    "origin")));
 	evbuffer_add_lit(cors, "\0");
-	http_respond_error(conn_output(c), status, status == 413 ? 41300 :
-	    40000, error, (const char *)evbuffer_pullup(cors, -1), 0);
+	http_respond_error_status(conn_output(c), status, status == 413 ?
+	    ERR_TOO_LARGE : ERR_BAD_REQUEST, error,
+	    (const char *)evbuffer_pullup(cors, -1), 0);
 	evbuffer_free(cors);
 	conn_set_state(c, CONN_FLUSH);
 }
@@ -216,7 +218,7 @@ server_conn_timeout(struct conn *c)
 			conn_close(c);
 			break;
 		}
-		http_respond_error(conn_output(c), 408, 40000,
+		http_respond_error_status(conn_output(c), 408, ERR_BAD_REQUEST,
 		    "request head not received in time", NULL, 0);
 		conn_set_state(c, CONN_FLUSH);
 		break;

@@ -144,7 +144,7 @@ server_committed(struct wreq_list *list)
 		m = &w->msg;
 		if (w->type != WREQ_PUBLISH)
 			continue;
-		if (w->status == STORE_EFULL || w->status == STORE_EIO)
+		if (err_store(w->status) == ERR_STORAGE)
 			server.storage_state = w->status;
 		else if (w->status == 0)
 			server.storage_state = 0;

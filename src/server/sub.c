@@ -165,7 +165,7 @@ sub_pump_one(struct sub *s, struct jbuf *scratch, struct jbuf *batch)
 		if (rc < 0) {
 			log_error("reading %s from %llu: %s", ch->name,
 			    (unsigned long long)s->next, store_strerror(rc));
-			proto_error(s->conn, NULL, 50000,
+			proto_error(s->conn, NULL, ERR_INTERNAL,
 			    "cannot read channel %s at serial %llu: %s",
 			    ch->name, (unsigned long long)s->next,
 			    store_strerror(rc));

@@ -335,7 +335,7 @@ ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
 	if (c->ws_mop == WSLAY_TEXT_FRAME)
 		proto_message(c, text, len);
 	else
-		proto_error(c, NULL, 40000,
+		proto_error(c, NULL, ERR_BAD_REQUEST,
 		    "binary frames are not accepted: send JSON text frames");
 	c->ws_one = NULL;
 	if (c->ws_asm != NULL) {
