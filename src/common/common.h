@@ -47,7 +47,14 @@ int		 xvasprintf(char **, const char *, va_list)
 #define LOG_WARN	2
 #define LOG_INFO	3
 #define LOG_DEBUG	4
+/* A warning that may come many times a second: see log_rate(). */
+#define LOG_RATE_MS	10000	/* one line per this long, at most */
+struct log_rate {
+	uint64_t		 last_ns;	/* last line written, 0 never */
+	unsigned long long	 count;		/* events since that line */
+};
 void		 log_init(const char *, int);
+unsigned long long log_rate(struct log_rate *);
 void		 log_msg(int, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
 __dead void	 fatal(const char *, ...)

@@ -85,3 +85,24 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/*
+ * Count one occurrence of a warning that may repeat many times a second
+ * (a full descriptor table, a connection flood): return how many
+ * occurrences the next line must report, this one included, or 0 while
+ * a line was written less than LOG_RATE_MS ago.
+ */
+unsigned long long
+log_rate(struct log_rate *rl)
+{
+	uint64_t		now = mono_ns();
+	unsigned long long	n;
+
+	rl->count++;
+	if (rl->last_ns != 0 && now - rl->last_ns < LOG_RATE_MS * 1000000ULL)
+		return (0);
+	rl->last_ns = now;
+	n = rl->count;
+	rl->count = 0;
+	return (n);
+}

@@ -77,7 +77,7 @@ static const struct conn_ops *conn_ops;
 #define CONN_POLL_MS		100	/* ending: look at the socket again */
 #define CONN_INPUT_MAX		(256 * 1024)
 
-static struct server_ratelog	conn_refused_log;
+static struct log_rate	conn_refused_log;
 
 /*
  * Publishes in flight per connection: past the limit the connection is not
@@ -402,7 +402,7 @@ conn_accept(int fd, const struct sockaddr *sa, int salen,
 	 * (conn_request), instead of a connect that hangs in the backlog.
 	 */
 	if (nconns >= server.cfg->max_connections) {
-		if ((n = server_ratelog(&conn_refused_log)) != 0)
+		if ((n = log_rate(&conn_refused_log)) != 0)
 			log_warn("refusing connections: --max-connections %zu "
 			    "reached (%llu refused since the last report)",
 			    server.cfg->max_connections, n);

@@ -342,7 +342,15 @@ void		 conn_set_flush(struct conn *);
 size_t		 conn_count(void);
 void		 conn_shutdown(void);
 
-/* ws.c */
+/*
+ * ws.c: WebSocket framing.  A whole message a client sent goes to the
+ * handler the protocol layer registered: text says whether it came in a
+ * text frame (a binary one is the protocol's to refuse).
+ */
+struct ws_handler {
+	void	(*message)(struct conn *, int, const char *, size_t);
+};
+void		 ws_set_handler(const struct ws_handler *);
 int		 ws_handshake(struct conn *, char **, int *);
 int		 ws_start(struct conn *);
 void		 ws_free(struct conn *);
@@ -405,7 +413,7 @@ struct pubmsg {
 };
 
 /* proto.c */
-void		 proto_message(struct conn *, const char *, size_t);
+extern const struct ws_handler proto_ws_handler;
 void		 proto_error(struct conn *, const char *, enum err_code,
 		     const char *, ...)
 		     __attribute__((__format__(__printf__, 4, 5)));
@@ -462,9 +470,17 @@ struct wreq {
 TAILQ_HEAD(wreq_list, wreq);
 
 /* writer.c */
-typedef void	 writer_cb(struct wreq_list *);
+/*
+ * What the writer's owner gives it: committed takes each batch back in the
+ * event loop; observe (in the writer thread) hears each commit's duration
+ * in seconds and size in messages.
+ */
+struct writer_hooks {
+	void	(*committed)(struct wreq_list *);
+	void	(*observe)(double, size_t);
+};
 int		 writer_start(struct event_base *, struct store *,
-		     const struct config *, writer_cb *);
+		     const struct config *, const struct writer_hooks *);
 void		 writer_submit(struct wreq *);
 void		 writer_stop(void);
 size_t		 writer_pending(void);
@@ -511,13 +527,6 @@ struct server {
 };
 extern struct server	 server;
 int		 server_run(struct config *);
-uint64_t	 server_now_ms(void);
-/* A warning that may come many times a second: see server_ratelog(). */
-struct server_ratelog {
-	uint64_t		 last_ns;	/* last line written, 0 never */
-	unsigned long long	 count;		/* events since that line */
-};
-unsigned long long server_ratelog(struct server_ratelog *);
 
 int		 server_check_listen(const struct config *, char **);
 

@@ -19,6 +19,7 @@
 #include "logwired.h"
 
 static void	proto_ensure_done(struct wreq *);
+static void	proto_message(struct conn *, int, const char *, size_t);
 static void	proto_publish_done(struct wreq *);
 
 /* Queue the JSON text in b (left as is) as one text frame. */
@@ -196,7 +197,7 @@ proto_subscribe_finish(struct sub *s, struct channel *ch)
 	if (store_chan_get(server.reader, ch->name, ch->name_len, &meta) == 0)
 		first = meta.first;
 	time_serial = ch->head + 1;
-	if (pos_time(&s->pos, server_now_ms(), &t) &&
+	if (pos_time(&s->pos, store_now_ms(), &t) &&
 	    store_find_time(server.reader, ch->id, t, &time_serial) != 0)
 		time_serial = ch->head + 1;
 	pos_start(&s->pos, ch->epoch, first, ch->head, time_serial, &st);
@@ -480,14 +481,19 @@ proto_ping(struct conn *c, const char *ref)
 	evbuffer_free(b);
 }
 
-/* Handle one text message from a client. */
-void
-proto_message(struct conn *c, const char *text, size_t len)
+/* Handle one message from a client (the WebSocket layer's handler). */
+static void
+proto_message(struct conn *c, int text_frame, const char *text, size_t len)
 {
 	struct req	 req;
 	const char	*op;
 	char		*ref = NULL, *cause;
 
+	if (!text_frame) {
+		proto_error(c, NULL, ERR_BAD_REQUEST,
+		    "binary frames are not accepted: send JSON text frames");
+		return;
+	}
 	if (server.stopping)
 		server.last_request_ns = mono_ns();
 	if (req_parse(&req, text, len, &cause) != 0) {
@@ -612,3 +618,5 @@ proto_ensure_done(struct wreq *w)
 	conn_release(w->conn);
 	wreq_free(w);
 }
+
+const struct ws_handler proto_ws_handler = { proto_message };

@@ -1136,7 +1136,7 @@ rest_healthz(struct rest_req *r)
 	    server.stopping ? "stopping" : "ok",
 	    server.storage_state == 0 ? "ok" :
 	    server.storage_state == STORE_EFULL ? "full" : "failing",
-	    PACKAGE_VERSION, (unsigned long long)(server_now_ms() -
+	    PACKAGE_VERSION, (unsigned long long)(store_now_ms() -
 	    server.started_ms) / 1000);
 	rest_json(r, server.stopping ? 503 : 200, b,
 	    "Cache-Control: no-store\r\n");

@@ -35,49 +35,16 @@ struct server		 server;
 #define SERVER_STOP_GRACE_MS	3000
 #define SERVER_STOP_QUIET_MS	100	/* no request for this long: close */
 #define SERVER_ACCEPT_PAUSE_MS	250	/* no descriptor left: wait */
-#define SERVER_LOG_EVERY_MS	10000	/* a repeated warning, at most */
 #define SERVER_FD_RESERVE	64	/* descriptors not for connections */
 
 static struct evconnlistener	**listeners;
 static size_t			  nlisteners;
 static struct event		 *sig_term, *sig_int, *stop_timer;
 static struct event		 *accept_timer;
-static struct server_ratelog	  accept_log, accept_again_log;
+static struct log_rate		  accept_log, accept_again_log;
 static unsigned long long	  accept_failed;
 static uint64_t			  stop_started;
 static int			  stop_phase;
-
-/* Unix time in milliseconds. */
-uint64_t
-server_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
-
-/*
- * Count one occurrence of a warning that may repeat many times a second
- * (a full descriptor table, a connection flood): return how many
- * occurrences the next line must report, this one included, or 0 while
- * a line was written less than SERVER_LOG_EVERY_MS ago.
- */
-unsigned long long
-server_ratelog(struct server_ratelog *rl)
-{
-	uint64_t		now = mono_ns();
-	unsigned long long	n;
-
-	rl->count++;
-	if (rl->last_ns != 0 &&
-	    now - rl->last_ns < SERVER_LOG_EVERY_MS * 1000000ULL)
-		return (0);
-	rl->last_ns = now;
-	n = rl->count;
-	rl->count = 0;
-	return (n);
-}
 
 /* The records of a fan-out run, as the log will give them back. */
 struct server_fanout {
@@ -164,6 +131,11 @@ server_committed(struct wreq_list *list)
 	}
 }
 
+/* The writer's batches come back to the fan-out; its timings to metrics. */
+static const struct writer_hooks server_writer = {
+	server_committed, metrics_commit
+};
+
 /*
  * Start the orderly shutdown.  The listeners stay open: /healthz must
  * answer 503 while the server stops, and any other request gets a 503
@@ -232,7 +204,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	unsigned long long	n;
 
 	if (accept_failed != 0) {
-		if ((n = server_ratelog(&accept_again_log)) != 0)
+		if ((n = log_rate(&accept_again_log)) != 0)
 			log_info("accepting connections again after %llu "
 			    "failed accept%s", accept_failed,
 			    accept_failed == 1 ? "" : "s");
@@ -256,7 +228,7 @@ server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
  * in the backlog and the listening socket stays readable, so retrying at
  * once spins: stop listening for SERVER_ACCEPT_PAUSE_MS (connections
  * ending meanwhile give descriptors back) and log at most one line per
- * SERVER_LOG_EVERY_MS, with a count.  Other errors concern one connection,
+ * LOG_RATE_MS, with a count.  Other errors concern one connection,
  * which the kernel has dropped.
  */
 static void
@@ -269,13 +241,13 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
 	    err != ENOMEM) {
-		if ((n = server_ratelog(&accept_log)) != 0)
+		if ((n = log_rate(&accept_log)) != 0)
 			log_warn("accept: %s (%llu time%s since the last "
 			    "report)", strerror(err), n, n == 1 ? "" : "s");
 		return;
 	}
 	accept_failed++;
-	if ((n = server_ratelog(&accept_log)) != 0)
+	if ((n = log_rate(&accept_log)) != 0)
 		log_warn("accept: %s (%llu time%s since the last report): "
 		    "new connections wait %d ms each time", strerror(err), n,
 		    n == 1 ? "" : "s", SERVER_ACCEPT_PAUSE_MS);
@@ -470,7 +442,7 @@ server_run(struct config *cfg)
 		fatalx("evthread_use_pthreads failed");
 	memset(&server, 0, sizeof server);
 	server.cfg = cfg;
-	server.started_ms = server_now_ms();
+	server.started_ms = store_now_ms();
 
 	store_config_default(&scfg);
 	scfg.sync = cfg->sync;
@@ -500,12 +472,12 @@ server_run(struct config *cfg)
 		fatalx("event_base_priority_init failed");
 	channel_init();
 	conn_set_ops(&server_conn_ops);
+	ws_set_handler(&proto_ws_handler);
 	if (server_listen(cfg) != 0) {
 		rc = 1;
 		goto out;
 	}
-	if (writer_start(server.base, server.store, cfg,
-	    server_committed) != 0)
+	if (writer_start(server.base, server.store, cfg, &server_writer) != 0)
 		fatalx("cannot start the writer thread");
 	sig_term = evsignal_new(server.base, SIGTERM, server_signal_cb, NULL);
 	sig_int = evsignal_new(server.base, SIGINT, server_signal_cb, NULL);

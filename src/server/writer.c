@@ -7,7 +7,7 @@
  * commits, new requests gather for the next batch: the busier the server,
  * the larger the batches.  Committed batches go back to the event loop
  * (event_active on a user event, safe across threads with
- * evthread_use_pthreads), to the callback given to writer_start, which
+ * evthread_use_pthreads), to the hooks given to writer_start, which
  * fans out and answers each request (wreq->done), in commit order.
  *
  * The writer also clears stale LMDB reader slots every few seconds: a
@@ -42,7 +42,7 @@ static int		 writer_stopping;
 static struct event	*writer_done_ev;
 static struct store	*writer_store;
 static const struct config *writer_cfg;
-static writer_cb	*writer_committed;
+static const struct writer_hooks *writer_hooks;
 
 /* Free a request. */
 void
@@ -93,7 +93,7 @@ writer_done_cb(evutil_socket_t fd, short what, void *arg)
 		writer_queued--;
 	}
 	pthread_mutex_unlock(&writer_lock);
-	writer_committed(&list);
+	writer_hooks->committed(&list);
 }
 
 /* Append one batch of publishes in one transaction. */
@@ -108,7 +108,7 @@ writer_append(struct wreq **batch, size_t n, struct store_msg *msgs)
 		msgs[i] = batch[i]->msg;
 	t0 = mono_ns();
 	rc = store_append(writer_store, msgs, n, 0);
-	metrics_commit((double)(mono_ns() - t0) / 1e9, n);
+	writer_hooks->observe((double)(mono_ns() - t0) / 1e9, n);
 	if (rc == STORE_EPANIC)
 		fatalx("storage panic: the LMDB environment is unusable");
 	for (i = 0; i < n; i++) {
@@ -259,19 +259,19 @@ writer_main(void *arg)
 }
 
 /*
- * Start the writer thread.  Committed batches are handed to committed in
- * the event loop of base.
+ * Start the writer thread.  Committed batches are handed to
+ * hooks->committed in the event loop of base.
  */
 int
 writer_start(struct event_base *base, struct store *store,
-    const struct config *cfg, writer_cb *committed)
+    const struct config *cfg, const struct writer_hooks *hooks)
 {
 	pthread_condattr_t	attr;
 	uint64_t		n;
 
 	writer_store = store;
 	writer_cfg = cfg;
-	writer_committed = committed;
+	writer_hooks = hooks;
 	if ((n = store_readers_cleared(store)) > 0)
 		log_info("storage: cleared %llu stale reader slot%s of dead "
 		    "processes at open", (unsigned long long)n,

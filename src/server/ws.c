@@ -52,6 +52,19 @@ static TAILQ_HEAD(, conn) ws_holding = TAILQ_HEAD_INITIALIZER(ws_holding);
 static struct event	*ws_sweep_ev;
 static unsigned int	 ws_sweeps;
 
+
+static const struct ws_handler	*ws_handler;
+
+/*
+ * Set what is done with each whole message a client sends (the protocol
+ * layer above: proto.c).  Called once, before the first connection.
+ */
+void
+ws_set_handler(const struct ws_handler *h)
+{
+	ws_handler = h;
+}
+
 /* Whether key is base64 of exactly 16 bytes. */
 static int
 ws_key_valid(const char *key)
@@ -332,11 +345,7 @@ ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
 		text = (const char *)c->ws_one;
 		len = c->ws_one_len;
 	}
-	if (c->ws_mop == WSLAY_TEXT_FRAME)
-		proto_message(c, text, len);
-	else
-		proto_error(c, NULL, ERR_BAD_REQUEST,
-		    "binary frames are not accepted: send JSON text frames");
+	ws_handler->message(c, c->ws_mop == WSLAY_TEXT_FRAME, text, len);
 	c->ws_one = NULL;
 	if (c->ws_asm != NULL) {
 		evbuffer_free(c->ws_asm);
