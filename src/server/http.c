@@ -768,6 +768,63 @@ http_split_url(const char *url, char **path, size_t *path_len, char **query)
 	return (0);
 }
 
+/*
+ * Find the query parameter name in query ("a=1&b=2", without the '?') and
+ * percent-decode its value, reading '+' as a space (form encoding; in a
+ * path '+' is itself).  Keys are compared as sent, not decoded; the first
+ * of repeated keys wins; a key without '=' is not a parameter.  Returns 1
+ * with a string the caller frees, 0 if absent, -1 if badly encoded.
+ */
+int
+http_query_param(const char *query, const char *name, char **value)
+{
+	const char	*p = query, *eq, *end;
+	size_t		 nlen = strlen(name), len, i;
+	char		*raw;
+	int		 rc;
+
+	while (*p != '\0') {
+		end = strchr(p, '&');
+		if (end == NULL)
+			end = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq != NULL && (size_t)(eq - p) == nlen &&
+		    strncmp(p, name, nlen) == 0) {
+			raw = xstrndup(eq + 1, (size_t)(end - eq - 1));
+			for (i = 0; raw[i] != '\0'; i++) {
+				if (raw[i] == '+')
+					raw[i] = ' ';
+			}
+			/* http_pct_decode refuses %00: no NUL inside. */
+			rc = http_pct_decode(raw, strlen(raw), value, &len);
+			free(raw);
+			return (rc == 0 ? 1 : -1);
+		}
+		p = *end == '&' ? end + 1 : end;
+	}
+	return (0);
+}
+
+/* Append s percent-encoded: all but RFC 3986's unreserved characters. */
+void
+http_pct_encode(struct evbuffer *b, const char *s, size_t len)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	unsigned char		c;
+	size_t			i;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			evbuffer_add(b, &s[i], 1);
+		else
+			evbuffer_add_printf(b, "%%%c%c", hex[c >> 4],
+			    hex[c & 0xf]);
+	}
+}
+
 /* Value of one hex digit, or -1. */
 static int
 http_hexval(int c)
@@ -781,7 +838,10 @@ http_hexval(int c)
 	return (-1);
 }
 
-/* Percent-decode len bytes into a new string; -1 if malformed. */
+/*
+ * Percent-decode len bytes into a new string (caller frees); -1 if a '%'
+ * is not followed by two hex digits or encodes NUL.  '+' is left alone.
+ */
 int
 http_pct_decode(const char *s, size_t len, char **out, size_t *outlen)
 {

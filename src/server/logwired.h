@@ -95,6 +95,8 @@ const char	*http_req_header(struct http_req *, const char *);
 int		 http_token_has(const char *, const char *);
 int		 http_split_url(const char *, char **, size_t *, char **);
 int		 http_pct_decode(const char *, size_t, char **, size_t *);
+void		 http_pct_encode(struct evbuffer *, const char *, size_t);
+int		 http_query_param(const char *, const char *, char **);
 const char	*http_reason(int);
 void		 http_respond(struct evbuffer *, int, const char *, const char *,
 		     const void *, size_t, int, int);

@@ -163,44 +163,6 @@ rest_error(struct rest_req *r, enum err_code code, const char *fmt, ...)
 }
 
 /*
- * Get a query parameter, percent-decoded ('+' is a space).  Returns 1 and
- * a string the caller frees, 0 if absent, -1 if badly encoded.
- */
-static int
-rest_param(const char *query, const char *name, char **value)
-{
-	const char	*p = query, *eq, *end;
-	size_t		 nlen = strlen(name), len, i;
-	char		*raw;
-	int		 rc;
-
-	while (*p != '\0') {
-		end = strchr(p, '&');
-		if (end == NULL)
-			end = p + strlen(p);
-		eq = memchr(p, '=', (size_t)(end - p));
-		if (eq != NULL && (size_t)(eq - p) == nlen &&
-		    strncmp(p, name, nlen) == 0) {
-			raw = xstrndup(eq + 1, (size_t)(end - eq - 1));
-			for (i = 0; raw[i] != '\0'; i++) {
-				if (raw[i] == '+')
-					raw[i] = ' ';
-			}
-			rc = http_pct_decode(raw, strlen(raw), value, &len);
-			free(raw);
-			if (rc != 0 || strlen(*value) != len) {
-				if (rc == 0)
-					free(*value);
-				return (-1);
-			}
-			return (1);
-		}
-		p = *end == '&' ? end + 1 : end;
-	}
-	return (0);
-}
-
-/*
  * Get a numeric query parameter.  Returns 1 with *v set, 0 if absent, or
  * -1 after sending a 400.
  */
@@ -210,7 +172,7 @@ rest_uint_param(struct rest_req *r, const char *name, uint64_t *v)
 	char	*s, *end;
 	int	 rc;
 
-	if ((rc = rest_param(r->query, name, &s)) == 0)
+	if ((rc = http_query_param(r->query, name, &s)) == 0)
 		return (0);
 	if (rc < 0) {
 		rest_error(r, ERR_BAD_REQUEST, "bad percent-encoding in %s", name);
@@ -226,26 +188,6 @@ rest_uint_param(struct rest_req *r, const char *name, uint64_t *v)
 	}
 	free(s);
 	return (1);
-}
-
-/* Append s percent-encoded (all but the unreserved characters). */
-static void
-rest_pct_encode(struct evbuffer *b, const char *s, size_t len)
-{
-	static const char	hex[] = "0123456789ABCDEF";
-	unsigned char		c;
-	size_t			i;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~')
-			evbuffer_add(b, &s[i], 1);
-		else
-			evbuffer_add_printf(b, "%%%c%c", hex[c >> 4],
-			    hex[c & 0xf]);
-	}
 }
 
 /* Append a channel object. */
@@ -348,8 +290,8 @@ rest_channels(struct rest_req *r)
 		    REST_LIMIT_MAX);
 		return;
 	}
-	if (rest_param(r->query, "prefix", &prefix) < 0 ||
-	    rest_param(r->query, "cursor", &cursor) < 0) {
+	if (http_query_param(r->query, "prefix", &prefix) < 0 ||
+	    http_query_param(r->query, "cursor", &cursor) < 0) {
 		rest_error(r, ERR_BAD_REQUEST, "bad percent-encoding in the query");
 		goto out;
 	}
@@ -371,10 +313,10 @@ rest_channels(struct rest_req *r)
 		link = evbuffer_new();
 		evbuffer_add_printf(link, "/v1/channels?limit=%llu&cursor=",
 		    (unsigned long long)limit);
-		rest_pct_encode(link, la.last, la.last_len);
+		http_pct_encode(link, la.last, la.last_len);
 		if (prefix != NULL) {
 			evbuffer_add_lit(link, "&prefix=");
-			rest_pct_encode(link, prefix, strlen(prefix));
+			http_pct_encode(link, prefix, strlen(prefix));
 		}
 	}
 	rest_list_end(r, b, link);
@@ -509,7 +451,7 @@ rest_history(struct rest_req *r)
 		    REST_LIMIT_MAX);
 		return;
 	}
-	if ((rc = rest_param(r->query, "direction", &dir)) != 0) {
+	if ((rc = http_query_param(r->query, "direction", &dir)) != 0) {
 		if (rc < 0 || (strcmp(dir, "forward") != 0 &&
 		    strcmp(dir, "backward") != 0)) {
 			rest_error(r, ERR_BAD_REQUEST, "direction must be forward "
@@ -543,7 +485,7 @@ rest_history(struct rest_req *r)
 	if (ha.more) {
 		link = evbuffer_new();
 		evbuffer_add_lit(link, "/v1/channels/");
-		rest_pct_encode(link, sc.name, sc.name_len);
+		http_pct_encode(link, sc.name, sc.name_len);
 		evbuffer_add_printf(link, "/messages?from=%llu&to=%llu&"
 		    "limit=%llu&direction=%s",
 		    (unsigned long long)(backward ? lo : ha.last + 1),
