@@ -424,7 +424,7 @@ void		 proto_subscribe_finish(struct sub *, struct channel *);
 struct wreq	*proto_publish_wreq(const char *, size_t,
 		     const struct pubmsg *, const char **);
 
-/* rest.c */
+/* rest.c: the REST API (the rest-*.c files share rest-int.h). */
 struct rest_job;
 int		 rest_request(struct conn *);
 const char	*rest_cors_origin(const char *);
@@ -432,8 +432,6 @@ void		 rest_cors_headers(struct evbuffer *, const char *);
 void		 rest_stream(struct conn *);
 void		 rest_conn_closed(struct conn *);
 void		 rest_shutdown(void);
-void		 rest_item(struct evbuffer *, const char *, size_t,
-		     const struct store_rec *);
 
 /* sub.c */
 struct sub	*sub_find(struct conn *, const char *, size_t);
