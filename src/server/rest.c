@@ -24,6 +24,39 @@
 
 #include "rest-int.h"
 
+/*
+ * The routes: a method and a path shape, whose "{...}" segments match any
+ * one segment; a GET route takes HEAD too.  A path of no shape here is a
+ * 404; of a shape but not with this method, a 405 whose Allow header
+ * lists the methods of that shape.  Below /v1/channels/ the third segment
+ * is checked as a channel name first, whatever follows (400).
+ *
+ * A new endpoint is one line here and its handler in a rest-*.c file of
+ * its own (SSE's GET /v1/channels/{name}/events, a DELETE of a channel).
+ * A handler returns 0 when its whole response is queued, or 1 when it
+ * left a job on the connection to finish later: a new kind in enum
+ * rest_job_kind, with its case in rest_job_free, rest_stream (if it
+ * streams as the socket drains) and rest_conn_closed.
+ */
+static const struct rest_route {
+	int		  method;	/* http-parser's enum http_method */
+	const char	 *path;
+	int		(*handler)(struct rest_req *);
+} rest_routes[] = {
+	{ HTTP_GET,  "/healthz",			rest_read_healthz },
+	{ HTTP_GET,  "/metrics",			rest_read_metrics },
+	{ HTTP_GET,  "/v1/snapshot",			rest_snapshot_get },
+	{ HTTP_GET,  "/v1/channels",			rest_read_channels },
+	{ HTTP_GET,  "/v1/channels/{name}",		rest_read_channel },
+	{ HTTP_GET,  "/v1/channels/{name}/messages",	rest_read_history },
+	{ HTTP_POST, "/v1/channels/{name}/messages",	rest_publish_post },
+	{ HTTP_GET,  "/v1/channels/{name}/messages/{serial}",
+							rest_read_message },
+	{ HTTP_GET,  "/v1/channels/{name}/export",	rest_export_get },
+};
+
+static void	rest_route_allow(struct rest_req *, struct evbuffer *);
+
 /* The extra headers for CORS, if the origin is allowed. */
 void
 rest_cors_headers(struct evbuffer *b, const char *origin)
@@ -85,10 +118,7 @@ rest_error(struct rest_req *r, enum err_code code, const char *fmt, ...)
 	h = evbuffer_new();
 	rest_cors_headers(h, r->cors);
 	if (code == ERR_METHOD)
-		evbuffer_add_printf(h, "Allow: %s\r\n",
-		    r->nseg >= 4 && strcmp(r->seg[3], "messages") == 0 &&
-		    r->nseg == 4 ? "GET, HEAD, POST, OPTIONS" :
-		    "GET, HEAD, OPTIONS");
+		rest_route_allow(r, h);
 	evbuffer_add_lit(h, "\0");
 	http_respond_error(r->out, code, msg,
 	    (const char *)evbuffer_pullup(h, -1), r->keepalive);
@@ -270,20 +300,76 @@ rest_req_clear(struct rest_req *r)
 	free(r->query);
 }
 
-/* Whether the method is allowed; sends 405 if not. */
+/* Whether the request's path has the shape of a route's path. */
 static int
-rest_method(struct rest_req *r, int post_ok)
+rest_route_match(const struct rest_req *r, const char *path)
 {
-	if (r->method == HTTP_GET || r->method == HTTP_HEAD ||
-	    (post_ok && r->method == HTTP_POST))
-		return (1);
-	rest_error(r, ERR_METHOD, "method %s not allowed here",
-	    http_method_str(r->method));
+	const char	*p = path + 1, *q;
+	size_t		 i, len;
+
+	for (i = 0; i < r->nseg; i++) {
+		if (p == NULL)
+			return (0);
+		q = strchr(p, '/');
+		len = q != NULL ? (size_t)(q - p) : strlen(p);
+		if (p[0] != '{' && (len != r->seglen[i] ||
+		    memcmp(p, r->seg[i], len) != 0))
+			return (0);
+		p = q != NULL ? q + 1 : NULL;
+	}
+	return (p == NULL);
+}
+
+/* Append the Allow header: the methods of the routes of this path. */
+static void
+rest_route_allow(struct rest_req *r, struct evbuffer *h)
+{
+	size_t	i;
+
+	evbuffer_add_lit(h, "Allow: ");
+	for (i = 0; i < nitems(rest_routes); i++) {
+		if (!rest_route_match(r, rest_routes[i].path))
+			continue;
+		if (rest_routes[i].method == HTTP_GET)
+			evbuffer_add_lit(h, "GET, HEAD, ");
+		else
+			evbuffer_add_printf(h, "%s, ",
+			    http_method_str(rest_routes[i].method));
+	}
+	evbuffer_add_lit(h, "OPTIONS\r\n");
+}
+
+/*
+ * Find the route of a request and run its handler, or send 404 or 405.
+ * Returns what the handler returned, or 0.
+ */
+static int
+rest_route_run(struct rest_req *r)
+{
+	const struct rest_route	*rt;
+	size_t			 i;
+	int			 shape = 0, method;
+
+	/* HEAD is a GET without the body (r->head). */
+	method = r->method == HTTP_HEAD ? HTTP_GET : r->method;
+	for (i = 0; i < nitems(rest_routes); i++) {
+		rt = &rest_routes[i];
+		if (!rest_route_match(r, rt->path))
+			continue;
+		if (rt->method == method)
+			return (rt->handler(r));
+		shape = 1;
+	}
+	if (shape)
+		rest_error(r, ERR_METHOD, "method %s not allowed here",
+		    http_method_str(r->method));
+	else
+		rest_error(r, ERR_NOT_FOUND, "no such path");
 	return (0);
 }
 
 /*
- * Route one request.  Returns 0 when the whole response is queued, 1 when
+ * Handle one request.  Returns 0 when the whole response is queued, 1 when
  * it comes later (the connection calls back with rest_next).
  */
 int
@@ -314,46 +400,13 @@ rest_request(struct conn *c)
 		rest_options(&r);
 		goto out;
 	}
-	if (r.nseg == 1 && strcmp(r.seg[0], "healthz") == 0) {
-		if (rest_method(&r, 0))
-			rest_read_healthz(&r);
-	} else if (r.nseg == 1 && strcmp(r.seg[0], "metrics") == 0) {
-		if (rest_method(&r, 0))
-			rest_read_metrics(&r);
-	} else if (r.nseg == 2 && strcmp(r.seg[0], "v1") == 0 &&
-	    strcmp(r.seg[1], "snapshot") == 0) {
-		if (rest_method(&r, 0))
-			later = rest_snapshot_get(&r);
-	} else if (r.nseg == 2 && strcmp(r.seg[0], "v1") == 0 &&
-	    strcmp(r.seg[1], "channels") == 0) {
-		if (rest_method(&r, 0))
-			rest_read_channels(&r);
-	} else if (r.nseg >= 3 && strcmp(r.seg[0], "v1") == 0 &&
-	    strcmp(r.seg[1], "channels") == 0) {
-		if (!store_name_valid(r.seg[2], r.seglen[2])) {
-			rest_error(&r, ERR_BAD_CHANNEL, "bad channel name");
-			goto out;
-		}
-		if (r.nseg == 3) {
-			if (rest_method(&r, 0))
-				rest_read_channel(&r);
-		} else if (r.nseg == 4 && strcmp(r.seg[3], "messages") == 0) {
-			if (!rest_method(&r, 1))
-				goto out;
-			if (r.method == HTTP_POST)
-				later = rest_publish_post(&r);
-			else
-				rest_read_history(&r);
-		} else if (r.nseg == 5 && strcmp(r.seg[3], "messages") == 0) {
-			if (rest_method(&r, 0))
-				rest_read_message(&r);
-		} else if (r.nseg == 4 && strcmp(r.seg[3], "export") == 0) {
-			if (rest_method(&r, 0))
-				later = rest_export_get(&r);
-		} else
-			rest_error(&r, ERR_NOT_FOUND, "no such path");
-	} else
-		rest_error(&r, ERR_NOT_FOUND, "no such path");
+	if (r.nseg >= 3 && strcmp(r.seg[0], "v1") == 0 &&
+	    strcmp(r.seg[1], "channels") == 0 &&
+	    !store_name_valid(r.seg[2], r.seglen[2])) {
+		rest_error(&r, ERR_BAD_CHANNEL, "bad channel name");
+		goto out;
+	}
+	later = rest_route_run(&r);
 out:
 	rest_req_clear(&r);
 	return (later);
