@@ -125,7 +125,6 @@ rest_export_get(struct rest_req *r)
 {
 	struct store_chan	 sc;
 	struct rest_job		*job;
-	struct evbuffer		*h;
 	uint64_t		 lo, hi;
 	const char		*ae;
 	int			 zstd;
@@ -136,17 +135,9 @@ rest_export_get(struct rest_req *r)
 		return (0);
 	ae = http_req_header(r->conn->req, "accept-encoding");
 	zstd = http_token_has(ae, "zstd");
-	h = evbuffer_new();
-	evbuffer_add_printf(h, "HTTP/1.1 200 OK\r\nServer: logwire/%s\r\n"
-	    "Content-Type: application/x-ndjson\r\n", PACKAGE_VERSION);
-	if (zstd)
-		evbuffer_add_lit(h, "Content-Encoding: zstd\r\n");
-	rest_cors_headers(h, r->cors);
-	if (!r->keepalive)
-		evbuffer_add_lit(h, "Connection: close\r\n");
-	evbuffer_add_lit(h, "Transfer-Encoding: chunked\r\n\r\n");
-	evbuffer_add_buffer(r->out, h);
-	evbuffer_free(h);
+	rest_head(r, "application/x-ndjson", zstd ?
+	    "Content-Encoding: zstd\r\n" : NULL);
+	evbuffer_add_lit(r->out, "Transfer-Encoding: chunked\r\n\r\n");
 	if (r->head)
 		return (0);
 

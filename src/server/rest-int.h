@@ -43,7 +43,7 @@ struct rest_req {
  * connection closes first: a publish or a snapshot has work in another
  * thread that will come back, so its job is marked an orphan and freed
  * then; an export only reads when the socket drains, so it is freed at
- * once.
+ * once (rest_kinds in rest.c).
  */
 enum rest_job_kind {
 	REST_JOB_PUBLISH,	/* waits for the writer to commit */
@@ -92,6 +92,7 @@ struct rest_job {
 /* rest.c */
 void		 rest_json(struct rest_req *, int, struct evbuffer *,
 		     const char *);
+void		 rest_head(struct rest_req *, const char *, const char *);
 void		 rest_error(struct rest_req *, enum err_code, const char *, ...)
 		     __attribute__((__format__(__printf__, 3, 4)));
 int		 rest_uint_param(struct rest_req *, const char *, uint64_t *);
@@ -104,25 +105,27 @@ struct rest_job	*rest_job_new(struct rest_req *, enum rest_job_kind);
 void		 rest_job_free(struct rest_job *);
 void		 rest_next(struct conn *, int);
 
-/* rest-read.c */
-int		 rest_read_channels(struct rest_req *);
-int		 rest_read_channel(struct rest_req *);
-int		 rest_read_history(struct rest_req *);
-int		 rest_read_message(struct rest_req *);
-int		 rest_read_healthz(struct rest_req *);
-int		 rest_read_metrics(struct rest_req *);
+/*
+ * A request handler, named in the routing table of rest.c: returns 0 when
+ * its whole response is queued, 1 when a job on the connection ends it.
+ */
+typedef int	 rest_handler(struct rest_req *);
+
+/* rest-read.c: answered at once. */
+rest_handler	 rest_read_channels, rest_read_channel, rest_read_history,
+		 rest_read_message, rest_read_healthz, rest_read_metrics;
 
 /* rest-publish.c */
-int		 rest_publish_post(struct rest_req *);
+rest_handler	 rest_publish_post;
 void		 rest_publish_free(struct rest_job *);
 
 /* rest-export.c */
-int		 rest_export_get(struct rest_req *);
+rest_handler	 rest_export_get;
 void		 rest_export_stream(struct conn *);
 void		 rest_export_free(struct rest_job *);
 
 /* rest-snapshot.c */
-int		 rest_snapshot_get(struct rest_req *);
+rest_handler	 rest_snapshot_get;
 void		 rest_snapshot_free(struct rest_job *);
 void		 rest_snapshot_join_all(void);
 

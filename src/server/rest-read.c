@@ -19,20 +19,28 @@
 #define REST_READ_LIMIT_DEFAULT	100	/* items in a page */
 #define REST_READ_LIMIT_MAX	1000
 
-struct rest_read_list_arg {
+/*
+ * A page of a list: {"items":[...],"next":...}.  The store is asked for
+ * one item more than the page holds, so that a next page is linked only
+ * when there is one.
+ */
+struct rest_read_page {
 	struct evbuffer	*b;
 	size_t		 n, limit;
-	char		 last[STORE_NAME_MAX + 1];
-	size_t		 last_len;
+	int		 more;		/* an item beyond the page exists */
+};
+
+struct rest_read_list_arg {
+	struct rest_read_page	 pg;
+	char			 last[STORE_NAME_MAX + 1];
+	size_t			 last_len;
 };
 
 struct rest_read_hist_arg {
-	struct evbuffer	*b;
-	const char	*name;
-	size_t		 name_len;
-	size_t		 n, limit;
-	uint64_t	 last;
-	int		 more;
+	struct rest_read_page	 pg;
+	const char		*name;
+	size_t			 name_len;
+	uint64_t		 last;
 };
 
 struct rest_read_one_arg {
@@ -77,29 +85,56 @@ rest_read_channel_obj(struct evbuffer *b, const struct store_chan *sc)
 	    ch != NULL ? ch->nsubs : 0);
 }
 
+/* Start a page of at most limit items. */
+static void
+rest_read_page_start(struct rest_read_page *pg, uint64_t limit)
+{
+	memset(pg, 0, sizeof *pg);
+	pg->b = evbuffer_new();
+	pg->limit = (size_t)limit;
+	evbuffer_add_lit(pg->b, "{\"items\":[");
+}
+
 /*
- * End a list page: "next" (the link, or null), then send it with a Link
- * header when there is a next page.  Frees link.
+ * Make room for one more item.  Returns 0, or 1 when the page is full:
+ * the item is left for the next page, and the store stops reading.
+ */
+static int
+rest_read_page_add(struct rest_read_page *pg)
+{
+	if (pg->n == pg->limit) {
+		pg->more = 1;
+		return (1);
+	}
+	if (pg->n++ > 0)
+		evbuffer_add_lit(pg->b, ",");
+	return (0);
+}
+
+/*
+ * End a page with "next" (the link, or null) and send it, with a Link
+ * header when there is a next page.  Frees the page and link.
  */
 static void
-rest_read_list_end(struct rest_req *r, struct evbuffer *b,
+rest_read_page_end(struct rest_req *r, struct rest_read_page *pg,
     struct evbuffer *link)
 {
 	char	*hdr = NULL;
 
-	evbuffer_add_lit(b, "],\"next\":");
+	evbuffer_add_lit(pg->b, "],\"next\":");
 	if (link != NULL) {
 		evbuffer_add_lit(link, "\0");
-		jstr_escape(b, (const char *)evbuffer_pullup(link, -1),
+		jstr_escape(pg->b, (const char *)evbuffer_pullup(link, -1),
 		    evbuffer_get_length(link) - 1);
 		xasprintf(&hdr, "Link: <%s>; rel=\"next\"\r\n",
 		    (const char *)evbuffer_pullup(link, -1));
 		evbuffer_free(link);
 	} else
-		evbuffer_add_lit(b, "null");
-	evbuffer_add_lit(b, "}\n");
-	rest_json(r, 200, b, hdr);
+		evbuffer_add_lit(pg->b, "null");
+	evbuffer_add_lit(pg->b, "}\n");
+	rest_json(r, 200, pg->b, hdr);
 	free(hdr);
+	evbuffer_free(pg->b);
 }
 
 /* Add one channel to a list page. */
@@ -108,16 +143,11 @@ rest_read_list_cb(const struct store_chan *sc, void *arg)
 {
 	struct rest_read_list_arg	*la = arg;
 
-	if (la->n == la->limit) {
-		la->n++;	/* one more exists: there is a next page */
+	if (rest_read_page_add(&la->pg))
 		return (1);
-	}
-	if (la->n > 0)
-		evbuffer_add_lit(la->b, ",");
-	rest_read_channel_obj(la->b, sc);
+	rest_read_channel_obj(la->pg.b, sc);
 	memcpy(la->last, sc->name, sc->name_len);
 	la->last_len = sc->name_len;
-	la->n++;
 	return (0);
 }
 
@@ -126,7 +156,7 @@ int
 rest_read_channels(struct rest_req *r)
 {
 	struct rest_read_list_arg	 la;
-	struct evbuffer			*b, *link;
+	struct evbuffer			*link;
 	uint64_t			 limit;
 	char				*prefix = NULL, *cursor = NULL;
 	int				 rc;
@@ -139,20 +169,18 @@ rest_read_channels(struct rest_req *r)
 		goto out;
 	}
 	memset(&la, 0, sizeof la);
-	la.b = b = evbuffer_new();
-	la.limit = (size_t)limit;
-	evbuffer_add_lit(b, "{\"items\":[");
+	rest_read_page_start(&la.pg, limit);
 	rc = store_chan_list(server.reader, prefix, prefix ? strlen(prefix) :
 	    0, cursor, cursor ? strlen(cursor) : 0, (size_t)limit + 1,
 	    rest_read_list_cb, &la);
 	if (rc < 0) {
 		rest_error(r, ERR_INTERNAL, "cannot list channels: %s",
 		    store_strerror(rc));
-		evbuffer_free(b);
+		evbuffer_free(la.pg.b);
 		goto out;
 	}
 	link = NULL;
-	if (la.n > la.limit) {
+	if (la.pg.more) {
 		link = evbuffer_new();
 		evbuffer_add_printf(link, "/v1/channels?limit=%llu&cursor=",
 		    (unsigned long long)limit);
@@ -162,8 +190,7 @@ rest_read_channels(struct rest_req *r)
 			http_pct_encode(link, prefix, strlen(prefix));
 		}
 	}
-	rest_read_list_end(r, b, link);
-	evbuffer_free(b);
+	rest_read_page_end(r, &la.pg, link);
 out:
 	free(prefix);
 	free(cursor);
@@ -193,15 +220,10 @@ rest_read_hist_cb(const struct store_rec *rec, void *arg)
 {
 	struct rest_read_hist_arg	*ha = arg;
 
-	if (ha->n == ha->limit) {
-		ha->more = 1;
+	if (rest_read_page_add(&ha->pg))
 		return (1);
-	}
-	if (ha->n > 0)
-		evbuffer_add_lit(ha->b, ",");
-	rest_item(ha->b, ha->name, ha->name_len, rec);
+	rest_item(ha->pg.b, ha->name, ha->name_len, rec);
 	ha->last = rec->serial;
-	ha->n++;
 	return (0);
 }
 
@@ -215,7 +237,7 @@ rest_read_history(struct rest_req *r)
 {
 	struct rest_read_hist_arg	 ha;
 	struct store_chan		 sc;
-	struct evbuffer			*b, *link;
+	struct evbuffer			*link;
 	uint64_t			 lo, hi, limit;
 	char				*dir = NULL;
 	int				 backward = 1, rc;
@@ -237,23 +259,21 @@ rest_read_history(struct rest_req *r)
 		return (0);
 
 	memset(&ha, 0, sizeof ha);
-	ha.b = b = evbuffer_new();
+	rest_read_page_start(&ha.pg, limit);
 	ha.name = sc.name;
 	ha.name_len = sc.name_len;
-	ha.limit = (size_t)limit;
-	evbuffer_add_lit(b, "{\"items\":[");
 	if (lo <= hi) {
 		rc = store_read(server.reader, sc.id, lo, hi, backward,
 		    (size_t)limit + 1, 0, rest_read_hist_cb, &ha);
 		if (rc < 0) {
 			rest_error(r, ERR_INTERNAL, "cannot read %s: %s",
 			    sc.name, store_strerror(rc));
-			evbuffer_free(b);
+			evbuffer_free(ha.pg.b);
 			return (0);
 		}
 	}
 	link = NULL;
-	if (ha.more) {
+	if (ha.pg.more) {
 		link = evbuffer_new();
 		evbuffer_add_lit(link, "/v1/channels/");
 		http_pct_encode(link, sc.name, sc.name_len);
@@ -264,8 +284,7 @@ rest_read_history(struct rest_req *r)
 		    (unsigned long long)limit,
 		    backward ? "backward" : "forward");
 	}
-	rest_read_list_end(r, b, link);
-	evbuffer_free(b);
+	rest_read_page_end(r, &ha.pg, link);
 	return (0);
 }
 

@@ -90,22 +90,13 @@ int
 rest_snapshot_get(struct rest_req *r)
 {
 	struct rest_job	*job;
-	struct evbuffer	*h;
 	char		*path;
 	int		 fd;
 
 	if (r->head) {
 		/* The size is known only once the copy is made. */
-		h = evbuffer_new();
-		evbuffer_add_printf(h, "HTTP/1.1 200 OK\r\nServer: logwire/%s"
-		    "\r\nContent-Type: application/octet-stream\r\n",
-		    PACKAGE_VERSION);
-		rest_cors_headers(h, r->cors);
-		if (!r->keepalive)
-			evbuffer_add_lit(h, "Connection: close\r\n");
-		evbuffer_add_lit(h, "\r\n");
-		evbuffer_add_buffer(r->out, h);
-		evbuffer_free(h);
+		rest_head(r, "application/octet-stream", NULL);
+		evbuffer_add_lit(r->out, "\r\n");
 		return (0);
 	}
 

@@ -34,14 +34,13 @@
  * A new endpoint is one line here and its handler in a rest-*.c file of
  * its own (SSE's GET /v1/channels/{name}/events, a DELETE of a channel).
  * A handler returns 0 when its whole response is queued, or 1 when it
- * left a job on the connection to finish later: a new kind in enum
- * rest_job_kind, with its case in rest_job_free, rest_stream (if it
- * streams as the socket drains) and rest_conn_closed.
+ * left a job on the connection to finish later (a new kind of job is a
+ * line in rest_kinds below).
  */
 static const struct rest_route {
-	int		  method;	/* http-parser's enum http_method */
-	const char	 *path;
-	int		(*handler)(struct rest_req *);
+	int		 method;	/* http-parser's enum http_method */
+	const char	*path;
+	rest_handler	*handler;
 } rest_routes[] = {
 	{ HTTP_GET,  "/healthz",			rest_read_healthz },
 	{ HTTP_GET,  "/metrics",			rest_read_metrics },
@@ -53,6 +52,23 @@ static const struct rest_route {
 	{ HTTP_GET,  "/v1/channels/{name}/messages/{serial}",
 							rest_read_message },
 	{ HTTP_GET,  "/v1/channels/{name}/export",	rest_export_get },
+};
+
+/*
+ * What rest.c does with each kind of job: free frees what the kind holds;
+ * stream moves the response on when the output drained (NULL if it does
+ * not stream); outlives says that work in another thread (the writer, the
+ * snapshot copy) holds the job, so that a closed connection leaves it to
+ * that work to free.  A new kind is its enum value and one line here.
+ */
+static const struct rest_kind {
+	void	(*free)(struct rest_job *);
+	void	(*stream)(struct conn *);
+	int	  outlives;
+} rest_kinds[] = {
+	[REST_JOB_PUBLISH] =	{ rest_publish_free, NULL, 1 },
+	[REST_JOB_EXPORT] =	{ rest_export_free, rest_export_stream, 0 },
+	[REST_JOB_SNAPSHOT] =	{ rest_snapshot_free, NULL, 1 },
 };
 
 static void	rest_route_allow(struct rest_req *, struct evbuffer *);
@@ -101,6 +117,23 @@ rest_json(struct rest_req *r, int status, struct evbuffer *body,
 	    (const char *)evbuffer_pullup(h, -1),
 	    evbuffer_pullup(body, (ssize_t)len), len, r->keepalive, r->head);
 	evbuffer_free(h);
+}
+
+/*
+ * Queue the head of a 200 whose body http_respond does not write (a
+ * stream, a file): status line, Server, Content-Type, extra header lines
+ * (or NULL), CORS and Connection.  The caller ends it.
+ */
+void
+rest_head(struct rest_req *r, const char *ctype, const char *extra)
+{
+	evbuffer_add_printf(r->out, "HTTP/1.1 200 OK\r\nServer: logwire/%s\r\n"
+	    "Content-Type: %s\r\n", PACKAGE_VERSION, ctype);
+	if (extra != NULL)
+		evbuffer_add(r->out, extra, strlen(extra));
+	rest_cors_headers(r->out, r->cors);
+	if (!r->keepalive)
+		evbuffer_add_lit(r->out, "Connection: close\r\n");
 }
 
 /* Send a JSON error. */
@@ -446,45 +479,27 @@ rest_job_free(struct rest_job *job)
 {
 	if (job == NULL)
 		return;
-	switch (job->kind) {
-	case REST_JOB_PUBLISH:
-		rest_publish_free(job);
-		break;
-	case REST_JOB_EXPORT:
-		rest_export_free(job);
-		break;
-	case REST_JOB_SNAPSHOT:
-		rest_snapshot_free(job);
-		break;
-	}
+	rest_kinds[job->kind].free(job);
 	free(job);
 }
 
 /*
- * The output drained with a response pending: move it on if it streams
- * (the connection's drained step; SSE will be another kind here).
+ * The output drained with a response pending: move it on if its kind
+ * streams (the connection's drained step).
  */
 void
 rest_stream(struct conn *c)
 {
 	struct rest_job	*job = c->job;
 
-	if (job == NULL)
-		return;
-	switch (job->kind) {
-	case REST_JOB_EXPORT:
-		rest_export_stream(c);
-		break;
-	case REST_JOB_PUBLISH:
-	case REST_JOB_SNAPSHOT:
-		break;
-	}
+	if (job != NULL && rest_kinds[job->kind].stream != NULL)
+		rest_kinds[job->kind].stream(c);
 }
 
 /*
- * The connection closed with a response pending.  A publish or snapshot
- * job lives on, an orphan, until its work comes back from the other
- * thread; an export is freed now.
+ * The connection closed with a response pending: a job whose work is out
+ * in another thread becomes an orphan, for that work to free when it
+ * comes back; any other is freed now.
  */
 void
 rest_conn_closed(struct conn *c)
@@ -494,15 +509,10 @@ rest_conn_closed(struct conn *c)
 	if (job == NULL)
 		return;
 	c->job = NULL;
-	switch (job->kind) {
-	case REST_JOB_PUBLISH:
-	case REST_JOB_SNAPSHOT:
+	if (rest_kinds[job->kind].outlives)
 		job->orphan = 1;
-		break;
-	case REST_JOB_EXPORT:
+	else
 		rest_job_free(job);
-		break;
-	}
 }
 
 /*
