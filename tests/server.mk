@@ -40,23 +40,25 @@ tests_test_limits_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_limits_LDADD = $(HARNESS_LIBS)
 tests_test_limits_DEPENDENCIES = $(HARNESS_DEPS) src/logwired$(EXEEXT)
 
-# test_req: the request reader (src/server/req.c) on its own.
-check_PROGRAMS += tests/test_req
-TESTS += tests/test_req
+# test_req, test_frame_pos, test_httpreq: pure parts of the daemon on
+# their own, linked with libdaemon.a, no logwired started.  test_req: the
+# request reader (src/server/req.c).  test_frame_pos: frame headers
+# (frame.c) and subscription start positions (pos.c).  test_httpreq:
+# http.c's percent-decoding, target splitting, query parameters and
+# request reader (byte by byte, pipelined, bodies, limits, refusals,
+# 100-continue).  Their dependencies are computed from DAEMON_UNIT_LIBS.
+DAEMON_UNIT_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/tests \
+	$(CUNIT_CFLAGS)
+DAEMON_UNIT_LIBS = tests/libcu_run.a libdaemon.a libcommon.a \
+	$(LIBEVENT_LIBS) $(YAJL_LIBS) $(CUNIT_LIBS)
+check_PROGRAMS += tests/test_req tests/test_frame_pos tests/test_httpreq
+TESTS += tests/test_req tests/test_frame_pos tests/test_httpreq
 tests_test_req_SOURCES = tests/test_req.c
-tests_test_req_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/tests \
-	$(CUNIT_CFLAGS)
-tests_test_req_LDADD = tests/libcu_run.a libdaemon.a libcommon.a $(YAJL_LIBS) \
-	$(CUNIT_LIBS)
-tests_test_req_DEPENDENCIES = tests/libcu_run.a libdaemon.a libcommon.a
-
-# test_frame_pos: frame headers (src/server/frame.c) and subscription start
-# positions (src/server/pos.c), pure functions of the daemon, on their own.
-check_PROGRAMS += tests/test_frame_pos
-TESTS += tests/test_frame_pos
+tests_test_req_CPPFLAGS = $(DAEMON_UNIT_CPPFLAGS)
+tests_test_req_LDADD = $(DAEMON_UNIT_LIBS)
 tests_test_frame_pos_SOURCES = tests/test_frame_pos.c
-tests_test_frame_pos_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/tests \
-	$(CUNIT_CFLAGS)
-tests_test_frame_pos_LDADD = tests/libcu_run.a libdaemon.a libcommon.a \
-	$(LIBEVENT_LIBS) $(CUNIT_LIBS)
-tests_test_frame_pos_DEPENDENCIES = tests/libcu_run.a libdaemon.a libcommon.a
+tests_test_frame_pos_CPPFLAGS = $(DAEMON_UNIT_CPPFLAGS)
+tests_test_frame_pos_LDADD = $(DAEMON_UNIT_LIBS)
+tests_test_httpreq_SOURCES = tests/test_httpreq.c
+tests_test_httpreq_CPPFLAGS = $(DAEMON_UNIT_CPPFLAGS)
+tests_test_httpreq_LDADD = $(DAEMON_UNIT_LIBS)
