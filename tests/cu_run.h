@@ -1,7 +1,9 @@
 /*
  * cu_run: the main() of a CUnit test program, written once.  A program
  * lists its tests in a table and returns cu_run("name", tests,
- * nitems(tests)) from main(), after any setup of its own.
+ * nitems(tests)) from main(), after any setup of its own.  A program of
+ * several suites (test_storage) lists "suite", "name", function triples
+ * and returns cu_run_suites() instead.
  */
 
 #ifndef CU_RUN_H
@@ -11,9 +13,28 @@
 
 #include <CUnit/CUnit.h>
 
+/* The length of a table, as common.h has it (the tests' own programs too). */
+#ifndef nitems
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
+#endif
+
 struct cu_test {
 	const char	*name;
 	CU_TestFunc	 fn;
+};
+
+/* A test of a program with several suites; a suite's tests stand together. */
+struct cu_stest {
+	const char	*suite;
+	const char	*name;
+	CU_TestFunc	 fn;
+};
+
+/* What cu_run_suites() does around each test, and which tests it runs. */
+struct cu_fixture {
+	CU_SetUpFunc	 setup;		/* before each test, or NULL */
+	CU_TearDownFunc	 teardown;	/* after each test, or NULL */
+	const char	*filter;	/* only "suite/name" holding it, or NULL */
 };
 
 /*
@@ -23,5 +44,12 @@ struct cu_test {
  */
 int		 cu_run(const char *suite, const struct cu_test *tests,
 		     size_t ntests);
+/*
+ * Run the tests, a suite for each run of equal suite names, verbosely, in
+ * the order given, with the fixture's setup and teardown around each
+ * (fixture may be NULL).  Return as cu_run().
+ */
+int		 cu_run_suites(const struct cu_stest *tests, size_t ntests,
+		     const struct cu_fixture *fixture);
 
 #endif /* CU_RUN_H */

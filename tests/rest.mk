@@ -22,5 +22,5 @@ TESTS += tests/test_http
 tests_test_http_SOURCES = tests/test_http.c
 tests_test_http_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_http_LDADD = $(HARNESS_LIBS)
-tests_test_http_DEPENDENCIES = tests/libharness.a libwsc.a libcommon.a \
+tests_test_http_DEPENDENCIES = $(HARNESS_DEPS) \
 	src/logwired$(EXEEXT)

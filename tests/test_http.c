@@ -37,11 +37,9 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
+#include "common.h"
+#include "cu_run.h"
 #include "harness.h"
-
-#ifndef nitems
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
-#endif
 
 #define RAW_TIMEOUT	5000		/* ms for one raw exchange */
 #define CONTINUE_LINE	"HTTP/1.1 100 Continue\r\n\r\n"
@@ -65,16 +63,6 @@ static struct hd	*hd;
 	CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "",	\
 	    CU_FALSE);							\
 } while (0)
-
-/* Monotonic milliseconds. */
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* Return a new string from a format, or abort. */
 static char *
@@ -413,7 +401,7 @@ read_all(int fd, int64_t deadline, size_t *len)
 	int		 left;
 
 	*len = 0;
-	while ((left = (int)(deadline - now_ms())) > 0) {
+	while ((left = (int)(deadline - mono_ms())) > 0) {
 		if (poll(&pfd, 1, left) <= 0)
 			break;
 		if ((n = recv(fd, tmp, sizeof tmp, 0)) <= 0)
@@ -473,7 +461,7 @@ test_chunked(void)
 	if (fd == -1)
 		return;
 	EXPECT(write_slowly(fd, ok, strlen(ok)) == 0, "send");
-	resp = read_all(fd, now_ms() + RAW_TIMEOUT, &len);
+	resp = read_all(fd, mono_ms() + RAW_TIMEOUT, &len);
 	close(fd);
 	rresp_parse(resp, len, &r);
 	EXPECT(r.status == 201 && r.body != NULL &&
@@ -516,11 +504,11 @@ test_expect_raw(void)
 		struct pollfd	 pfd = { fd, POLLIN, 0 };
 		char		 buf[256];
 		ssize_t		 n = 0, got = 0;
-		int64_t		 deadline = now_ms() + RAW_TIMEOUT;
+		int64_t		 deadline = mono_ms() + RAW_TIMEOUT;
 
 		while (got < (ssize_t)strlen(CONTINUE_LINE) &&
-		    now_ms() < deadline && poll(&pfd, 1,
-		    (int)(deadline - now_ms())) == 1) {
+		    mono_ms() < deadline && poll(&pfd, 1,
+		    (int)(deadline - mono_ms())) == 1) {
 			n = recv(fd, buf + got, strlen(CONTINUE_LINE) -
 			    (size_t)got, 0);
 			if (n <= 0)
@@ -534,7 +522,7 @@ test_expect_raw(void)
 	}
 	EXPECT(send(fd, body, strlen(body), MSG_NOSIGNAL) ==
 	    (ssize_t)strlen(body), "send body");
-	resp = read_all(fd, now_ms() + RAW_TIMEOUT, &len);
+	resp = read_all(fd, mono_ms() + RAW_TIMEOUT, &len);
 	close(fd);
 	rresp_parse(resp, len, &r);
 	EXPECT(r.status == 201 && r.interim == 0, "after the body: %s", resp);
@@ -759,45 +747,32 @@ test_error_bodies(void)
 int
 main(void)
 {
-	CU_pSuite	 suite;
-	unsigned int	 failed;
+	static const struct cu_test tests[] = {
+		{ "version: 1.0 and 1.1 only (505)", test_version },
+		{ "Transfer-Encoding: chunked only (501), not with "
+		    "Content-Length (400)", test_transfer_encoding },
+		{ "header lines: whitespace before the colon, bare CR, "
+		    "folding (400)", test_header_lines },
+		{ "chunked bodies: strict framing, read byte by byte",
+		    test_chunked },
+		{ "Expect: 100-continue on a raw socket, 413, 417",
+		    test_expect_raw },
+		{ "Expect: 100-continue with curl and a large POST",
+		    test_expect_curl },
+		{ "targets: absolute-form, OPTIONS *", test_targets },
+		{ "error bodies are UTF-8 JSON whatever the request held",
+		    test_error_bodies },
+	};
+	int	rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	suite = CU_add_suite("http", NULL, NULL);
-	if (suite == NULL ||
-	    CU_add_test(suite, "version: 1.0 and 1.1 only (505)",
-	    test_version) == NULL ||
-	    CU_add_test(suite, "Transfer-Encoding: chunked only (501), not "
-	    "with Content-Length (400)", test_transfer_encoding) == NULL ||
-	    CU_add_test(suite, "header lines: whitespace before the colon, "
-	    "bare CR, folding (400)", test_header_lines) == NULL ||
-	    CU_add_test(suite, "chunked bodies: strict framing, read byte by "
-	    "byte", test_chunked) == NULL ||
-	    CU_add_test(suite, "Expect: 100-continue on a raw socket, 413, "
-	    "417", test_expect_raw) == NULL ||
-	    CU_add_test(suite, "Expect: 100-continue with curl and a large "
-	    "POST", test_expect_curl) == NULL ||
-	    CU_add_test(suite, "targets: absolute-form, OPTIONS *",
-	    test_targets) == NULL ||
-	    CU_add_test(suite, "error bodies are UTF-8 JSON whatever the "
-	    "request held", test_error_bodies) == NULL) {
-		CU_cleanup_registry();
-		return (CU_get_error());
-	}
 	if ((hd = hd_start(NULL)) == NULL) {
-		CU_cleanup_registry();
-		fprintf(stderr, "cannot start logwired\n");
+		fprintf(stderr, "test_http: cannot start logwired\n");
 		return (1);
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	if (failed != 0)
+	rc = cu_run("http", tests, nitems(tests));
+	if (rc != 0)
 		hd_keep(hd);
 	hd_free(hd);
-	CU_cleanup_registry();
-	return (failed != 0 ? 1 : 0);
+	return (rc);
 }

@@ -33,6 +33,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "cu_run.h"
 #include "storage.h"
 
 #define T_MIB	(1024 * 1024)
@@ -3083,13 +3084,7 @@ test_cidx_mixed(void)
 
 /* ------------------------------------------------------------------ */
 
-struct ttest {
-	const char	*suite;
-	const char	*name;
-	CU_TestFunc	 fn;
-};
-
-static const struct ttest t_tests[] = {
+static const struct cu_stest t_tests[] = {
 	{ "store", "name_valid", test_store_name_valid },
 	{ "store", "strings", test_store_strings },
 	{ "store", "open_sync", test_store_open_sync },
@@ -3131,39 +3126,13 @@ static const struct ttest t_tests[] = {
 	{ "cidx", "mixed", test_cidx_mixed },
 };
 
-/* Register the tests (those matching LOGWIRE_TEST_FILTER) and run them. */
+/* Run the tests (those matching LOGWIRE_TEST_FILTER) in fresh directories. */
 int
 main(void)
 {
-	const char	*filter = getenv("LOGWIRE_TEST_FILTER");
-	CU_pSuite	 suite = NULL;
-	const char	*last = NULL;
-	char		 full[128];
-	size_t		 i;
-	unsigned int	 failures;
+	struct cu_fixture	fx = { t_setup, t_teardown, NULL };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	for (i = 0; i < sizeof t_tests / sizeof t_tests[0]; i++) {
-		snprintf(full, sizeof full, "%s/%s", t_tests[i].suite,
-		    t_tests[i].name);
-		if (filter != NULL && strstr(full, filter) == NULL)
-			continue;
-		if (last == NULL || strcmp(last, t_tests[i].suite) != 0) {
-			suite = CU_add_suite_with_setup_and_teardown(
-			    t_tests[i].suite, NULL, NULL, t_setup, t_teardown);
-			if (suite == NULL)
-				return (1);
-			last = t_tests[i].suite;
-		}
-		if (CU_add_test(suite, t_tests[i].name, t_tests[i].fn) == NULL)
-			return (1);
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failures != 0 ? 1 : 0);
+	fx.filter = getenv("LOGWIRE_TEST_FILTER");
+	return (cu_run_suites(t_tests, nitems(t_tests), &fx));
 }
