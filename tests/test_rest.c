@@ -34,7 +34,6 @@
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
-#include <http_parser.h>
 #include <jansson.h>
 #include <zstd.h>
 
@@ -1161,110 +1160,53 @@ write_all(int fd, const char *p, size_t len)
 	return (0);
 }
 
-/* One response read from a raw connection. */
-struct rresp {
-	int	 status;
-	char	*body;
-	size_t	 bodylen;
-	char	*headers;	/* "name: value\n" lines, names lowercased */
-	size_t	 hlen;
-};
-
-/* Several responses on one connection, parsed as they come. */
+/*
+ * Several responses on one connection, each read by its own struct hresp
+ * (src/client) as its bytes come.
+ */
+#define RCONN_MAX	16
 struct rconn {
-	http_parser	 p;
-	struct rresp	 r[16];
+	struct hresp	*r[RCONN_MAX];
 	size_t		 n;		/* responses complete */
-	size_t		 cur;		/* the one being read */
-	const int	*head;		/* which ones answer HEAD */
-	int		 in_value;
 	int		 closed;
 	size_t		 extra;		/* bytes after the last wanted */
 };
 
-static void
-rresp_add(char **s, size_t *len, const char *p, size_t n)
-{
-	*s = realloc(*s, *len + n + 1);
-	memcpy(*s + *len, p, n);
-	*len += n;
-	(*s)[*len] = '\0';
-}
-
+/*
+ * Parse len bytes that came on the connection into its responses (head[i]
+ * set for those answering HEAD) until want are complete; count the bytes
+ * beyond in rc->extra.  Return -1 on a bad response (said on stderr).
+ */
 static int
-rconn_begin(http_parser *p)
+rconn_feed(struct rconn *rc, const char *buf, size_t len, size_t want,
+    const int *head)
 {
-	struct rconn	*rc = p->data;
+	size_t	off, used;
+	int	st;
 
-	if (rc->cur >= 16)
-		return (-1);
-	memset(&rc->r[rc->cur], 0, sizeof rc->r[rc->cur]);
-	rc->in_value = 0;
-	return (0);
-}
-
-static int
-rconn_field(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*rc = p->data;
-	struct rresp	*r = &rc->r[rc->cur];
-	size_t		 i, old = r->hlen;
-
-	if (rc->in_value)
-		rresp_add(&r->headers, &r->hlen, "\n", 1);
-	rc->in_value = 0;
-	rresp_add(&r->headers, &r->hlen, at, len);
-	for (i = old; i < r->hlen; i++) {
-		if (r->headers[i] >= 'A' && r->headers[i] <= 'Z')
-			r->headers[i] += 'a' - 'A';
+	for (off = 0; off < len; off += used) {
+		if (rc->n >= want) {
+			rc->extra += len - off;
+			break;
+		}
+		if (rc->n == RCONN_MAX) {
+			fprintf(stderr, "    more than %d responses\n",
+			    RCONN_MAX);
+			return (-1);
+		}
+		if (rc->r[rc->n] == NULL)
+			rc->r[rc->n] = hresp_new(head != NULL && head[rc->n],
+			    SIZE_MAX, NULL, NULL);
+		st = hresp_feed(rc->r[rc->n], buf + off, len - off, &used);
+		if (st == HRESP_ERROR) {
+			fprintf(stderr, "    bad response %zu: %s\n", rc->n,
+			    hresp_error(rc->r[rc->n]));
+			return (-1);
+		}
+		if (st == HRESP_MORE)
+			break;
+		rc->n++;
 	}
-	return (0);
-}
-
-static int
-rconn_value(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*rc = p->data;
-	struct rresp	*r = &rc->r[rc->cur];
-
-	if (!rc->in_value)
-		rresp_add(&r->headers, &r->hlen, ": ", 2);
-	rc->in_value = 1;
-	rresp_add(&r->headers, &r->hlen, at, len);
-	return (0);
-}
-
-static int
-rconn_headers(http_parser *p)
-{
-	struct rconn	*rc = p->data;
-	struct rresp	*r = &rc->r[rc->cur];
-
-	rresp_add(&r->headers, &r->hlen, "\n", 1);
-	r->status = p->status_code;
-	return (rc->head != NULL && rc->head[rc->cur] ? 1 : 0);
-}
-
-static int
-rconn_body(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*rc = p->data;
-
-	rresp_add(&rc->r[rc->cur].body, &rc->r[rc->cur].bodylen, at, len);
-	return (0);
-}
-
-static int
-rconn_done(http_parser *p)
-{
-	struct rconn	*rc = p->data;
-
-	if (rc->r[rc->cur].body == NULL)
-		rresp_add(&rc->r[rc->cur].body, &rc->r[rc->cur].bodylen, "",
-		    0);
-	rc->cur++;
-	rc->n++;
-	http_parser_pause(p, 1);
 	return (0);
 }
 
@@ -1278,25 +1220,11 @@ static size_t
 rconn_read(int fd, struct rconn *rc, size_t want, const int *head,
     int timeout_ms)
 {
-	static http_parser_settings	 set;
-	struct pollfd			 pfd;
-	char				 buf[65536];
-	ssize_t				 n;
-	size_t				 off, done;
-	int				 waited = 0;
+	struct pollfd	pfd;
+	char		buf[65536];
+	ssize_t		n;
+	int		waited = 0;
 
-	http_parser_settings_init(&set);
-	set.on_message_begin = rconn_begin;
-	set.on_header_field = rconn_field;
-	set.on_header_value = rconn_value;
-	set.on_headers_complete = rconn_headers;
-	set.on_body = rconn_body;
-	set.on_message_complete = rconn_done;
-	rc->head = head;
-	if (rc->p.data == NULL) {
-		http_parser_init(&rc->p, HTTP_RESPONSE);
-		rc->p.data = rc;
-	}
 	while (rc->n < want && !rc->closed && waited < timeout_ms) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -1308,26 +1236,8 @@ rconn_read(int fd, struct rconn *rc, size_t want, const int *head,
 			rc->closed = 1;
 			break;
 		}
-		for (off = 0; off < (size_t)n; off += done) {
-			if (rc->n >= want) {
-				rc->extra += (size_t)n - off;
-				break;
-			}
-			done = http_parser_execute(&rc->p, &set, buf + off,
-			    (size_t)n - off);
-			if (HTTP_PARSER_ERRNO(&rc->p) == HPE_PAUSED) {
-				http_parser_pause(&rc->p, 0);
-				/* The byte that paused it was consumed. */
-			} else if (HTTP_PARSER_ERRNO(&rc->p) != HPE_OK) {
-				fprintf(stderr, "    bad response %zu: %s\n",
-				    rc->n, http_errno_description(
-				    HTTP_PARSER_ERRNO(&rc->p)));
-				rc->closed = 1;
-				return (rc->n);
-			}
-			if (done == 0)
-				break;
-		}
+		if (rconn_feed(rc, buf, (size_t)n, want, head) != 0)
+			rc->closed = 1;
 	}
 	return (rc->n);
 }
@@ -1363,17 +1273,57 @@ rconn_free(struct rconn *rc)
 {
 	size_t	i;
 
-	for (i = 0; i < rc->cur && i < 16; i++) {
-		free(rc->r[i].body);
-		free(rc->r[i].headers);
-	}
+	for (i = 0; i < RCONN_MAX; i++)
+		hresp_free(rc->r[i]);
+	memset(rc, 0, sizeof *rc);
 }
 
-/* Whether response r has header "name: value" (name lowercase). */
+/* Response i's status. */
 static int
-rresp_has(const struct rresp *r, const char *line)
+rconn_status(const struct rconn *rc, size_t i)
 {
-	return (r->headers != NULL && strstr(r->headers, line) != NULL);
+	return (hresp_status(rc->r[i]));
+}
+
+/* Response i's body (NUL-terminated, "" if none). */
+static const char *
+rconn_body(const struct rconn *rc, size_t i)
+{
+	size_t	len;
+
+	return (hresp_body(rc->r[i], &len));
+}
+
+/* Response i's body length. */
+static size_t
+rconn_bodylen(const struct rconn *rc, size_t i)
+{
+	size_t	len;
+
+	hresp_body(rc->r[i], &len);
+	return (len);
+}
+
+/*
+ * Whether response i has the header name (any case) with value holding
+ * value (NULL: any value).
+ */
+static int
+rconn_has(const struct rconn *rc, size_t i, const char *name,
+    const char *value)
+{
+	const char	*v = hresp_header(rc->r[i], name);
+
+	return (v != NULL && (value == NULL || strstr(v, value) != NULL));
+}
+
+/* Response i's header name for a message ("-" when absent). */
+static const char *
+rconn_header(const struct rconn *rc, size_t i, const char *name)
+{
+	const char	*v = hresp_header(rc->r[i], name);
+
+	return (v != NULL ? v : "-");
 }
 
 /*
@@ -1386,7 +1336,7 @@ rresp_has(const struct rresp *r, const char *line)
 static void
 test_pipelining(void)
 {
-	static const int	 heads[16] = { 0, 0, 0, 0, 1 };
+	static const int	 heads[RCONN_MAX] = { 0, 0, 0, 0, 1 };
 	struct rconn		 rc;
 	json_t			*j;
 	char			*req;
@@ -1422,48 +1372,50 @@ test_pipelining(void)
 	EXPECT(closed, "connection still open after Connection: close");
 	EXPECT(rc.extra == 0, "%zu bytes after the last response", rc.extra);
 	if (n == 8) {
-		EXPECT(rc.r[0].status == 200 && strstr(rc.r[0].body,
-		    "\"ok\"") != NULL, "1: %d %s", rc.r[0].status,
-		    rc.r[0].body);
-		j = json_loads(rc.r[1].body, 0, NULL);
-		EXPECT(rc.r[1].status == 201 && jint(json_array_get(
+		EXPECT(rconn_status(&rc, 0) == 200 && strstr(rconn_body(&rc,
+		    0), "\"ok\"") != NULL, "1: %d %s", rconn_status(&rc, 0),
+		    rconn_body(&rc, 0));
+		j = json_loads(rconn_body(&rc, 1), 0, NULL);
+		EXPECT(rconn_status(&rc, 1) == 201 && jint(json_array_get(
 		    json_object_get(j, "items"), 0), "serial") == 1,
-		    "2: %d %s", rc.r[1].status, rc.r[1].body);
+		    "2: %d %s", rconn_status(&rc, 1), rconn_body(&rc, 1));
 		json_decref(j);
-		j = json_loads(rc.r[2].body, 0, NULL);
-		EXPECT(rc.r[2].status == 200 && jstr(j, "data") != NULL &&
-		    strcmp(jstr(j, "data"), "one") == 0, "3: %d %s",
-		    rc.r[2].status, rc.r[2].body);
+		j = json_loads(rconn_body(&rc, 2), 0, NULL);
+		EXPECT(rconn_status(&rc, 2) == 200 && jstr(j, "data") !=
+		    NULL && strcmp(jstr(j, "data"), "one") == 0, "3: %d %s",
+		    rconn_status(&rc, 2), rconn_body(&rc, 2));
 		json_decref(j);
-		j = json_loads(rc.r[3].body, 0, NULL);
-		EXPECT(rc.r[3].status == 404 && jerr(j) == 40400, "4: %d %s",
-		    rc.r[3].status, rc.r[3].body);
+		j = json_loads(rconn_body(&rc, 3), 0, NULL);
+		EXPECT(rconn_status(&rc, 3) == 404 && jerr(j) == 40400,
+		    "4: %d %s", rconn_status(&rc, 3), rconn_body(&rc, 3));
 		json_decref(j);
-		EXPECT(rc.r[4].status == 200 && rc.r[4].bodylen == 0 &&
-		    rresp_has(&rc.r[4], "content-length: "), "5 (HEAD): %d "
-		    "%zu bytes of body, headers %s", rc.r[4].status,
-		    rc.r[4].bodylen, rc.r[4].headers);
-		EXPECT(rc.r[5].status == 200 &&
-		    rresp_has(&rc.r[5], "transfer-encoding: chunked") &&
-		    strstr(rc.r[5].body, "\"one\"") != NULL &&
-		    strchr(rc.r[5].body, '\n') == rc.r[5].body +
-		    rc.r[5].bodylen - 1, "6 (export): %d %s", rc.r[5].status,
-		    rc.r[5].body);
-		j = json_loads(rc.r[6].body, 0, NULL);
-		EXPECT(rc.r[6].status == 201 && jint(json_array_get(
+		EXPECT(rconn_status(&rc, 4) == 200 && rconn_bodylen(&rc, 4) ==
+		    0 && rconn_has(&rc, 4, "content-length", NULL),
+		    "5 (HEAD): %d %zu bytes of body, content-length %s",
+		    rconn_status(&rc, 4), rconn_bodylen(&rc, 4),
+		    rconn_header(&rc, 4, "content-length"));
+		EXPECT(rconn_status(&rc, 5) == 200 &&
+		    rconn_has(&rc, 5, "transfer-encoding", "chunked") &&
+		    strstr(rconn_body(&rc, 5), "\"one\"") != NULL &&
+		    strchr(rconn_body(&rc, 5), '\n') == rconn_body(&rc, 5) +
+		    rconn_bodylen(&rc, 5) - 1, "6 (export): %d %s",
+		    rconn_status(&rc, 5), rconn_body(&rc, 5));
+		j = json_loads(rconn_body(&rc, 6), 0, NULL);
+		EXPECT(rconn_status(&rc, 6) == 201 && jint(json_array_get(
 		    json_object_get(j, "items"), 0), "serial") == 2,
-		    "7: %d %s", rc.r[6].status, rc.r[6].body);
+		    "7: %d %s", rconn_status(&rc, 6), rconn_body(&rc, 6));
 		json_decref(j);
-		j = json_loads(rc.r[7].body, 0, NULL);
-		EXPECT(rc.r[7].status == 200 && json_array_size(
+		j = json_loads(rconn_body(&rc, 7), 0, NULL);
+		EXPECT(rconn_status(&rc, 7) == 200 && json_array_size(
 		    json_object_get(j, "items")) == 2 && strcmp(jstr(
 		    json_array_get(json_object_get(j, "items"), 1), "data"),
-		    "two") == 0 && rresp_has(&rc.r[7], "connection: close"),
-		    "8: %d %s", rc.r[7].status, rc.r[7].body);
+		    "two") == 0 && rconn_has(&rc, 7, "connection", "close"),
+		    "8: %d %s", rconn_status(&rc, 7), rconn_body(&rc, 7));
 		json_decref(j);
 		for (i = 0; i < 7; i++)
-			EXPECT(!rresp_has(&rc.r[i], "connection: close"),
-			    "response %zu closes: %s", i + 1, rc.r[i].headers);
+			EXPECT(!rconn_has(&rc, i, "connection", "close"),
+			    "response %zu closes: connection %s", i + 1,
+			    rconn_header(&rc, i, "connection"));
 	}
 	rconn_free(&rc);
 
@@ -1485,9 +1437,10 @@ test_pipelining(void)
 			EXPECT(write_all(fd, req, strlen(req)) == 0, "write");
 		free(req);
 		n = rconn_read(fd, &rc, i + 1, NULL, RAW_TIMEOUT);
-		EXPECT(n == i + 1 && rc.r[i].status == 200 &&
-		    strstr(rc.r[i].body, i % 2 ? "\"two\"" : "\"one\"") !=
-		    NULL, "keep-alive request %zu: %zu responses", i + 1, n);
+		EXPECT(n == i + 1 && rconn_status(&rc, i) == 200 &&
+		    strstr(rconn_body(&rc, i), i % 2 ? "\"two\"" :
+		    "\"one\"") != NULL, "keep-alive request %zu: %zu "
+		    "responses", i + 1, n);
 		if (n != i + 1)
 			break;
 	}
