@@ -9,6 +9,22 @@
 
 #include "cu_run.h"
 
+/* Add a test to its suite, adding the suite the first time it is named. */
+static int
+cu_add(const char *suite, const char *name, CU_TestFunc fn,
+    const struct cu_fixture *fx)
+{
+	CU_pSuite	s;
+
+	if ((s = CU_get_suite(suite)) == NULL) {
+		s = CU_add_suite_with_setup_and_teardown(suite, NULL, NULL,
+		    fx->setup, fx->teardown);
+		if (s == NULL)
+			return (-1);
+	}
+	return (CU_add_test(s, name, fn) == NULL ? -1 : 0);
+}
+
 /* Run what is registered and clean up; return the exit status. */
 static int
 cu_run_registered(void)
@@ -24,24 +40,20 @@ cu_run_registered(void)
 
 /* Run the tests as one suite; return the exit status. */
 int
-cu_run(const char *name, const struct cu_test *tests, size_t ntests)
+cu_run(const char *suite, const struct cu_test *tests, size_t ntests)
 {
-	CU_pSuite	suite;
-	size_t		i;
+	static const struct cu_fixture	none;
+	size_t				i;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return (1);
-	if ((suite = CU_add_suite(name, NULL, NULL)) == NULL)
-		goto fail;
 	for (i = 0; i < ntests; i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
+		if (cu_add(suite, tests[i].name, tests[i].fn, &none) != 0) {
+			CU_cleanup_registry();
+			return (1);
+		}
 	}
 	return (cu_run_registered());
-
-fail:
-	CU_cleanup_registry();
-	return (1);
 }
 
 /* Run the tests (those the filter lets through) in their suites. */
@@ -51,8 +63,6 @@ cu_run_suites(const struct cu_stest *tests, size_t ntests,
 {
 	static const struct cu_fixture	 none;
 	const struct cu_fixture		*fx = fixture != NULL ? fixture : &none;
-	CU_pSuite			 suite = NULL;
-	const char			*last = NULL;
 	char				 full[128];
 	size_t				 i;
 
@@ -63,20 +73,11 @@ cu_run_suites(const struct cu_stest *tests, size_t ntests,
 		    tests[i].name);
 		if (fx->filter != NULL && strstr(full, fx->filter) == NULL)
 			continue;
-		if (last == NULL || strcmp(last, tests[i].suite) != 0) {
-			suite = CU_add_suite_with_setup_and_teardown(
-			    tests[i].suite, NULL, NULL, fx->setup,
-			    fx->teardown);
-			if (suite == NULL)
-				goto fail;
-			last = tests[i].suite;
+		if (cu_add(tests[i].suite, tests[i].name, tests[i].fn,
+		    fx) != 0) {
+			CU_cleanup_registry();
+			return (1);
 		}
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
 	}
 	return (cu_run_registered());
-
-fail:
-	CU_cleanup_registry();
-	return (1);
 }

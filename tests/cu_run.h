@@ -23,7 +23,7 @@ struct cu_test {
 	CU_TestFunc	 fn;
 };
 
-/* A test of a program with several suites; a suite's tests stand together. */
+/* A test of a program with several suites. */
 struct cu_stest {
 	const char	*suite;
 	const char	*name;
@@ -45,9 +45,9 @@ struct cu_fixture {
 int		 cu_run(const char *suite, const struct cu_test *tests,
 		     size_t ntests);
 /*
- * Run the tests, a suite for each run of equal suite names, verbosely, in
- * the order given, with the fixture's setup and teardown around each
- * (fixture may be NULL).  Return as cu_run().
+ * Run the tests in a suite for each suite name, verbosely, in the order
+ * given (a suite where it is first named), with the fixture's setup and
+ * teardown around each test (fixture may be NULL).  Return as cu_run().
  */
 int		 cu_run_suites(const struct cu_stest *tests, size_t ntests,
 		     const struct cu_fixture *fixture);
