@@ -2241,8 +2241,7 @@ test_json_language(void)
 out:
 	for (i = 0; i < nc; i++)
 		free(cases[i].members);
-	if (w != NULL)
-		wsc_close(w);
+	wsc_close(w);
 #undef CASE
 }
 
@@ -2578,8 +2577,7 @@ test_metrics(void)
 		EXPECT(v1[8] >= v0[8] + 1, "40000 errors %g -> %g", v0[8],
 		    v1[8]);
 	}
-	if (w != NULL)
-		wsc_close(w);
+	wsc_close(w);
 	free(m0);
 	free(m1);
 }

@@ -179,6 +179,18 @@ ts_subscribe(struct wsc *w, const char *channel, const char *extra,
 	return (0);
 }
 
+/* Subscribe resuming from serial of epoch (ts_subscribe()'s extra "from"). */
+int
+ts_resume(struct wsc *w, const char *channel, uint64_t serial,
+    const char *epoch, uint64_t *head, json_t **reply)
+{
+	char	from[96];
+
+	snprintf(from, sizeof from, "\"from\":{\"serial\":%llu,\"epoch\":"
+	    "\"%s\"}", (unsigned long long)serial, epoch);
+	return (ts_subscribe(w, channel, from, NULL, head, reply));
+}
+
 /* Return a channel's epoch and head through a socket of its own. */
 int
 ts_epoch(struct hd *hd, const char *channel, char *epoch, uint64_t *head)

@@ -72,6 +72,9 @@ struct wsc	*ts_ws(struct hd *);
 int		 ts_subscribe(struct wsc *, const char *channel,
 		     const char *extra, char *epoch, uint64_t *head,
 		     json_t **reply);
+/* The same resuming from serial of epoch ("from"); head, reply as above. */
+int		 ts_resume(struct wsc *, const char *channel, uint64_t serial,
+		     const char *epoch, uint64_t *head, json_t **reply);
 /* Return a channel's epoch (creating the channel) through a new socket. */
 int		 ts_epoch(struct hd *, const char *channel, char *epoch,
 		     uint64_t *head);
