@@ -2,7 +2,9 @@
 
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
@@ -80,4 +82,18 @@ cu_run_suites(const struct cu_stest *tests, size_t ntests,
 		}
 	}
 	return (cu_run_registered());
+}
+
+/* Return a new string from a format, or abort. */
+char *
+cu_fmt(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		abort();
+	va_end(ap);
+	return (s);
 }

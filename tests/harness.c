@@ -59,7 +59,7 @@ struct hd {
 static long	hd_nofile;	/* RLIMIT_NOFILE for the daemon, 0 inherit */
 
 /* Sleep for ms milliseconds. */
-static void
+void
 hd_sleep(int ms)
 {
 	struct timespec	ts;

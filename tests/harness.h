@@ -85,6 +85,8 @@ void		 hd_keep(struct hd *);
 void		 hd_free(struct hd *);
 
 int		 hd_port(struct hd *);
+/* Sleep for ms milliseconds (signals do not cut it short). */
+void		 hd_sleep(int ms);
 /* Return a loopback port that was free a moment ago, or -1. */
 int		 hd_free_port(void);
 /* The base URL, "http://127.0.0.1:PORT". */

@@ -51,20 +51,6 @@ struct writer_state {
 	int		stop;
 };
 
-/* Return a new string from a format, or abort. */
-static char *
-tfmt(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return (s);
-}
-
 /* Read a whole file into a NUL-terminated buffer; NULL if it cannot be. */
 static char *
 read_file(const char *path, size_t *lenp)
@@ -186,8 +172,8 @@ run_cli_limited(struct run *r, rlim_t fsize, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 
-	outp = tfmt("%s/run.out", tmproot);
-	errp = tfmt("%s/run.err", tmproot);
+	outp = cu_fmt("%s/run.out", tmproot);
+	errp = cu_fmt("%s/run.err", tmproot);
 	if ((pid = fork()) == -1)
 		abort();
 	if (pid == 0) {
@@ -534,7 +520,7 @@ count_tmp(const char *path)
 	dir = dirname(copy);
 	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 :
 	    (char *)path;
-	prefix = tfmt("%s.tmp-", base);
+	prefix = cu_fmt("%s.tmp-", base);
 	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
@@ -553,7 +539,7 @@ test_dir(const char *name)
 {
 	char	*dir;
 
-	dir = tfmt("%s/%s", tmproot, name);
+	dir = cu_fmt("%s/%s", tmproot, name);
 	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
 	return (dir);
 }
@@ -565,8 +551,8 @@ make_snapshot(const char *dir, char **storep, int filler)
 	struct run	 r;
 	char		*store, *snap;
 
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/store.snap", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/store.snap", dir);
 	make_store(store, filler);
 	run_cli(&r, "snapshot", snap, "-d", store, NULL);
 	CHECK_RUN(&r, 0);
@@ -631,8 +617,8 @@ test_usage(void)
 	char		*dir, *snap, *nodir;
 
 	dir = test_dir("usage");
-	snap = tfmt("%s/x.snap", dir);
-	nodir = tfmt("%s/nodir", dir);
+	snap = cu_fmt("%s/x.snap", dir);
+	nodir = cu_fmt("%s/nodir", dir);
 
 	run_cli(&r, NULL);
 	check_usage(&r);
@@ -718,10 +704,10 @@ test_roundtrip(void)
 	char		*e3;
 
 	dir = test_dir("roundtrip");
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/backup.snap", dir);
-	dst = tfmt("%s/restored", dir);
-	empty = tfmt("%s/empty", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/backup.snap", dir);
+	dst = cu_fmt("%s/restored", dir);
+	empty = cu_fmt("%s/empty", dir);
 	make_store(store, 0);
 	d1 = dump_store(store, NULL, &e1);
 	CU_ASSERT_FATAL(d1 != NULL);
@@ -800,8 +786,8 @@ test_restore_nonempty(void)
 
 	dir = test_dir("nonempty");
 	snap = make_snapshot(dir, &store, 0);
-	target = tfmt("%s/target", dir);
-	keep = tfmt("%s/target/keep.txt", dir);
+	target = cu_fmt("%s/target", dir);
+	keep = cu_fmt("%s/target/keep.txt", dir);
 	CU_ASSERT_FATAL(mkdir(target, 0700) == 0);
 	CU_ASSERT_FATAL(write_file(keep, "precious\n", 9) == 0);
 	before = list_dir(dir);
@@ -849,7 +835,7 @@ check_restore_refused(const char *dir, const char *bad, const char *what)
 	struct run	 r;
 	char		*target, *before, *after;
 
-	target = tfmt("%s/target-%s", dir, what);
+	target = cu_fmt("%s/target-%s", dir, what);
 	before = list_dir(dir);
 	run_cli(&r, "restore", bad, target, NULL);
 	CHECK_RUN(&r, 1);
@@ -887,8 +873,8 @@ test_restore_damaged(void)
 	CU_ASSERT_FATAL(buf != NULL && len > 1000);
 
 	for (i = 0; i < sizeof where / sizeof where[0]; i++) {
-		what = tfmt("flip%zu", i);
-		bad = tfmt("%s/%s.snap", dir, what);
+		what = cu_fmt("flip%zu", i);
+		bad = cu_fmt("%s/%s.snap", dir, what);
 		off = (size_t)(len * where[i]);
 		buf[off] ^= 0x10;
 		CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
@@ -899,24 +885,24 @@ test_restore_damaged(void)
 	}
 
 	/* The last byte: the trailer's checksum. */
-	bad = tfmt("%s/flip-last.snap", dir);
+	bad = cu_fmt("%s/flip-last.snap", dir);
 	buf[len - 1] ^= 0x01;
 	CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
 	buf[len - 1] ^= 0x01;
 	check_restore_refused(dir, bad, "fliplast");
 	free(bad);
 
-	bad = tfmt("%s/half.snap", dir);
+	bad = cu_fmt("%s/half.snap", dir);
 	CU_ASSERT_FATAL(write_file(bad, buf, len / 2) == 0);
 	check_restore_refused(dir, bad, "half");
 	free(bad);
 
-	bad = tfmt("%s/short.snap", dir);
+	bad = cu_fmt("%s/short.snap", dir);
 	CU_ASSERT_FATAL(write_file(bad, buf, len - 8) == 0);
 	check_restore_refused(dir, bad, "short");
 	free(bad);
 
-	bad = tfmt("%s/empty.snap", dir);
+	bad = cu_fmt("%s/empty.snap", dir);
 	CU_ASSERT_FATAL(write_file(bad, buf, 0) == 0);
 	check_restore_refused(dir, bad, "empty");
 	free(bad);
@@ -937,8 +923,8 @@ test_verify_corrupt(void)
 	size_t		 len, found = 0;
 
 	dir = test_dir("corrupt");
-	store = tfmt("%s/store", dir);
-	mdb = tfmt("%s/data.mdb", store);
+	store = cu_fmt("%s/store", dir);
+	mdb = cu_fmt("%s/data.mdb", store);
 	make_store(store, 0);
 
 	run_cli(&r, "verify", store, NULL);
@@ -978,7 +964,7 @@ test_verify_corrupt(void)
 
 	/* A snapshot of it carries the damage, and verify sees it there. */
 	free(mdb);
-	mdb = tfmt("%s/corrupt.snap", dir);
+	mdb = cu_fmt("%s/corrupt.snap", dir);
 	run_cli(&r, "snapshot", mdb, "-d", store, NULL);
 	if (r.status == 0) {
 		run_free(&r);
@@ -1059,10 +1045,10 @@ test_damaged_store(void)
 	size_t		 len, i;
 
 	dir = test_dir("damstore");
-	store = tfmt("%s/store", dir);
-	mdb = tfmt("%s/data.mdb", store);
-	tmp = tfmt("%s/tmp", dir);
-	target = tfmt("%s/target", dir);
+	store = cu_fmt("%s/store", dir);
+	mdb = cu_fmt("%s/data.mdb", store);
+	tmp = cu_fmt("%s/tmp", dir);
+	target = cu_fmt("%s/target", dir);
 	make_store(store, 1);
 	buf = read_file(mdb, &len);
 	CU_ASSERT_FATAL(buf != NULL && len > 64 * 4096);
@@ -1072,7 +1058,7 @@ test_damaged_store(void)
 	setenv("TMPDIR", tmp, 1);
 
 	for (i = 0; i < 2; i++) {
-		snap = tfmt("%s/%s.snap", dir, whys[i]);
+		snap = cu_fmt("%s/%s.snap", dir, whys[i]);
 		frame_snapshot(snap, buf, i == 0 ? len / 2 : 0);
 		before = list_dir(dir);
 
@@ -1100,9 +1086,9 @@ test_damaged_store(void)
 	}
 
 	/* A data directory with its data.mdb cut to half. */
-	cut = tfmt("%s/cut", dir);
-	cutmdb = tfmt("%s/data.mdb", cut);
-	out = tfmt("%s/cut.snap", dir);
+	cut = cu_fmt("%s/cut", dir);
+	cutmdb = cu_fmt("%s/data.mdb", cut);
+	out = cu_fmt("%s/cut.snap", dir);
 	CU_ASSERT_FATAL(mkdir(cut, 0700) == 0);
 	CU_ASSERT_FATAL(write_file(cutmdb, buf, len / 2) == 0);
 	run_cli(&r, "verify", cut, NULL);
@@ -1146,7 +1132,7 @@ test_verify_truncated_snapshot(void)
 
 	dir = test_dir("vtrunc");
 	snap = make_snapshot(dir, &store, 0);
-	bad = tfmt("%s/half.snap", dir);
+	bad = cu_fmt("%s/half.snap", dir);
 	buf = read_file(snap, &len);
 	CU_ASSERT_FATAL(buf != NULL && len > 100);
 	CU_ASSERT_FATAL(write_file(bad, buf, len / 2) == 0);
@@ -1236,9 +1222,9 @@ test_snapshot_concurrent(void)
 	int				 status, i, n;
 
 	dir = test_dir("concurrent");
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/live.snap", dir);
-	dst = tfmt("%s/restored", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/live.snap", dir);
+	dst = cu_fmt("%s/restored", dir);
 	make_store(store, 1);
 	d1 = dump_store(store, NULL, NULL);
 	CU_ASSERT_FATAL(d1 != NULL);
@@ -1323,10 +1309,10 @@ test_snapshot_failure(void)
 	char		*dir, *store, *snap, *nostore, *content, *noparent;
 
 	dir = test_dir("failure");
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/backup.snap", dir);
-	nostore = tfmt("%s/nostore", dir);
-	noparent = tfmt("%s/nodir/backup.snap", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/backup.snap", dir);
+	nostore = cu_fmt("%s/nostore", dir);
+	noparent = cu_fmt("%s/nodir/backup.snap", dir);
 	make_store(store, 1);
 	CU_ASSERT_FATAL(write_file(snap, "old backup\n", 11) == 0);
 
@@ -1428,7 +1414,7 @@ main(int argc, char **argv)
 	}
 	if ((tmpdir = getenv("TMPDIR")) == NULL || *tmpdir == '\0')
 		tmpdir = "/tmp";
-	tmproot = tfmt("%s/test_cli.XXXXXX", tmpdir);
+	tmproot = cu_fmt("%s/test_cli.XXXXXX", tmpdir);
 	if (mkdtemp(tmproot) == NULL) {
 		perror(tmproot);
 		return (1);

@@ -47,37 +47,6 @@
 /* The daemon shared by the tests (started by main). */
 static struct hd	*hd;
 
-/*
- * Check a condition; on failure say where and what came, then count it
- * with CUnit (the test goes on, so that the daemon is always stopped).
- */
-#define EXPECT(cond, ...) do {						\
-	int	ok_ = (cond) != 0;					\
-									\
-	if (!ok_) {							\
-		fprintf(stderr, "\n  %s:%d: failed: %s\n    ",		\
-		    __FILE__, __LINE__, #cond);				\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-	CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "",	\
-	    CU_FALSE);							\
-} while (0)
-
-/* Return a new string from a format, or abort. */
-static char *
-tfmt(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return (s);
-}
-
 /* Whether s is well-formed UTF-8 (RFC 3629), checked independently. */
 static int
 utf8_valid(const unsigned char *s, size_t len)
@@ -272,7 +241,7 @@ expect_refusals(const struct refusal *cases, size_t n)
 	int			 closed;
 
 	for (i = 0; i < n; i++) {
-		req = tfmt("%s%s", cases[i].req, next);
+		req = cu_fmt("%s%s", cases[i].req, next);
 		raw_send(req, strlen(req), &r, &closed);
 		code = r.status != -1 ? error_body(cases[i].what, r.body,
 		    r.bodylen) : -1;
@@ -530,7 +499,7 @@ test_expect_raw(void)
 	free(resp);
 
 	/* Over --max-body-bytes (8 MiB): 413 straight away, no 100. */
-	req = tfmt("POST /v1/channels/ex/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/ex/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Expect: 100-continue\r\nContent-Length: %d\r\n\r\n",
 	    8 * 1024 * 1024 + 1);
 	raw_send(req, strlen(req), &r, &closed);
@@ -541,7 +510,7 @@ test_expect_raw(void)
 	free(req);
 
 	/* HTTP/1.0 ignores Expect (RFC 9110 10.1.1). */
-	req = tfmt("POST /v1/channels/ex/messages HTTP/1.0\r\n"
+	req = cu_fmt("POST /v1/channels/ex/messages HTTP/1.0\r\n"
 	    "Expect: 100-continue\r\nContent-Length: 12\r\n\r\n%s", body);
 	raw_send(req, strlen(req), &r, &closed);
 	EXPECT(r.status == 201 && r.interim == 0, "HTTP/1.0: %d, %d interim",
@@ -566,7 +535,7 @@ test_expect_curl(void)
 	FILE		*f;
 	int		 st;
 
-	path = tfmt("%s/big.json", hd_dir(hd));
+	path = cu_fmt("%s/big.json", hd_dir(hd));
 	/* 1000 messages of 1.2 KB: 1.2 MB, past curl's own threshold. */
 	data = malloc(1000 * 1300 + 16);
 	data[len++] = '[';
@@ -582,8 +551,8 @@ test_expect_curl(void)
 	EXPECT(f != NULL && fwrite(data, 1, len, f) == len && fclose(f) == 0,
 	    "write %s", path);
 	free(data);
-	url = tfmt("%s/v1/channels/curl-big/messages", hd_url(hd));
-	data = tfmt("@%s", path);
+	url = cu_fmt("%s/v1/channels/curl-big/messages", hd_url(hd));
+	data = cu_fmt("@%s", path);
 	argv[n++] = "/usr/bin/curl";
 	argv[n++] = "-sS";
 	argv[n++] = "-v";
@@ -629,7 +598,7 @@ test_targets(void)
 	json_t		*j;
 	int		 closed;
 
-	req = tfmt("GET http://127.0.0.1:%d/healthz HTTP/1.1\r\nHost: "
+	req = cu_fmt("GET http://127.0.0.1:%d/healthz HTTP/1.1\r\nHost: "
 	    "127.0.0.1:%d\r\nConnection: close\r\n\r\n", hd_port(hd),
 	    hd_port(hd));
 	raw_send(req, strlen(req), &r, &closed);
@@ -643,7 +612,7 @@ test_targets(void)
 	free(req);
 
 	body = "{\"data\":\"abs\"}";
-	req = tfmt("POST HTTP://127.0.0.1:%d/v1/channels/abs%%2Fx/messages "
+	req = cu_fmt("POST HTTP://127.0.0.1:%d/v1/channels/abs%%2Fx/messages "
 	    "HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s"
 	    "GET https://logwire.example/v1/channels/abs%%2Fx/messages/1"
 	    "?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

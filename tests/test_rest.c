@@ -40,9 +40,6 @@
 #include "harness.h"
 #include "cu_run.h"
 
-#ifndef nitems
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
-#endif
 #ifndef MIN
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
 #endif
@@ -58,49 +55,6 @@
 
 /* The daemon shared by most tests (started by the suite). */
 static struct hd	*hd;
-
-/*
- * Check a condition; on failure say where and what came, then count it
- * with CUnit (the test goes on, so that daemons are always stopped).
- */
-#define EXPECT(cond, ...) do {						\
-	int	ok_ = (cond) != 0;					\
-									\
-	if (!ok_) {							\
-		fprintf(stderr, "\n  %s:%d: failed: %s\n    ",		\
-		    __FILE__, __LINE__, #cond);				\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-	CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "",	\
-	    CU_FALSE);							\
-} while (0)
-
-/* Return a new string from a format, or abort. */
-static char *
-tfmt(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return (s);
-}
-
-/* Sleep for ms milliseconds. */
-static void
-msleep(int ms)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* An integer member of an object, or -1 (absent, not an integer). */
 static long long
@@ -218,7 +172,7 @@ post_ok(struct hd *d, const char *chan, const char *body)
 	char	*path;
 	int	 status;
 
-	path = tfmt("/v1/channels/%s/messages", chan);
+	path = cu_fmt("/v1/channels/%s/messages", chan);
 	j = req_json(d, "POST", path, NULL, body, &status);
 	items = json_object_get(j, "items");
 	if (status != 201 || !json_is_array(items) ||
@@ -262,7 +216,7 @@ chan_head(struct hd *d, const char *chan)
 	long long	 head;
 	char		*path;
 
-	path = tfmt("/v1/channels/%s", chan);
+	path = cu_fmt("/v1/channels/%s", chan);
 	j = get_ok(d, path);
 	free(path);
 	head = jint(j, "head");
@@ -308,7 +262,7 @@ get_page(struct hd *d, const char *path, char **next)
 			goto fail;
 		}
 	} else {
-		want = tfmt("<%s>; rel=\"next\"", json_string_value(n));
+		want = cu_fmt("<%s>; rel=\"next\"", json_string_value(n));
 		if (link == NULL || strcmp(link, want) != 0) {
 			fprintf(stderr, "    GET %s: next %s but Link: %s\n",
 			    path, json_string_value(n), link != NULL ? link :
@@ -482,7 +436,7 @@ test_history_pages(void)
 	EXPECT(started, "cannot start the publisher thread");
 	/* Let the publisher get going so that pages race with it. */
 	for (i = 0; i < 200 && a.posts < 3 && !a.failed; i++)
-		msleep(5);
+		hd_sleep(5);
 
 	/* Backward: from the head when the first page was read down to 1. */
 	follow_history(hd, "/v1/channels/pages/messages?limit=37", "pages",
@@ -591,7 +545,7 @@ range_is(const char *query, uint64_t lo, uint64_t hi)
 	char		*path;
 	int		 ok;
 
-	path = tfmt("/v1/channels/times/messages?direction=forward&"
+	path = cu_fmt("/v1/channels/times/messages?direction=forward&"
 	    "limit=7&%s", query);
 	follow_history(hd, path, "times", &s);
 	ok = !s.bad && serials_are(&s, lo, hi, 0);
@@ -610,7 +564,7 @@ read_times(const char *chan, uint64_t *serial, long long *tm, size_t max)
 	char	*path;
 	size_t	 i, n = 0;
 
-	path = tfmt("/v1/channels/%s/messages?direction=forward&limit=1000",
+	path = cu_fmt("/v1/channels/%s/messages?direction=forward&limit=1000",
 	    chan);
 	j = get_ok(hd, path);
 	free(path);
@@ -680,9 +634,9 @@ test_time_ranges(void)
 
 	for (bi = 0; bi < 3; bi++) {
 		if (bi > 0)
-			msleep(20);
+			hd_sleep(20);
 		for (i = 0; i < 5; i++) {
-			q = tfmt("{\"data\":{\"i\":%zu}}", bi * 5 + i + 1);
+			q = cu_fmt("{\"data\":{\"i\":%zu}}", bi * 5 + i + 1);
 			reply = post_ok(hd, "times", q);
 			EXPECT(reply != NULL, "publish %s", q);
 			json_decref(reply);
@@ -707,35 +661,35 @@ test_time_ranges(void)
 	    b[0].tmax, b[1].tmin, b[1].tmax, b[2].tmin, b[2].tmax);
 
 	/* The bursts' own boundaries. */
-	q = tfmt("start=%lld&end=%lld", b[1].tmin, b[1].tmax);
+	q = cu_fmt("start=%lld&end=%lld", b[1].tmin, b[1].tmax);
 	EXPECT(range_is(q, b[1].lo, b[1].hi), "burst 2 alone");
 	free(q);
-	q = tfmt("start=%lld", b[1].tmin);
+	q = cu_fmt("start=%lld", b[1].tmin);
 	EXPECT(range_is(q, b[1].lo, b[2].hi), "bursts 2 and 3");
 	free(q);
-	q = tfmt("end=%lld", b[0].tmax);
+	q = cu_fmt("end=%lld", b[0].tmax);
 	EXPECT(range_is(q, b[0].lo, b[0].hi), "burst 1 by its last time");
 	free(q);
-	q = tfmt("end=%lld", b[1].tmin - 1);
+	q = cu_fmt("end=%lld", b[1].tmin - 1);
 	EXPECT(range_is(q, b[0].lo, b[0].hi), "burst 1 by end before 2");
 	free(q);
-	q = tfmt("start=%lld&end=%lld", b[0].tmax + 1, b[2].tmin - 1);
+	q = cu_fmt("start=%lld&end=%lld", b[0].tmax + 1, b[2].tmin - 1);
 	EXPECT(range_is(q, b[1].lo, b[1].hi), "burst 2 between the gaps");
 	free(q);
-	q = tfmt("start=%lld", b[2].tmax + 1);
+	q = cu_fmt("start=%lld", b[2].tmax + 1);
 	EXPECT(range_is(q, 1, 0), "nothing after the last time");
 	free(q);
-	q = tfmt("end=%lld", b[0].tmin - 1);
+	q = cu_fmt("end=%lld", b[0].tmin - 1);
 	EXPECT(range_is(q, 1, 0), "nothing before the first time");
 	free(q);
-	q = tfmt("start=%lld&end=%lld", b[2].tmin, b[0].tmax);
+	q = cu_fmt("start=%lld&end=%lld", b[2].tmin, b[0].tmax);
 	EXPECT(range_is(q, 1, 0), "start after end");
 	free(q);
-	q = tfmt("start=%lld&from=%llu", b[0].tmin,
+	q = cu_fmt("start=%lld&from=%llu", b[0].tmin,
 	    (unsigned long long)b[1].lo + 2);
 	EXPECT(range_is(q, b[1].lo + 2, b[2].hi), "start with a later from");
 	free(q);
-	q = tfmt("start=%lld&to=%llu", b[1].tmin,
+	q = cu_fmt("start=%lld&to=%llu", b[1].tmin,
 	    (unsigned long long)b[1].hi - 1);
 	EXPECT(range_is(q, b[1].lo, b[1].hi - 1), "start with to");
 	free(q);
@@ -747,11 +701,11 @@ test_time_ranges(void)
 			;
 		for (hi_i = n; hi_i > 0 && tm[hi_i - 1] > t; hi_i--)
 			;
-		q = tfmt("start=%lld", t);
+		q = cu_fmt("start=%lld", t);
 		EXPECT(range_is(q, serial[lo_i], serial[n - 1]), "start %lld",
 		    t);
 		free(q);
-		q = tfmt("end=%lld", t);
+		q = cu_fmt("end=%lld", t);
 		EXPECT(range_is(q, serial[0], serial[hi_i - 1]), "end %lld",
 		    t);
 		free(q);
@@ -761,7 +715,7 @@ test_time_ranges(void)
 	{
 		struct serials	s;
 
-		path = tfmt("/v1/channels/times/messages?limit=4&start=%lld&"
+		path = cu_fmt("/v1/channels/times/messages?limit=4&start=%lld&"
 		    "end=%lld", b[1].tmin, b[2].tmax);
 		follow_history(hd, path, "times", &s);
 		EXPECT(!s.bad && serials_are(&s, b[1].lo, b[2].hi, 1),
@@ -771,7 +725,7 @@ test_time_ranges(void)
 	}
 
 	/* Export takes the same bounds. */
-	path = tfmt("/v1/channels/times/export?start=%lld&end=%lld",
+	path = cu_fmt("/v1/channels/times/export?start=%lld&end=%lld",
 	    b[1].tmin, b[1].tmax);
 	en = export_serials(path, es, 32, &bad);
 	EXPECT(!bad && en == 5, "export %s: %zu lines", path, en);
@@ -779,7 +733,7 @@ test_time_ranges(void)
 		EXPECT(es[k] == b[1].lo + k, "export line %zu serial %llu", k,
 		    (unsigned long long)es[k]);
 	free(path);
-	path = tfmt("/v1/channels/times/export?from=%llu&end=%lld",
+	path = cu_fmt("/v1/channels/times/export?from=%llu&end=%lld",
 	    (unsigned long long)b[0].lo + 1, b[1].tmax);
 	en = export_serials(path, es, 32, &bad);
 	EXPECT(!bad && en == 9 && es[0] == b[0].lo + 1 && es[8] == b[1].hi,
@@ -1343,7 +1297,7 @@ test_pipelining(void)
 	int			 fd, closed;
 	size_t			 n, i;
 
-	req = tfmt(
+	req = cu_fmt(
 	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "POST /v1/channels/pipe/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 14\r\n\r\n"
@@ -1426,11 +1380,11 @@ test_pipelining(void)
 		return;
 	}
 	for (i = 0; i < 5; i++) {
-		req = tfmt("GET /v1/channels/pipe/messages/%zu HTTP/1.1\r\n"
+		req = cu_fmt("GET /v1/channels/pipe/messages/%zu HTTP/1.1\r\n"
 		    "Host: x\r\n\r\n", i % 2 + 1);
 		if (i == 2) {
 			EXPECT(write_all(fd, req, 10) == 0, "write");
-			msleep(50);
+			hd_sleep(50);
 			EXPECT(write_all(fd, req + 10, strlen(req) - 10) == 0,
 			    "write");
 		} else
@@ -1624,7 +1578,7 @@ test_errors(void)
 	big = malloc(300);
 	memset(big, 'n', 256);
 	big[256] = '\0';
-	path = tfmt("/v1/channels/%s/messages", big);
+	path = cu_fmt("/v1/channels/%s/messages", big);
 	j = req_json(hd, "POST", path, NULL, "{\"data\":1}", &status);
 	EXPECT(status == 400 && jerr(j) == 40002, "256-byte name: %d %lld",
 	    status, jerr(j));
@@ -1647,7 +1601,7 @@ test_errors(void)
 	    status, jerr(j));
 	json_decref(j);
 	/* The same inside an array with a good one: nothing stored. */
-	req = tfmt("[{\"data\":1},%s]", big);
+	req = cu_fmt("[{\"data\":1},%s]", big);
 	j = req_json(hd, "POST", "/v1/channels/errs/messages", NULL, req,
 	    &status);
 	EXPECT(status == 413 && jerr(j) == 41300, "large in array: %d %lld",
@@ -1674,7 +1628,7 @@ test_errors(void)
 	free(big);
 
 	/* A body over the default --max-body-bytes (8 MiB), by its head. */
-	req = tfmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Length: %d\r\n\r\n{\"data\":", 8 * 1024 * 1024 + 1);
 	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
 	EXPECT(rc == 0 && raw_is(resp, 413, 41300), "8 MiB + 1: rc %d, %.300s",
@@ -1687,7 +1641,7 @@ test_errors(void)
 	EXPECT(rc == 0 && raw_is(resp, 400, 40000), "request line: rc %d, "
 	    "%.300s", rc, resp);
 	free(resp);
-	req = tfmt("GET /healthz HTTP/9.9 x\r\n\r\n");
+	req = cu_fmt("GET /healthz HTTP/9.9 x\r\n\r\n");
 	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
 	free(req);
 	EXPECT(rc == 0 && raw_is(resp, 400, -1), "bad version: rc %d, %.300s",
@@ -1720,7 +1674,7 @@ test_errors(void)
 	free(big);
 
 	/* Chunked request bodies: accepted, and bounded by max-body-bytes. */
-	req = tfmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 	    "5\r\n{\"dat\r\n9\r\na\":\"chunk\r\n2\r\n\"}\r\n0\r\n\r\n");
 	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
@@ -1741,7 +1695,7 @@ test_errors(void)
 	memset(big, ' ', 8000);
 	big[8000] = '\0';
 	memcpy(big, "{\"data\":1}", 10);
-	req = tfmt("POST /v1/channels/c/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/c/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 	    "1f40\r\n%.8000s\r\n0\r\n\r\n", big);
 	rc = hd_raw(d, req, strlen(req), &resp, &len, RAW_TIMEOUT);
@@ -1788,7 +1742,7 @@ test_head(void)
 	req = "HEAD /v1/channels/pub HTTP/1.1\r\nHost: x\r\n"
 	    "Connection: close\r\n\r\n";
 	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	want = tfmt("Content-Length: %zu\r\n", g.bodylen);
+	want = cu_fmt("Content-Length: %zu\r\n", g.bodylen);
 	end = strstr(resp, "\r\n\r\n");
 	EXPECT(rc == 0 && raw_is(resp, 200, -1) && strcasestr(resp, want) !=
 	    NULL && end != NULL && end + 4 == resp + len,
@@ -1880,7 +1834,7 @@ test_cors(void)
 	EXPECT(r.status == 200 && v != NULL && strcmp(v, CORS_OK) == 0,
 	    "snapshot: %d, ACAO %s", r.status, v);
 	hd_resp_free(&r);
-	raw = tfmt("POST /v1/channels/cors/messages HTTP/1.1\r\nHost: x\r\n"
+	raw = cu_fmt("POST /v1/channels/cors/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Origin: " CORS_OK "\r\nContent-Length: %d\r\n\r\n",
 	    9 * 1024 * 1024);
 	rc = hd_raw(hd, raw, strlen(raw), &resp, &len, RAW_TIMEOUT);
@@ -1994,7 +1948,7 @@ test_rest_to_ws(void)
 		json_decref(j);
 		if (subs == 0)
 			break;
-		msleep(20);
+		hd_sleep(20);
 	}
 	EXPECT(subs == 0, "subscribers %lld after the close", subs);
 }
@@ -2085,7 +2039,7 @@ lang_rest(const char *chan, const char *body, long long *serial)
 	long long	 code = -1;
 	int		 status;
 
-	path = tfmt("/v1/channels/%s/messages", chan);
+	path = cu_fmt("/v1/channels/%s/messages", chan);
 	j = req_json(hd, "POST", path, NULL, body, &status);
 	items = json_object_get(j, "items");
 	if (status == 201 && json_array_size(items) > 0) {
@@ -2124,7 +2078,7 @@ test_json_language(void)
 	size_t		 nc = 0, i, k, stored = 0, accepted = 0;
 
 #define CASE(c, ...) do {						\
-	cases[nc].members = tfmt(__VA_ARGS__);				\
+	cases[nc].members = cu_fmt(__VA_ARGS__);			\
 	cases[nc++].code = (c);						\
 } while (0)
 	n62 = nest(62);
@@ -2181,14 +2135,14 @@ test_json_language(void)
 		    cases[i].members);
 		stored += code == 0;
 
-		body = tfmt("{%s}", cases[i].members);
+		body = cu_fmt("{%s}", cases[i].members);
 		code = lang_rest("lang", body, &serial);
 		EXPECT(code == cases[i].code, "case %zu over REST: want %lld, "
 		    "got %lld: %.100s", i, cases[i].code, code, body);
 		stored += code == 0;
 		free(body);
 
-		body = tfmt("[{\"data\":0},{%s}]", cases[i].members);
+		body = cu_fmt("[{\"data\":0},{%s}]", cases[i].members);
 		code = lang_rest("lang", body, &serial);
 		EXPECT(code == cases[i].code, "case %zu in a REST array: "
 		    "want %lld, got %lld", i, cases[i].code, code);
@@ -2207,7 +2161,7 @@ test_json_language(void)
 	    accepted);
 
 	/* Every one reads back from history, WebSocket and REST alike. */
-	path = tfmt("/v1/channels/lang/messages?direction=forward&limit=%zu",
+	path = cu_fmt("/v1/channels/lang/messages?direction=forward&limit=%zu",
 	    stored);
 	j = get_ok(hd, path);
 	free(path);
@@ -2736,7 +2690,7 @@ test_curl(void)
 		CU_FAIL("/usr/bin/curl is missing (Debian package curl)");
 		return;
 	}
-	url = tfmt("%s/v1/channels/curl%%2Fc/messages", hd_url(hd));
+	url = cu_fmt("%s/v1/channels/curl%%2Fc/messages", hd_url(hd));
 	args[0] = "-X";
 	args[1] = "POST";
 	args[2] = "-H";
@@ -2761,7 +2715,7 @@ test_curl(void)
 	free(out);
 
 	/* History, forward, two per page: headers and body. */
-	url2 = tfmt("%s?direction=forward&limit=2", url);
+	url2 = cu_fmt("%s?direction=forward&limit=2", url);
 	args[0] = "-i";
 	args[1] = url2;
 	args[2] = NULL;
@@ -2792,7 +2746,7 @@ test_curl(void)
 	free(out);
 	free(url2);
 	if (link != NULL) {
-		url2 = tfmt("%s%s", hd_url(hd), link);
+		url2 = cu_fmt("%s%s", hd_url(hd), link);
 		args[0] = url2;
 		args[1] = NULL;
 		st = curl(args, &out);
@@ -2809,7 +2763,7 @@ test_curl(void)
 	free(link);
 
 	/* One message. */
-	url2 = tfmt("%s/2", url);
+	url2 = cu_fmt("%s/2", url);
 	args[0] = url2;
 	args[1] = NULL;
 	st = curl(args, &out);
@@ -2821,7 +2775,7 @@ test_curl(void)
 	free(url2);
 
 	/* Export: curl --compressed negotiates zstd and decodes it. */
-	url2 = tfmt("%s/v1/channels/curl%%2Fc/export", hd_url(hd));
+	url2 = cu_fmt("%s/v1/channels/curl%%2Fc/export", hd_url(hd));
 	{
 		const char	*argv[] = { "/usr/bin/curl", "-sS",
 		    "--max-time", "20", "--compressed", "-D", "-", "-o",
@@ -2881,8 +2835,8 @@ test_snapshot(void)
 	    strcmp(hd_resp_header(&r, "Content-Type"),
 	    "application/octet-stream") == 0, "snapshot: %d, %zu bytes, %s",
 	    r.status, r.bodylen, hd_resp_header(&r, "Content-Type"));
-	path = tfmt("%s/rest.snapshot", hd_dir(hd));
-	dir = tfmt("%s/restored", hd_dir(hd));
+	path = cu_fmt("%s/rest.snapshot", hd_dir(hd));
+	dir = cu_fmt("%s/restored", hd_dir(hd));
 	bin = hd_bin("logwire");
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	EXPECT(fd != -1 && r.bodylen > 0 && write(fd, r.body, r.bodylen) ==

@@ -24,16 +24,6 @@
 #define TS_MAXARGS	32
 #define TS_LOG_TAIL	4000
 
-/* Sleep for ms milliseconds. */
-void
-ts_sleep(int ms)
-{
-	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* Start logwired with extra arguments ending with NULL. */
 struct hd *
 ts_start(const char *first, ...)

@@ -42,9 +42,9 @@
 #define TS_MAXPUB	8	/* publishers a subscriber can tell apart */
 #define TS_TIMEOUT	5000	/* ms to wait for one reply */
 
-/* Monotonic milliseconds: the common clock, under the tests' old name. */
+/* Monotonic milliseconds and sleep: the common clock and the harness's. */
 #define ts_now()	mono_ms()
-void		 ts_sleep(int ms);
+#define ts_sleep(ms)	hd_sleep(ms)
 /* Start logwired with NULL-terminated extra arguments. */
 struct hd	*ts_start(const char *, ...);
 /* Keep the daemon's directory and print its log's end if the test failed. */
