@@ -1424,6 +1424,40 @@ raw_is(const char *resp, int status, long long code)
 	return (ok);
 }
 
+/*
+ * Send req (NUL-terminated) on a new connection to d and expect an answer
+ * with status and code (-1: any body) before the server closes; what
+ * names the exchange in a failure.
+ */
+static void
+raw_expect(struct hd *d, const char *req, int status, long long code,
+    const char *what)
+{
+	char	*resp;
+	size_t	 rlen;
+	int	 rc;
+
+	rc = hd_raw(d, req, strlen(req), &resp, &rlen, RAW_TIMEOUT);
+	EXPECT(rc == 0 && raw_is(resp, status, code), "%s: rc %d, %.300s",
+	    what, rc, resp);
+	free(resp);
+}
+
+/* A GET /healthz whose head holds a header of n bytes (caller frees). */
+static char *
+big_head(size_t n)
+{
+	char	*filler, *req;
+
+	filler = malloc(n + 1);
+	memset(filler, 'h', n);
+	filler[n] = '\0';
+	req = cu_fmt("GET /healthz HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\nX-Big: %s\r\n\r\n", filler);
+	free(filler);
+	return (req);
+}
+
 /* One request expected to fail. */
 struct bad_req {
 	const char	*method;
@@ -1630,47 +1664,20 @@ test_errors(void)
 	/* A body over the default --max-body-bytes (8 MiB), by its head. */
 	req = cu_fmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Length: %d\r\n\r\n{\"data\":", 8 * 1024 * 1024 + 1);
-	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 413, 41300), "8 MiB + 1: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	raw_expect(hd, req, 413, 41300, "8 MiB + 1");
 	free(req);
 
 	/* Malformed request line: 400, then the connection closes. */
-	rc = hd_raw(hd, "GARBAGE\r\n\r\n", 11, &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 400, 40000), "request line: rc %d, "
-	    "%.300s", rc, resp);
-	free(resp);
-	req = cu_fmt("GET /healthz HTTP/9.9 x\r\n\r\n");
-	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	free(req);
-	EXPECT(rc == 0 && raw_is(resp, 400, -1), "bad version: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	raw_expect(hd, "GARBAGE\r\n\r\n", 400, 40000, "request line");
+	raw_expect(hd, "GET /healthz HTTP/9.9 x\r\n\r\n", 400, -1,
+	    "bad version");
 
-	/* A head over --max-header-bytes (16 KiB). */
-	big = malloc(20000 + 128);
-	len = (size_t)sprintf(big, "GET /healthz HTTP/1.1\r\nHost: x\r\n"
-	    "X-Big: ");
-	memset(big + len, 'h', 20000);
-	len += 20000;
-	len += (size_t)sprintf(big + len, "\r\nConnection: close\r\n\r\n");
-	rc = hd_raw(hd, big, len, &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 431, -1), "large head: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	/* A head over --max-header-bytes (16 KiB); just under it is fine. */
+	big = big_head(20000);
+	raw_expect(hd, big, 431, -1, "large head");
 	free(big);
-	/* Just under it is fine. */
-	big = malloc(16384);
-	len = (size_t)sprintf(big, "GET /healthz HTTP/1.1\r\nHost: x\r\n"
-	    "Connection: close\r\nX-Big: ");
-	memset(big + len, 'h', 12000);
-	len += 12000;
-	len += (size_t)sprintf(big + len, "\r\n\r\n");
-	rc = hd_raw(hd, big, len, &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 200, -1), "12 KB head: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	big = big_head(12000);
+	raw_expect(hd, big, 200, -1, "12 KB head");
 	free(big);
 
 	/* Chunked request bodies: accepted, and bounded by max-body-bytes. */
@@ -1698,10 +1705,7 @@ test_errors(void)
 	req = cu_fmt("POST /v1/channels/c/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 	    "1f40\r\n%.8000s\r\n0\r\n\r\n", big);
-	rc = hd_raw(d, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 413, 41300), "chunked over 4096: rc "
-	    "%d, %.300s", rc, resp);
-	free(resp);
+	raw_expect(d, req, 413, 41300, "chunked over 4096");
 	free(req);
 	j = req_json(d, "POST", "/v1/channels/c/messages", NULL, big, &status);
 	EXPECT(status == 413 && jerr(j) == 41300, "body over 4096: %d",
@@ -1782,10 +1786,22 @@ test_cors(void)
 	static const char *const	 pre[] = { "Origin: " CORS_OK,
 		"Access-Control-Request-Method: POST",
 		"Access-Control-Request-Headers: content-type", NULL };
+	static const struct {
+		const char	*method;
+		const char	*path;
+		const char	*body;
+		int		 status;
+	} allowed[] = {
+		{ "GET", "/v1/channels/pub", NULL, 200 },
+		{ "GET", "/v1/channels/nosuch", NULL, 404 },
+		{ "POST", "/v1/channels/cors/messages", "{\"data\":1}", 201 },
+		{ "GET", "/v1/channels/cors/export", NULL, 200 },
+		{ "GET", "/v1/snapshot", NULL, 200 },
+	};
 	struct hd_resp			 r;
-	const char			*v;
+	const char			*v, *body;
 	char				*raw, *resp;
-	size_t				 len;
+	size_t				 len, i;
 	int				 rc;
 
 	EXPECT(hd_http(hd, "OPTIONS", "/v1/channels/pub/messages", pre, NULL,
@@ -1803,37 +1819,18 @@ test_cors(void)
 	    "preflight from %s allowed", CORS_BAD);
 	hd_resp_free(&r);
 
-	EXPECT(hd_http(hd, "GET", "/v1/channels/pub", ok, NULL, 0, &r) == 0,
-	    "GET");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 200 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "GET: ACAO %s", v);
-	hd_resp_free(&r);
-	EXPECT(hd_http(hd, "GET", "/v1/channels/nosuch", ok, NULL, 0,
-	    &r) == 0, "GET");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 404 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "404: ACAO %s", v);
-	hd_resp_free(&r);
-	EXPECT(hd_http(hd, "POST", "/v1/channels/cors/messages", ok,
-	    "{\"data\":1}", 10, &r) == 0, "POST");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 201 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "POST: ACAO %s", v);
-	hd_resp_free(&r);
-	EXPECT(hd_http(hd, "GET", "/v1/channels/cors/export", ok, NULL, 0,
-	    &r) == 0, "export");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 200 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "export: ACAO %s", v);
-	hd_resp_free(&r);
-
-	EXPECT(hd_http(hd, "GET", "/v1/snapshot", ok, NULL, 0, &r) == 0,
-	    "snapshot");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 200 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "snapshot: %d, ACAO %s", r.status, v);
-	hd_resp_free(&r);
+	/* Every answer to an allowed origin names it, errors too. */
+	for (i = 0; i < nitems(allowed); i++) {
+		body = allowed[i].body;
+		EXPECT(hd_http(hd, allowed[i].method, allowed[i].path, ok,
+		    body, body != NULL ? strlen(body) : 0, &r) == 0, "%s %s",
+		    allowed[i].method, allowed[i].path);
+		v = hd_resp_header(&r, "Access-Control-Allow-Origin");
+		EXPECT(r.status == allowed[i].status && v != NULL &&
+		    strcmp(v, CORS_OK) == 0, "%s %s: %d, ACAO %s",
+		    allowed[i].method, allowed[i].path, r.status, v);
+		hd_resp_free(&r);
+	}
 	raw = cu_fmt("POST /v1/channels/cors/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Origin: " CORS_OK "\r\nContent-Length: %d\r\n\r\n",
 	    9 * 1024 * 1024);
