@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,11 +23,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
-#include <zstd.h>
 
-#include "storage.h"
 #include "cu_run.h"
+#include "storage.h"
+#include "tstore.h"
 
 #define MARKER		"MARKER-q7Zx3Kp"  /* flipped in data.mdb */
 #define NCHANS		5		/* chan-0 .. chan-4 */
@@ -128,14 +126,6 @@ list_dir(const char *path)
 	free(names);
 	fclose(f);
 	return (buf);
-}
-
-/* Remove one entry of a tree (nftw callback). */
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return (0);
 }
 
 /* Count the lines of a string. */
@@ -979,39 +969,6 @@ test_verify_corrupt(void)
 }
 
 /*
- * Write a snapshot file with good framing and checksums around len bytes of
- * buf taken for its data.mdb (the format in storage/snapshot.c).
- */
-static void
-frame_snapshot(const char *path, const char *buf, size_t len)
-{
-	unsigned char	 trailer[24];
-	uint64_t	 v;
-	size_t		 zlen;
-	char		*z;
-	FILE		*f;
-	int		 i;
-
-	z = malloc(ZSTD_compressBound(len));
-	CU_ASSERT_FATAL(z != NULL);
-	zlen = ZSTD_compress(z, ZSTD_compressBound(len), buf, len, 1);
-	CU_ASSERT_FATAL(!ZSTD_isError(zlen));
-	memcpy(trailer, "LWSNEND1", 8);
-	v = len;
-	for (i = 15; i >= 8; i--, v >>= 8)
-		trailer[i] = v & 0xff;
-	v = XXH3_64bits(buf, len);
-	for (i = 23; i >= 16; i--, v >>= 8)
-		trailer[i] = v & 0xff;
-	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
-	CU_ASSERT(fwrite("LWSNAP01", 1, 8, f) == 8);
-	CU_ASSERT(fwrite(z, 1, zlen, f) == zlen);
-	CU_ASSERT(fwrite(trailer, 1, sizeof trailer, f) == sizeof trailer);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	free(z);
-}
-
-/*
  * Check a refusal of a damaged store: exit 1 (not a signal), one line on
  * stderr naming the problem, nothing on stdout (no summary claiming "0
  * errors").
@@ -1059,7 +1016,7 @@ test_damaged_store(void)
 
 	for (i = 0; i < 2; i++) {
 		snap = cu_fmt("%s/%s.snap", dir, whys[i]);
-		frame_snapshot(snap, buf, i == 0 ? len / 2 : 0);
+		tstore_frame_snapshot(snap, buf, i == 0 ? len / 2 : 0);
 		before = list_dir(dir);
 
 		run_cli(&r, "restore", snap, target, NULL);
@@ -1422,7 +1379,7 @@ main(int argc, char **argv)
 
 	rc = cu_run("cli", tests, sizeof tests / sizeof tests[0]);
 	if (rc == 0)
-		nftw(tmproot, rm_one, 16, FTW_DEPTH|FTW_PHYS);
+		tstore_rmtree(tmproot);
 	else
 		fprintf(stderr, "test_cli: files kept in %s\n", tmproot);
 	free(tmproot);

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 #include "harness.h"
 #include "cu_run.h"
 #include "storage.h"
+#include "tstore.h"
 
 #ifndef MIN
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
@@ -464,41 +464,6 @@ test_daemon_truncated_store(void)
 	hd_free(hd);
 }
 
-/* Child: open the store read-only and stop inside a read transaction. */
-static int
-hold_cb(const struct store_rec *rec, void *arg)
-{
-	int	*fd = arg;
-
-	if (write(*fd, "r", 1) != 1)
-		_exit(3);
-	for (;;)
-		pause();
-	return (1);
-}
-
-/* Child body of test_daemon_clears_stale_reader. */
-static void __attribute__((__noreturn__))
-hold_reader(const char *dir, int fd)
-{
-	struct store_config	 cfg;
-	struct store_reader	*r;
-	struct store_chan	 ch;
-	struct store		*st;
-	char			*cause;
-
-	alarm(60);
-	store_config_default(&cfg);
-	cfg.readonly = 1;
-	if (store_open(dir, &cfg, &st, &cause) != 0)
-		_exit(2);
-	r = store_reader_open(st);
-	if (store_chan_get(r, "held", 4, &ch) != 0)
-		_exit(2);
-	store_read(r, ch.id, 1, 1, 0, 0, 0, hold_cb, &fd);
-	_exit(4);
-}
-
 /* mdb_reader_list callback: note whether the line is the wanted pid's. */
 static int
 reader_line(const char *msg, void *arg)
@@ -562,12 +527,11 @@ metric(struct hd *hd, const char *name)
 static void
 test_daemon_clears_stale_reader(void)
 {
-	struct pollfd	 pfd;
 	struct hd	*hd;
 	long long	 deadline, v = -1;
-	char		*log, c;
+	char		*log;
 	pid_t		 pid;
-	int		 p[2], status, listed = 1, held;
+	int		 status, listed = 1;
 
 	hd = hd_start(NULL);
 	CU_ASSERT_FATAL(hd != NULL);
@@ -575,21 +539,12 @@ test_daemon_clears_stale_reader(void)
 	CU_ASSERT_EQUAL(metric(hd,
 	    "logwire_storage_stale_readers_cleared_total"), 0);
 
-	if (pipe(p) != 0)
-		abort();
-	fflush(NULL);
-	if ((pid = fork()) == -1)
-		abort();
-	if (pid == 0) {
-		close(p[0]);
-		hold_reader(hd_datadir(hd), p[1]);
+	pid = tstore_hold_reader(hd_datadir(hd), "held");
+	CU_ASSERT(pid != -1);
+	if (pid == -1) {
+		hd_free(hd);
+		return;
 	}
-	close(p[1]);
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	held = poll(&pfd, 1, 10000) == 1 && read(p[0], &c, 1) == 1;
-	close(p[0]);
-	CU_ASSERT(held);
 	CU_ASSERT_EQUAL(reader_listed(hd_datadir(hd), pid), 1);
 
 	kill(pid, SIGKILL);
@@ -736,13 +691,6 @@ test_cli_prints_every_message(void)
 	hd_free(hd);
 }
 
-/* Remove one entry of a tree (nftw callback). */
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return (remove(path));
-}
-
 /*
  * A store from before the server held publishes to one JSON language:
  * messages 2 (3000 deep) and 4 (1e400) cannot be read by jansson.  tail
@@ -840,7 +788,7 @@ out:
 	free(err);
 	if (hd != NULL)
 		hd_free(hd);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tstore_rmtree(dir);
 	free(datadir);
 	free(deep);
 	free(cause);

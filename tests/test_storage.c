@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -35,6 +34,7 @@
 
 #include "cu_run.h"
 #include "storage.h"
+#include "tstore.h"
 
 #define T_MIB	(1024 * 1024)
 
@@ -69,24 +69,6 @@ static int	 t_bulk(struct store *, const char *, uint64_t, size_t, size_t,
 		     size_t, uint64_t *);
 static void	 t_check_bulk(struct store *, const char *, uint64_t, size_t);
 static void	 t_be64enc(void *, uint64_t);
-
-/* Remove one file or directory (for nftw). */
-static int
-t_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		return (rmdir(path));
-	return (unlink(path));
-}
-
-/* Remove a directory tree. */
-static void
-t_rmtree(const char *path)
-{
-	nftw(path, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Make a fresh temporary directory for a test. */
 static char *
@@ -128,7 +110,7 @@ t_setup(void)
 static void
 t_teardown(void)
 {
-	t_rmtree(t_dir);
+	tstore_rmtree(t_dir);
 	free(t_dir);
 	t_dir = NULL;
 }
@@ -628,42 +610,6 @@ test_store_open_truncated(void)
 	free(dir);
 }
 
-/* Read callback of the stale reader child: say so, then wait to die. */
-static int
-t_hold_cb(const struct store_rec *r, void *arg)
-{
-	int	*fd = arg;
-
-	(void)r;
-	if (write(*fd, "r", 1) != 1)
-		_exit(3);
-	for (;;)
-		pause();
-	return (1);
-}
-
-/* Open dir read-only and stop inside a read transaction (child). */
-static void __attribute__((__noreturn__))
-t_hold_reader(const char *dir, int fd)
-{
-	struct store_config	 cfg;
-	struct store_reader	*r;
-	struct store_chan	 ch;
-	struct store		*s;
-	char			*cause;
-
-	alarm(60);
-	store_config_default(&cfg);
-	cfg.readonly = 1;
-	if (store_open(dir, &cfg, &s, &cause) != 0)
-		_exit(2);
-	r = store_reader_open(s);
-	if (store_chan_get(r, "x", 1, &ch) != 0)
-		_exit(2);
-	store_read(r, ch.id, 1, 1, 0, 0, 0, t_hold_cb, &fd);
-	_exit(4);
-}
-
 /*
  * A process killed inside a read transaction leaves its reader slot;
  * store_reader_check clears it (and only it) and counts it.
@@ -672,26 +618,17 @@ static void
 test_store_stale_reader(void)
 {
 	struct store	*s;
-	char		*dir, c;
+	char		*dir;
 	pid_t		 pid;
-	int		 p[2], n = -1, status;
+	int		 n = -1, status;
 
 	dir = t_path("store");
 	s = t_open(dir, NULL);
 	t_append1(s, "x", NULL, "1", 0);
 	store_close(s);
 
-	CU_ASSERT_FATAL(pipe(p) == 0);
-	fflush(NULL);
-	pid = fork();
+	pid = tstore_hold_reader(dir, "x");
 	CU_ASSERT_FATAL(pid != -1);
-	if (pid == 0) {
-		close(p[0]);
-		t_hold_reader(dir, p[1]);
-	}
-	close(p[1]);
-	CU_ASSERT_FATAL(read(p[0], &c, 1) == 1);
-	close(p[0]);
 
 	/* A live reader is not stale: opening leaves it alone. */
 	s = t_open(dir, NULL);
@@ -2236,36 +2173,6 @@ t_leftovers(const char *prefix)
 	return (rc == 0);
 }
 
-/*
- * Write a snapshot file around len bytes of buf taken for data.mdb, with
- * good framing and checksums, whatever those bytes are.
- */
-static void
-t_frame_snapshot(const char *path, const void *buf, size_t len)
-{
-	unsigned char	 trailer[24];
-	void		*z;
-	size_t		 zlen;
-	uint64_t	 h;
-	FILE		*f;
-
-	z = malloc(ZSTD_compressBound(len));
-	CU_ASSERT_FATAL(z != NULL);
-	zlen = ZSTD_compress(z, ZSTD_compressBound(len), buf, len, 1);
-	CU_ASSERT_FATAL(!ZSTD_isError(zlen));
-	h = XXH3_64bits(buf, len);
-	memcpy(trailer, "LWSNEND1", 8);
-	t_be64enc(trailer + 8, len);
-	t_be64enc(trailer + 16, h);
-	f = fopen(path, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT(fwrite("LWSNAP01", 1, 8, f) == 8);
-	CU_ASSERT(fwrite(z, 1, zlen, f) == zlen);
-	CU_ASSERT(fwrite(trailer, 1, sizeof trailer, f) == sizeof trailer);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	free(z);
-}
-
 /* Whether directory path holds nothing. */
 static int
 t_dir_empty(const char *path)
@@ -2325,7 +2232,7 @@ test_snapshot_damaged_store(void)
 	for (i = 0; i < 2; i++) {
 		const char	*why = i == 0 ? "truncated" : "empty";
 
-		t_frame_snapshot(bad, buf, i == 0 ? st.st_size / 2 : 0);
+		tstore_frame_snapshot(bad, buf, i == 0 ? st.st_size / 2 : 0);
 		T_RC(store_restore(bad, tgt, &cause), STORE_ECORRUPT);
 		CU_ASSERT(cause != NULL && strstr(cause, why) != NULL &&
 		    strncmp(cause, bad, strlen(bad)) == 0);
@@ -2349,7 +2256,7 @@ test_snapshot_damaged_store(void)
 	}
 
 	/* The same framing around the whole file restores. */
-	t_frame_snapshot(bad, buf, st.st_size);
+	tstore_frame_snapshot(bad, buf, st.st_size);
 	T_RC(store_restore(bad, tgt, &cause), 0);
 	free(cause);
 	s = t_open(tgt, NULL);
