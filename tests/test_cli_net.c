@@ -621,6 +621,45 @@ lines_are(const char *out, int n, long long first, int step)
 }
 
 /*
+ * A run of logwire: its arguments after -u URL, its exit status, the
+ * message lines it prints (lines_are()), and what its stdout and stderr
+ * hold (NULL: anything).
+ */
+struct cli_case {
+	const char	*args[8];
+	int		 status;
+	int		 n;
+	long long	 first;
+	int		 step;
+	const char	*out_has;
+	const char	*err_has;
+};
+
+/* Run each case against the daemon and check what it did. */
+static void
+cli_cases(struct hd *hd, const struct cli_case *cases, size_t ncases)
+{
+	const struct cli_case	*c;
+	char			*out, *err;
+	size_t			 i;
+
+	for (i = 0; i < ncases; i++) {
+		c = &cases[i];
+		out = err = NULL;
+		CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, c->args), c->status);
+		CU_ASSERT(lines_are(out, c->n, c->first, c->step));
+		if (c->out_has != NULL)
+			CU_ASSERT(out != NULL && strstr(out, c->out_has) !=
+			    NULL);
+		if (c->err_has != NULL)
+			CU_ASSERT(err != NULL && strstr(err, c->err_has) !=
+			    NULL);
+		free(out);
+		free(err);
+	}
+}
+
+/*
  * The hardest JSON the server still accepts, published raw over
  * WebSocket: tail --rewind N -n N prints all N with their serials and
  * exits, history prints them all both ways, export all.
@@ -638,16 +677,19 @@ test_cli_prints_every_message(void)
 		"[9223372036854775807,-9223372036854775808]",
 		"{\"n\":8}",
 	};
-	const char	*tail[] = { "tail", "hard", "--rewind", "8", "-n", "8",
-	    NULL };
-	const char	*fwd[] = { "history", "hard", "--forward", NULL };
-	const char	*back[] = { "history", "hard", NULL };
-	const char	*exp[] = { "export", "hard", NULL };
-	struct hd	*hd;
-	struct wsc	*w;
-	json_t		*m;
-	char		*out = NULL, *err = NULL, deep[256];
-	size_t		 i;
+	static const struct cli_case	 cases[] = {
+		{ { "tail", "hard", "--rewind", "8", "-n", "8", NULL }, 0,
+		    8, 1, 1, "\"data\":\"a\\u0000b\"", NULL },
+		{ { "history", "hard", "--forward", NULL }, 0, 8, 1, 1, NULL,
+		    NULL },
+		{ { "history", "hard", NULL }, 0, 8, 8, -1, NULL, NULL },
+		{ { "export", "hard", NULL }, 0, 8, 1, 1, NULL, NULL },
+	};
+	struct hd			*hd;
+	struct wsc			*w;
+	json_t				*m;
+	char				 deep[256];
+	size_t				 i;
 
 	memset(deep, '[', 63);
 	deep[63] = '1';
@@ -666,28 +708,7 @@ test_cli_prints_every_message(void)
 		json_decref(m);
 	}
 	wsc_close(w);
-
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, tail), 0);
-	CU_ASSERT(lines_are(out, 8, 1, 1));
-	CU_ASSERT(out != NULL && strstr(out, "\"data\":\"a\\u0000b\"") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, fwd), 0);
-	CU_ASSERT(lines_are(out, 8, 1, 1));
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, back), 0);
-	CU_ASSERT(lines_are(out, 8, 8, -1));
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, exp), 0);
-	CU_ASSERT(lines_are(out, 8, 1, 1));
-	free(out);
-	free(err);
+	cli_cases(hd, cases, nitems(cases));
 	hd_free(hd);
 }
 
@@ -701,12 +722,16 @@ test_cli_prints_every_message(void)
 static void
 test_cli_stops_at_unreadable(void)
 {
-	const char	*tail[] = { "tail", "legacy", "--rewind", "5", "-n",
-	    "5", NULL };
-	const char	*fwd[] = { "history", "legacy", "--forward", NULL };
-	const char	*back[] = { "history", "legacy", NULL };
-	const char	*one[] = { "history", "legacy", "--from", "3", "--to",
-	    "3", NULL };
+	static const struct cli_case	 cases[] = {
+		{ { "tail", "legacy", "--rewind", "5", "-n", "5", NULL }, 1,
+		    1, 1, 1, NULL, "message 2 cannot be read" },
+		{ { "history", "legacy", "--forward", NULL }, 1, 1, 1, 1,
+		    NULL, "message 2 cannot be read" },
+		{ { "history", "legacy", NULL }, 1, 1, 5, -1, NULL,
+		    "message 4 cannot be read" },
+		{ { "history", "legacy", "--from", "3", "--to", "3", NULL },
+		    0, 1, 3, 1, NULL, NULL },
+	};
 	const char	*exp[] = { "export", "legacy", NULL };
 	struct store_config	 cfg;
 	struct store_msg	 msgs[5];
@@ -754,32 +779,7 @@ test_cli_stops_at_unreadable(void)
 		goto out;
 	}
 
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, tail), 1);
-	CU_ASSERT(lines_are(out, 1, 1, 1));
-	CU_ASSERT(err != NULL && strstr(err, "message 2 cannot be read") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, fwd), 1);
-	CU_ASSERT(lines_are(out, 1, 1, 1));
-	CU_ASSERT(err != NULL && strstr(err, "message 2 cannot be read") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, back), 1);
-	CU_ASSERT(lines_are(out, 1, 5, -1));
-	CU_ASSERT(err != NULL && strstr(err, "message 4 cannot be read") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, one), 0);
-	CU_ASSERT(lines_are(out, 1, 3, 1));
-	free(out);
-	free(err);
-	out = err = NULL;
+	cli_cases(hd, cases, nitems(cases));
 	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, exp), 0);
 	CU_ASSERT(out != NULL && count_lines(out) == 5 &&
 	    strstr(out, deep) != NULL && strstr(out, "1e400") != NULL);
