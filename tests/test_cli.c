@@ -142,24 +142,22 @@ count_lines(const char *s)
 }
 
 /*
- * Run logwire with the arguments given (NULL-terminated), capturing its exit
- * status, standard output and standard error.  If fsize is not 0, the
- * child may not write files larger than that (RLIMIT_FSIZE).
+ * Run logwire with args (NULL-terminated), capturing its exit status,
+ * standard output and standard error.  If fsize is not 0, the child may
+ * not write files larger than that (RLIMIT_FSIZE).
  */
 static void
-run_cli_limited(struct run *r, rlim_t fsize, ...)
+run_args(struct run *r, rlim_t fsize, const char *const *args)
 {
-	va_list		 ap;
 	struct rlimit	 rl;
-	char		*argv[32], *outp, *errp;
+	const char	*argv[32];
+	char		*outp, *errp;
 	pid_t		 pid;
 	int		 argc = 0, status, fd;
 
 	argv[argc++] = logwire_bin;
-	va_start(ap, fsize);
-	while (argc < 31 && (argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
+	while (argc < 31 && *args != NULL)
+		argv[argc++] = *args++;
 	argv[argc] = NULL;
 
 	outp = cu_fmt("%s/run.out", tmproot);
@@ -180,7 +178,7 @@ run_cli_limited(struct run *r, rlim_t fsize, ...)
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
 		alarm(RUN_TIMEOUT);
-		execv(logwire_bin, argv);
+		execv(logwire_bin, (char *const *)argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) == -1) {
@@ -199,6 +197,22 @@ run_cli_limited(struct run *r, rlim_t fsize, ...)
 	unlink(errp);
 	free(outp);
 	free(errp);
+}
+
+/* run_args() with the arguments given (NULL-terminated). */
+static void
+run_cli_limited(struct run *r, rlim_t fsize, ...)
+{
+	va_list		 ap;
+	const char	*args[32];
+	size_t		 n = 0;
+
+	va_start(ap, fsize);
+	while (n < 31 && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	args[n] = NULL;
+	va_end(ap);
+	run_args(r, fsize, args);
 }
 
 #define run_cli(r, ...)	run_cli_limited((r), 0, __VA_ARGS__)
@@ -226,6 +240,19 @@ run_free(struct run *r)
 	if ((r)->status != (st))					\
 		run_show("unexpected exit status", (r));		\
 } while (0)
+
+/*
+ * Check a run's exit status and, unless errlines is -1, the number of
+ * lines on its stderr; then free it.
+ */
+static void
+run_done(struct run *r, int status, int errlines)
+{
+	CHECK_RUN(r, status);
+	if (errlines != -1)
+		CU_ASSERT_EQUAL(count_lines(r->err), errlines);
+	run_free(r);
+}
 
 /* Check a usage error: exit 2, one line on stderr, nothing on stdout. */
 static void
@@ -545,8 +572,7 @@ make_snapshot(const char *dir, char **storep, int filler)
 	snap = cu_fmt("%s/store.snap", dir);
 	make_store(store, filler);
 	run_cli(&r, "snapshot", snap, "-d", store, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 	CU_ASSERT_FATAL(exists(snap));
 	*storep = store;
 	return (snap);
@@ -558,6 +584,16 @@ test_help(void)
 {
 	static const char *cmds[] = { "tail", "publish", "history",
 	    "channels", "export", "snapshot", "restore", "verify", "token" };
+	static const struct {
+		const char	*args[3];
+		const char	*want;
+	} helps[] = {
+		{ { "help", "restore", NULL }, "restore FILE DATADIR" },
+		{ { "snapshot", "--help", NULL }, "snapshot FILE" },
+		{ { "-h", "verify", NULL }, "verify DATADIR|FILE" },
+		{ { "tail", "--help", NULL }, "tail CHANNEL" },
+		{ { "--version", NULL }, "logwire " PACKAGE_VERSION },
+	};
 	struct run	 r;
 	size_t		 i;
 
@@ -573,109 +609,67 @@ test_help(void)
 	CU_ASSERT(strstr(r.out, "not available in this build yet") != NULL);
 	run_free(&r);
 
-	run_cli(&r, "help", "restore", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "restore FILE DATADIR") != NULL);
-	run_free(&r);
+	for (i = 0; i < nitems(helps); i++) {
+		run_args(&r, 0, helps[i].args);
+		CHECK_RUN(&r, 0);
+		CU_ASSERT(strstr(r.out, helps[i].want) != NULL);
+		run_free(&r);
+	}
+}
 
-	run_cli(&r, "snapshot", "--help", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "snapshot FILE") != NULL);
-	run_free(&r);
+/*
+ * Check that each bad usage, with paths under dir, exits 2 with a one-line
+ * message (naming the culprit where it should).
+ */
+static void
+check_usages(const char *dir, const char *snap, const char *nodir)
+{
+	const struct {
+		const char	*args[8];
+		const char	*err_has;	/* or NULL */
+	} cases[] = {
+		{ { NULL }, NULL },
+		{ { "frobnicate", NULL }, "frobnicate" },
+		{ { "snapshot", NULL }, NULL },
+		{ { "restore", snap, NULL }, NULL },
+		{ { "verify", NULL }, NULL },
+		{ { "verify", dir, "extra", NULL }, "extra" },
+		{ { "verify", "--bogus", dir, NULL }, "--bogus" },
+		{ { "-Z", "verify", dir, NULL }, "-Z" },
+		/* -d belongs to snapshot, not to verify. */
+		{ { "verify", dir, "-d", dir, NULL }, NULL },
+		{ { "snapshot", snap, "-d", NULL }, NULL },
+		/* --from needs --epoch: a usage error before any connection. */
+		{ { "-u", "http://127.0.0.1:1", "tail", "orders", "--from",
+		    "5", NULL }, "--epoch" },
+		{ { "-u", "ftp://x", "history", "orders", NULL }, NULL },
+		{ { "token", "--key", "k:s", NULL },
+		    "token: not available in this build yet" },
+		{ { "--token", "t", "--key", "k:s", "verify", nodir, NULL },
+		    NULL },
+	};
+	struct run	 r;
+	size_t		 i;
 
-	run_cli(&r, "-h", "verify", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "verify DATADIR|FILE") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "tail", "--help", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "tail CHANNEL") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "--version", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "logwire " PACKAGE_VERSION) != NULL);
-	run_free(&r);
+	for (i = 0; i < nitems(cases); i++) {
+		run_args(&r, 0, cases[i].args);
+		check_usage(&r);
+		if (cases[i].err_has != NULL)
+			CU_ASSERT(strstr(r.err, cases[i].err_has) != NULL);
+		run_free(&r);
+	}
 }
 
 /* Bad usage exits 2 with a one-line message and touches nothing. */
 static void
 test_usage(void)
 {
-	struct run	 r;
-	char		*dir, *snap, *nodir;
+	char	*dir, *snap, *nodir;
 
 	dir = test_dir("usage");
 	snap = cu_fmt("%s/x.snap", dir);
 	nodir = cu_fmt("%s/nodir", dir);
-
-	run_cli(&r, NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "frobnicate", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "frobnicate") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "snapshot", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "restore", snap, NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "verify", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "verify", dir, "extra", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "extra") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "verify", "--bogus", dir, NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "--bogus") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "-Z", "verify", dir, NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "-Z") != NULL);
-	run_free(&r);
-
-	/* -d belongs to snapshot, not to verify. */
-	run_cli(&r, "verify", dir, "-d", dir, NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "snapshot", snap, "-d", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	/* --from needs --epoch: a usage error before any connection. */
-	run_cli(&r, "-u", "http://127.0.0.1:1", "tail", "orders", "--from",
-	    "5", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "--epoch") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "-u", "ftp://x", "history", "orders", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "token", "--key", "k:s", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "token: not available in this build yet") !=
-	    NULL);
-	run_free(&r);
-
-	run_cli(&r, "--token", "t", "--key", "k:s", "verify", nodir, NULL);
-	check_usage(&r);
-	run_free(&r);
-
+	check_usages(dir, snap, nodir);
 	CU_ASSERT(!exists(nodir));
 	free(nodir);
 	free(snap);
@@ -717,8 +711,7 @@ test_roundtrip(void)
 	run_free(&r);
 
 	run_cli(&r, "restore", snap, dst, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 
 	run_cli(&r, "verify", dst, "-u", "http://ignored", NULL);
 	CHECK_RUN(&r, 0);
@@ -744,12 +737,10 @@ test_roundtrip(void)
 	/* An existing empty directory is a valid target too. */
 	CU_ASSERT_FATAL(mkdir(empty, 0700) == 0);
 	run_cli(&r, "restore", empty, snap, NULL);	/* operands swapped */
-	CHECK_RUN(&r, 1);
-	run_free(&r);
+	run_done(&r, 1, -1);
 	CU_ASSERT_FATAL(exists(snap));
 	run_cli(&r, "restore", snap, empty, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 	d2 = dump_store(empty, NULL, &e3);
 	CU_ASSERT_FATAL(d2 != NULL);
 	CU_ASSERT_STRING_EQUAL(d1, d2);
@@ -783,9 +774,7 @@ test_restore_nonempty(void)
 	before = list_dir(dir);
 
 	run_cli(&r, "restore", snap, target, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	after = list_dir(target);
 	CU_ASSERT_STRING_EQUAL(after, "keep.txt\n");
 	free(after);
@@ -799,9 +788,7 @@ test_restore_nonempty(void)
 	/* Nor over an existing store. */
 	d1 = dump_store(store, NULL, NULL);
 	run_cli(&r, "restore", snap, store, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	d2 = dump_store(store, NULL, NULL);
 	CU_ASSERT(d1 != NULL && d2 != NULL && strcmp(d1, d2) == 0);
 	after = list_dir(dir);
@@ -828,9 +815,7 @@ check_restore_refused(const char *dir, const char *bad, const char *what)
 	target = cu_fmt("%s/target-%s", dir, what);
 	before = list_dir(dir);
 	run_cli(&r, "restore", bad, target, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	CU_ASSERT(!exists(target));
 	after = list_dir(dir);
 	CU_ASSERT_STRING_EQUAL(before, after);
@@ -846,6 +831,19 @@ check_restore_refused(const char *dir, const char *bad, const char *what)
 	free(target);
 }
 
+/* Write len bytes of buf as the snapshot dir/what.snap; check it refused. */
+static void
+check_written_refused(const char *dir, const char *what, const char *buf,
+    size_t len)
+{
+	char	*bad;
+
+	bad = cu_fmt("%s/%s.snap", dir, what);
+	CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
+	check_restore_refused(dir, bad, what);
+	free(bad);
+}
+
 /*
  * restore refuses a snapshot with a flipped byte (at several places) or cut
  * short, and leaves no target directory and nothing beside it.
@@ -854,7 +852,7 @@ static void
 test_restore_damaged(void)
 {
 	static const double	 where[] = { 0.1, 0.5, 0.9 };
-	char			*dir, *store, *snap, *buf, *bad, *what;
+	char			*dir, *store, *snap, *buf, *what;
 	size_t			 len, i, off;
 
 	dir = test_dir("damaged");
@@ -864,38 +862,21 @@ test_restore_damaged(void)
 
 	for (i = 0; i < sizeof where / sizeof where[0]; i++) {
 		what = cu_fmt("flip%zu", i);
-		bad = cu_fmt("%s/%s.snap", dir, what);
 		off = (size_t)(len * where[i]);
 		buf[off] ^= 0x10;
-		CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
+		check_written_refused(dir, what, buf, len);
 		buf[off] ^= 0x10;
-		check_restore_refused(dir, bad, what);
-		free(bad);
 		free(what);
 	}
 
 	/* The last byte: the trailer's checksum. */
-	bad = cu_fmt("%s/flip-last.snap", dir);
 	buf[len - 1] ^= 0x01;
-	CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
+	check_written_refused(dir, "fliplast", buf, len);
 	buf[len - 1] ^= 0x01;
-	check_restore_refused(dir, bad, "fliplast");
-	free(bad);
 
-	bad = cu_fmt("%s/half.snap", dir);
-	CU_ASSERT_FATAL(write_file(bad, buf, len / 2) == 0);
-	check_restore_refused(dir, bad, "half");
-	free(bad);
-
-	bad = cu_fmt("%s/short.snap", dir);
-	CU_ASSERT_FATAL(write_file(bad, buf, len - 8) == 0);
-	check_restore_refused(dir, bad, "short");
-	free(bad);
-
-	bad = cu_fmt("%s/empty.snap", dir);
-	CU_ASSERT_FATAL(write_file(bad, buf, 0) == 0);
-	check_restore_refused(dir, bad, "empty");
-	free(bad);
+	check_written_refused(dir, "half", buf, len / 2);
+	check_written_refused(dir, "short", buf, len - 8);
+	check_written_refused(dir, "empty", buf, 0);
 
 	free(buf);
 	free(snap);
@@ -918,8 +899,7 @@ test_verify_corrupt(void)
 	make_store(store, 0);
 
 	run_cli(&r, "verify", store, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 
 	/* Old copies of the page may linger in free pages: flip them all. */
 	buf = read_file(mdb, &len);
@@ -1213,11 +1193,9 @@ test_snapshot_concurrent(void)
 	munmap((void *)ws, sizeof *ws);
 
 	run_cli(&r, "verify", snap, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 	run_cli(&r, "restore", snap, dst, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 
 	/* The channels that were not written are as they were. */
 	d2 = dump_store(dst, "live", NULL);
@@ -1286,23 +1264,17 @@ test_snapshot_failure(void)
 	CU_ASSERT_EQUAL(count_tmp(snap), 0);
 
 	run_cli(&r, "snapshot", snap, "-d", nostore, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	CU_ASSERT(!exists(nostore));
 	content = read_file(snap, NULL);
 	CU_ASSERT(content != NULL && strcmp(content, "old backup\n") == 0);
 	free(content);
 
 	run_cli(&r, "snapshot", noparent, "-d", store, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 
 	run_cli(&r, "verify", nostore, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	CU_ASSERT(!exists(nostore));
 
 	free(noparent);
