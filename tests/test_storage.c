@@ -2559,6 +2559,27 @@ t_check_spread(struct store *s, size_t nchan, const uint64_t *first,
 	store_reader_close(r);
 }
 
+/* t_check_spread(), then check that the whole store verifies. */
+static void
+t_check_verify(struct store *s, size_t nchan, const uint64_t *first,
+    const uint64_t *next, size_t chunk)
+{
+	t_check_spread(s, nchan, first, next, chunk);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+}
+
+/* Open dir with cfg (NULL: defaults), t_check_verify() it, close it. */
+static void
+t_reopen_check(const char *dir, const struct store_config *cfg,
+    size_t nchan, const uint64_t *first, const uint64_t *next, size_t chunk)
+{
+	struct store	*s;
+
+	s = t_open(dir, cfg);
+	t_check_verify(s, nchan, first, next, chunk);
+	store_close(s);
+}
+
 /*
  * A child appends past the flush threshold across many channels and dies
  * without closing: the flushed part is in the index, the rest is rebuilt
@@ -2607,8 +2628,7 @@ test_cidx_flush_many_crash(void)
 	CU_ASSERT(blocks >= nchan);
 
 	s = t_open(dir, NULL);
-	t_check_spread(s, nchan, NULL, next, 16);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, nchan, NULL, next, 16);
 	/* Appends continue after the rebuilt pending entries. */
 	t_spread(s, 0, nchan, 2, next);
 	t_check_spread(s, nchan, NULL, next, 1000);
@@ -2617,10 +2637,7 @@ test_cidx_flush_many_crash(void)
 	/* Close flushed everything. */
 	t_index_state(dir, &upto, &blocks);
 	CU_ASSERT_EQUAL(upto, nchan * (rounds + 2));
-	s = t_open(dir, NULL);
-	t_check_spread(s, nchan, NULL, next, 7);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, NULL, nchan, NULL, next, 7);
 	free(next);
 	free(dir);
 }
@@ -2673,10 +2690,7 @@ test_cidx_kill_before_flush(void)
 	t_index_state(dir, &upto, &blocks);
 	CU_ASSERT_EQUAL(upto, 0);
 	CU_ASSERT_EQUAL(blocks, 0);
-	s = t_open(dir, NULL);
-	t_check_spread(s, 50, NULL, next, 3);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, NULL, 50, NULL, next, 3);
 	free(dir);
 }
 
@@ -2748,20 +2762,17 @@ test_cidx_boundary(void)
 	    &removed), 0);
 	CU_ASSERT_EQUAL(removed, 5);
 	first[1] = 6;
-	t_check_spread(s, 3, first, next, 4);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 4);
 	ret.max_count = 30;
 	CU_ASSERT_EQUAL(store_trim(s, "ch-00001", 8, &ret, 0, 1000,
 	    &removed), 0);
 	CU_ASSERT_EQUAL(removed, 120);
 	first[1] = 126;
-	t_check_spread(s, 3, first, next, 4);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 4);
 	store_close(s);			/* flush skips trimmed serials */
 
 	s = t_open(dir, NULL);
-	t_check_spread(s, 3, first, next, 5);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 5);
 	/* Trim everything of channel 0, then write again. */
 	ret.max_count = 0;
 	ret.max_age_ms = 1;
@@ -2770,13 +2781,9 @@ test_cidx_boundary(void)
 	CU_ASSERT_EQUAL(removed, 15);
 	first[0] = 16;
 	t_spread(s, 0, 3, 2, next);
-	t_check_spread(s, 3, first, next, 5);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 5);
 	store_close(s);
-	s = t_open(dir, NULL);
-	t_check_spread(s, 3, first, next, 5);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, NULL, 3, first, next, 5);
 	free(dir);
 }
 
@@ -2976,15 +2983,11 @@ test_cidx_mixed(void)
 	pthread_join(thread, NULL);
 	CU_ASSERT_EQUAL(t.error, 0);
 	CU_ASSERT(t.reads > 0);
-	t_check_spread(s, nchan, NULL, next, 333);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, nchan, NULL, next, 333);
 	store_close(s);
 	t_index_state(dir, &upto, &blocks);
 	CU_ASSERT_EQUAL(upto, 50 * (1200 + 1000 + 500));
-	s = t_open(dir, &cfg);
-	t_check_spread(s, nchan, NULL, next, 1000);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, &cfg, nchan, NULL, next, 1000);
 	free(next);
 	free(dir);
 }
