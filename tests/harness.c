@@ -478,6 +478,16 @@ hd_free(struct hd *hd)
 	free(hd);
 }
 
+/* Free the daemon of a test program, kept if the program failed. */
+int
+hd_finish(struct hd *hd, int rc)
+{
+	if (rc != 0)
+		hd_keep(hd);
+	hd_free(hd);
+	return (rc);
+}
+
 /* Return the port. */
 int
 hd_port(struct hd *hd)

@@ -257,8 +257,7 @@ main(void)
 		fprintf(stderr, "cannot start logwired\n");
 		return (1);
 	}
-	rc = cu_run("bench", tests, nitems(tests));
-	hd_free(tb_hd);
+	rc = hd_finish(tb_hd, cu_run("bench", tests, nitems(tests)));
 	free(tb_bin);
 	return (rc);
 }

@@ -976,7 +976,6 @@ test_damaged_store(void)
 {
 	static const char *whys[] = { "truncated", "empty" };
 	struct run	 r;
-	const char	*oldtmp;
 	char		*dir, *store, *mdb, *buf, *tmp, *snap, *target, *cut;
 	char		*before, *after, *saved = NULL, *out, *cutmdb;
 	size_t		 len, i;
@@ -990,9 +989,7 @@ test_damaged_store(void)
 	buf = read_file(mdb, &len);
 	CU_ASSERT_FATAL(buf != NULL && len > 64 * 4096);
 	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);
-	if ((oldtmp = getenv("TMPDIR")) != NULL)
-		saved = strdup(oldtmp);
-	setenv("TMPDIR", tmp, 1);
+	saved = tstore_tmpdir_set(tmp);
 
 	for (i = 0; i < 2; i++) {
 		snap = cu_fmt("%s/%s.snap", dir, whys[i]);
@@ -1040,11 +1037,7 @@ test_damaged_store(void)
 	CU_ASSERT_STRING_EQUAL(after, "");
 	free(after);
 
-	if (saved != NULL)
-		setenv("TMPDIR", saved, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved);
+	tstore_tmpdir_restore(saved);
 	free(out);
 	free(cutmdb);
 	free(cut);

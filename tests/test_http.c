@@ -732,16 +732,11 @@ main(void)
 		{ "error bodies are UTF-8 JSON whatever the request held",
 		    test_error_bodies },
 	};
-	int	rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((hd = hd_start(NULL)) == NULL) {
 		fprintf(stderr, "test_http: cannot start logwired\n");
 		return (1);
 	}
-	rc = cu_run("http", tests, nitems(tests));
-	if (rc != 0)
-		hd_keep(hd);
-	hd_free(hd);
-	return (rc);
+	return (hd_finish(hd, cu_run("http", tests, nitems(tests))));
 }

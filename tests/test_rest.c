@@ -2916,15 +2916,10 @@ main(void)
 		{ "snapshot", test_snapshot },
 		{ "export of 100k messages", test_export_bulk },
 	};
-	int	rc;
 
 	if ((hd = hd_start(args)) == NULL) {
 		fprintf(stderr, "test_rest: cannot start logwired\n");
 		return (1);
 	}
-	rc = cu_run("rest", tests, nitems(tests));
-	if (rc != 0)
-		hd_keep(hd);
-	hd_free(hd);
-	return (rc);
+	return (hd_finish(hd, cu_run("rest", tests, nitems(tests))));
 }

@@ -2204,7 +2204,6 @@ test_snapshot_damaged_store(void)
 	struct store_verify_report	 rep;
 	struct store			*s;
 	struct stat			 st;
-	const char			*oldtmp;
 	char				*dir, *data, *buf, *bad, *tgt, *tmp;
 	char				*cause = NULL, *saved = NULL;
 	uint64_t			 stored;
@@ -2225,9 +2224,7 @@ test_snapshot_damaged_store(void)
 	CU_ASSERT_FATAL(read(fd, buf, st.st_size) == st.st_size);
 	close(fd);
 	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);
-	if ((oldtmp = getenv("TMPDIR")) != NULL)
-		saved = strdup(oldtmp);
-	setenv("TMPDIR", tmp, 1);
+	saved = tstore_tmpdir_set(tmp);
 
 	for (i = 0; i < 2; i++) {
 		const char	*why = i == 0 ? "truncated" : "empty";
@@ -2263,11 +2260,7 @@ test_snapshot_damaged_store(void)
 	t_check_bulk(s, "d", 2000, 1000);
 	store_close(s);
 
-	if (saved != NULL)
-		setenv("TMPDIR", saved, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved);
+	tstore_tmpdir_restore(saved);
 	free(buf);
 	free(tmp);
 	free(tgt);

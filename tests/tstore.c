@@ -129,6 +129,30 @@ tstore_frame_snapshot(const char *path, const void *buf, size_t len)
 	free(z);
 }
 
+/* Point $TMPDIR at dir; return the old value. */
+char *
+tstore_tmpdir_set(const char *dir)
+{
+	const char	*old;
+	char		*saved = NULL;
+
+	if ((old = getenv("TMPDIR")) != NULL && (saved = strdup(old)) == NULL)
+		abort();
+	setenv("TMPDIR", dir, 1);
+	return (saved);
+}
+
+/* Put $TMPDIR back as it was. */
+void
+tstore_tmpdir_restore(char *saved)
+{
+	if (saved != NULL)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+}
+
 /* Remove one file or directory (nftw callback). */
 static int
 tstore_rm_one(const char *path, const struct stat *sb, int flag,

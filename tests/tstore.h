@@ -25,6 +25,13 @@ pid_t		 tstore_hold_reader(const char *dir, const char *channel);
  */
 void		 tstore_frame_snapshot(const char *path, const void *buf,
 		     size_t len);
+/*
+ * Point $TMPDIR at dir, for a test of what the storage leaves there, and
+ * return the old value (or NULL) to give back to tstore_tmpdir_restore().
+ */
+char		*tstore_tmpdir_set(const char *dir);
+/* Put back the $TMPDIR that tstore_tmpdir_set() returned, and free it. */
+void		 tstore_tmpdir_restore(char *saved);
 /* Remove a directory tree, as far as it goes. */
 void		 tstore_rmtree(const char *path);
 
