@@ -4,8 +4,8 @@ check_PROGRAMS += tests/test_cli
 TESTS += tests/test_cli
 
 tests_test_cli_SOURCES = tests/test_cli.c
-tests_test_cli_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
-	$(CUNIT_CFLAGS) -DTOP_BUILDDIR='"$(abs_top_builddir)"'
+tests_test_cli_CPPFLAGS = $(UNIT_CPPFLAGS) \
+	-DTOP_BUILDDIR='"$(abs_top_builddir)"'
 tests_test_cli_LDADD = tests/libcu_run.a tests/libtstore.a $(STORAGE_LIBS) \
 	libcommon.a $(CUNIT_LIBS) -lpthread
 tests_test_cli_DEPENDENCIES = tests/libcu_run.a tests/libtstore.a \

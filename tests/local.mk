@@ -1,5 +1,8 @@
 # tests/: CUnit programs and integration tests, run by make check.
 
+# The preprocessor flags of a CUnit program that needs no daemon.
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CUNIT_CFLAGS)
+
 # libcu_run.a: the main() of a CUnit program, written once (cu_run.h).
 check_LIBRARIES += tests/libcu_run.a
 tests_libcu_run_a_SOURCES = tests/cu_run.h tests/cu_run.c
