@@ -291,18 +291,30 @@ cmd_rest_get_json(struct cli_args *args, const struct httpc_url *u,
 	return (j);
 }
 
+/* Parse a decimal number: digits only, no sign or space.  0 or -1. */
+static int
+cmd_rest_decimal(const char *v, unsigned long long *n)
+{
+	char	*end;
+
+	errno = 0;
+	*n = strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0)
+		return (-1);
+	return (0);
+}
+
 /* Append "&param=value" for a numeric option; -1 after a usage error. */
 static int
 cmd_rest_num(struct cli_args *args, int ch, const char *param, char **query)
 {
-	const char	*v;
-	char		*end, *q;
+	unsigned long long	 n;
+	const char		*v;
+	char			*q;
 
 	if ((v = cli_args_get(args, ch)) == NULL)
 		return (0);
-	errno = 0;
-	strtoull(v, &end, 10);
-	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0) {
+	if (cmd_rest_decimal(v, &n) != 0) {
 		cli_usage_error(args, "--%s: not a number: %s", param, v);
 		return (-1);
 	}
@@ -448,7 +460,7 @@ cmd_rest_history(struct cli *cli, struct cli_args *args)
 {
 	struct httpc_url	 u;
 	const char		*v;
-	char			*auth, *path = NULL, *range, *base, *end;
+	char			*auth, *path = NULL, *range, *base;
 	unsigned long long	 limit = 100;
 	int			 status;
 
@@ -456,14 +468,10 @@ cmd_rest_history(struct cli *cli, struct cli_args *args)
 	    cli_args_has(args, CMD_REST_BACKWARD))
 		return (cli_usage_error(args, "--forward and --backward "
 		    "cannot be combined"));
-	if ((v = cli_args_get(args, CMD_REST_LIMIT)) != NULL) {
-		errno = 0;
-		limit = strtoull(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end != '\0' || limit == 0 ||
-		    errno != 0)
-			return (cli_usage_error(args, "--limit: want a "
-			    "positive integer"));
-	}
+	if ((v = cli_args_get(args, CMD_REST_LIMIT)) != NULL &&
+	    (cmd_rest_decimal(v, &limit) != 0 || limit == 0))
+		return (cli_usage_error(args, "--limit: want a positive "
+		    "integer"));
 	if (cmd_rest_chan_setup(cli, args, &u, &auth, &range, &base) != 0)
 		return (CLI_EXIT_USAGE);
 	xasprintf(&path, "%s/messages?direction=%s&limit=%llu%s", base,
