@@ -443,6 +443,16 @@ hd_restart(struct hd *hd)
 	return (-1);
 }
 
+/* Free the daemon of a test program, kept if the program failed. */
+int
+hd_finish(struct hd *hd, int rc)
+{
+	if (rc != 0)
+		hd_keep(hd);
+	hd_free(hd);
+	return (rc);
+}
+
 /* Keep the temporary directory when freed. */
 void
 hd_keep(struct hd *hd)
@@ -476,16 +486,6 @@ hd_free(struct hd *hd)
 	free(hd->url);
 	free(hd->bin);
 	free(hd);
-}
-
-/* Free the daemon of a test program, kept if the program failed. */
-int
-hd_finish(struct hd *hd, int rc)
-{
-	if (rc != 0)
-		hd_keep(hd);
-	hd_free(hd);
-	return (rc);
 }
 
 /* Return the port. */
