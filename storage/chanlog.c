@@ -492,6 +492,25 @@ chanlog_put_record(struct chanlog_wtx *w, struct chanlog_ent *e,
 	return (0);
 }
 
+/*
+ * Start the work of write transaction txn on up to n channels: an empty
+ * cache for them, no index entries yet, the next channel id and global
+ * sequence number as stored.
+ */
+static int
+chanlog_wtx_begin(struct chanlog_wtx *w, struct store *s, MDB_txn *txn,
+    uint64_t now, size_t n)
+{
+	memset(w, 0, sizeof *w);
+	w->s = s;
+	w->txn = txn;
+	w->now = now;
+	w->gseq = s->next_gseq;
+	chanlog_cache_reset(s, n);
+	s->nbents = 0;
+	return (chanlog_next_load(w));
+}
+
 /* Append one valid message. */
 static int
 chanlog_append_one(struct chanlog_wtx *w, struct store_msg *m)
@@ -530,18 +549,11 @@ chanlog_append_txn(struct store *s, MDB_txn *txn, void *arg)
 	size_t			 i;
 	int			 rc;
 
-	memset(&w, 0, sizeof w);
-	w.s = s;
-	w.txn = txn;
-	w.now = b->now;
-	w.gseq = s->next_gseq;
-	chanlog_cache_reset(s, b->n);
 	if (b->n > s->bentsalloc) {
 		s->bents = store_xrealloc(s->bents, b->n * sizeof *s->bents);
 		s->bentsalloc = b->n;
 	}
-	s->nbents = 0;
-	if ((rc = chanlog_next_load(&w)) != 0)
+	if ((rc = chanlog_wtx_begin(&w, s, txn, b->now, b->n)) != 0)
 		return (rc);
 	if ((rc = chanlog_dedupe_sweep(&w, CHANLOG_SWEEP_MIN + b->n)) != 0)
 		return (rc);
@@ -621,13 +633,7 @@ chanlog_ensure_txn(struct store *s, MDB_txn *txn, void *arg)
 	struct chanlog_ent	*e;
 	int			 rc;
 
-	memset(&w, 0, sizeof w);
-	w.s = s;
-	w.txn = txn;
-	w.now = ce->now;
-	chanlog_cache_reset(s, 1);
-	s->nbents = 0;
-	if ((rc = chanlog_next_load(&w)) != 0)
+	if ((rc = chanlog_wtx_begin(&w, s, txn, ce->now, 1)) != 0)
 		return (rc);
 	if ((rc = chanlog_cache_get(&w, ce->name, ce->len, &e)) != 0)
 		return (rc);

@@ -82,19 +82,17 @@ snapshot_write_all(int fd, const void *buf, size_t len)
 	return (0);
 }
 
-/* Map an errno value from the file system to a STORE_E* code. */
+/*
+ * Map a (non-zero) errno value from the file system to a STORE_E* code:
+ * store_err()'s mapping, except that EINVAL here is a failure of the
+ * system, not a bad argument of the caller's.
+ */
 static int
 snapshot_errno(int error)
 {
-	switch (error) {
-	case ENOSPC:
-	case EDQUOT:
-	case EFBIG:
-		return (STORE_EFULL);
-	case EIO:
-		return (STORE_EIO);
-	}
-	return (STORE_ESYS);
+	if (error == EINVAL)
+		return (STORE_ESYS);
+	return (store_err(error));
 }
 
 /* Run the compacting copy into the pipe (thread body). */

@@ -59,7 +59,7 @@ struct hd {
 static long	hd_nofile;	/* RLIMIT_NOFILE for the daemon, 0 inherit */
 
 /* Sleep for ms milliseconds. */
-static void
+void
 hd_sleep(int ms)
 {
 	struct timespec	ts;
@@ -441,6 +441,16 @@ hd_restart(struct hd *hd)
 	    hd->port, HD_RESTART_TIMEOUT);
 	hd_print_log(hd);
 	return (-1);
+}
+
+/* Free the daemon of a test program, kept if the program failed. */
+int
+hd_finish(struct hd *hd, int rc)
+{
+	if (rc != 0)
+		hd_keep(hd);
+	hd_free(hd);
+	return (rc);
 }
 
 /* Keep the temporary directory when freed. */

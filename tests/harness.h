@@ -83,8 +83,15 @@ int		 hd_restart(struct hd *);
 void		 hd_keep(struct hd *);
 /* Stop if running, remove the temporary directory unless kept, free. */
 void		 hd_free(struct hd *);
+/*
+ * hd_free() at the end of a test program whose exit status is rc, keeping
+ * the directory when rc says a test failed.  Returns rc.
+ */
+int		 hd_finish(struct hd *, int rc);
 
 int		 hd_port(struct hd *);
+/* Sleep for ms milliseconds (signals do not cut it short). */
+void		 hd_sleep(int ms);
 /* Return a loopback port that was free a moment ago, or -1. */
 int		 hd_free_port(void);
 /* The base URL, "http://127.0.0.1:PORT". */

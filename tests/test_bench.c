@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 #include "cu_run.h"
 
 #define TB_TIMEOUT_MS	60000	/* bound on one logwire-bench run */
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
 static struct hd	*tb_hd;
 static char		*tb_bin;
@@ -85,24 +85,47 @@ tb_eq(json_t *j, const char *k, long long want)
 	return (got == want);
 }
 
-/* publish: every message sent over 2 connections and 3 channels is acked. */
-static void
-test_publish_all_acked(void)
+/* A member of the output and the value it must have. */
+struct tb_want {
+	const char	*key;
+	long long	 value;		/* or TB_TRUE */
+};
+#define TB_TRUE		LLONG_MIN	/* the JSON true */
+
+/*
+ * Run logwire-bench with args as tb_run() and check that it succeeded
+ * with each member of want (up to a NULL key) as wanted.  Return the
+ * output for more checks (the caller decrefs); a failure to run ends the
+ * test.
+ */
+static json_t *
+tb_check(const char *const *args, const struct tb_want *want)
 {
-	static const char *const args[] = { "publish", "--connections", "2",
-		"--window", "8", "--channels", "3", "--messages", "200", NULL };
 	json_t	*j;
 	int	 status;
 
 	j = tb_run(args, &status);
 	CU_ASSERT_EQUAL_FATAL(status, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT(json_is_true(json_object_get(j, "ok")));
-	CU_ASSERT(tb_eq(j, "sent", 200));
-	CU_ASSERT(tb_eq(j, "acked", 200));
-	CU_ASSERT(tb_eq(j, "errors", 0));
-	CU_ASSERT(tb_eq(j, "lat_samples", 200));
-	json_decref(j);
+	for (; want->key != NULL; want++) {
+		CU_ASSERT(want->value == TB_TRUE ?
+		    json_is_true(json_object_get(j, want->key)) :
+		    tb_eq(j, want->key, want->value));
+	}
+	return (j);
+}
+
+/* publish: every message sent over 2 connections and 3 channels is acked. */
+static void
+test_publish_all_acked(void)
+{
+	static const char *const args[] = { "publish", "--connections", "2",
+		"--window", "8", "--channels", "3", "--messages", "200", NULL };
+	static const struct tb_want want[] = { { "ok", TB_TRUE },
+		{ "sent", 200 }, { "acked", 200 }, { "errors", 0 },
+		{ "lat_samples", 200 }, { NULL, 0 } };
+
+	json_decref(tb_check(args, want));
 }
 
 /* fanout: each of 2 subscribers gets each of 200 messages, in order. */
@@ -111,18 +134,11 @@ test_fanout_every_delivery(void)
 {
 	static const char *const args[] = { "fanout", "--subscribers", "2",
 		"--messages", "200", "--rate", "max", NULL };
-	json_t	*j;
-	int	 status;
+	static const struct tb_want want[] = { { "acked", 200 },
+		{ "delivered", 2 * 200 }, { "out_of_order", 0 },
+		{ "caught_up", 2 }, { "lat_samples", 2 * 200 }, { NULL, 0 } };
 
-	j = tb_run(args, &status);
-	CU_ASSERT_EQUAL_FATAL(status, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT(tb_eq(j, "acked", 200));
-	CU_ASSERT(tb_eq(j, "delivered", 2 * 200));
-	CU_ASSERT(tb_eq(j, "out_of_order", 0));
-	CU_ASSERT(tb_eq(j, "caught_up", 2));
-	CU_ASSERT(tb_eq(j, "lat_samples", 2 * 200));
-	json_decref(j);
+	json_decref(tb_check(args, want));
 }
 
 /* fanout at a set rate also delivers everything. */
@@ -131,14 +147,10 @@ test_fanout_rate_limited(void)
 {
 	static const char *const args[] = { "fanout", "--subscribers", "2",
 		"--messages", "100", "--rate", "1000", NULL };
-	json_t	*j;
-	int	 status;
+	static const struct tb_want want[] = { { "delivered", 2 * 100 },
+		{ NULL, 0 } };
 
-	j = tb_run(args, &status);
-	CU_ASSERT_EQUAL_FATAL(status, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT(tb_eq(j, "delivered", 2 * 100));
-	json_decref(j);
+	json_decref(tb_check(args, want));
 }
 
 /* replay: 2 clients rewinding over a 200-message log get all of it. */
@@ -147,17 +159,11 @@ test_replay_all_caught_up(void)
 {
 	static const char *const args[] = { "replay", "--clients", "2",
 		"--messages", "200", NULL };
-	json_t	*j;
-	int	 status;
+	static const struct tb_want want[] = { { "acked", 200 },
+		{ "delivered", 2 * 200 }, { "caught_up", 2 },
+		{ "out_of_order", 0 }, { NULL, 0 } };
 
-	j = tb_run(args, &status);
-	CU_ASSERT_EQUAL_FATAL(status, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT(tb_eq(j, "acked", 200));
-	CU_ASSERT(tb_eq(j, "delivered", 2 * 200));
-	CU_ASSERT(tb_eq(j, "caught_up", 2));
-	CU_ASSERT(tb_eq(j, "out_of_order", 0));
-	json_decref(j);
+	json_decref(tb_check(args, want));
 }
 
 /* resume: every client resumes (resumed:true) and gets its 100 back. */
@@ -166,17 +172,11 @@ test_resume_all_caught_up(void)
 {
 	static const char *const args[] = { "resume", "--clients", "3",
 		"--messages", "200", "--behind", "100", NULL };
-	json_t	*j;
-	int	 status;
+	static const struct tb_want want[] = { { "resumed", 3 },
+		{ "caught_up", 3 }, { "delivered", 3 * 100 },
+		{ "out_of_order", 0 }, { NULL, 0 } };
 
-	j = tb_run(args, &status);
-	CU_ASSERT_EQUAL_FATAL(status, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT(tb_eq(j, "resumed", 3));
-	CU_ASSERT(tb_eq(j, "caught_up", 3));
-	CU_ASSERT(tb_eq(j, "delivered", 3 * 100));
-	CU_ASSERT(tb_eq(j, "out_of_order", 0));
-	json_decref(j);
+	json_decref(tb_check(args, want));
 }
 
 /*
@@ -189,16 +189,10 @@ test_resume_restart_cmd(void)
 {
 	static const char *const args[] = { "resume", "--clients", "2",
 		"--messages", "100", "--restart-cmd", "true", NULL };
-	json_t	*j;
-	int	 status;
+	static const struct tb_want want[] = { { "restarted", TB_TRUE },
+		{ "resumed", 2 }, { "caught_up", 2 }, { NULL, 0 } };
 
-	j = tb_run(args, &status);
-	CU_ASSERT_EQUAL_FATAL(status, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT(json_is_true(json_object_get(j, "restarted")));
-	CU_ASSERT(tb_eq(j, "resumed", 2));
-	CU_ASSERT(tb_eq(j, "caught_up", 2));
-	json_decref(j);
+	json_decref(tb_check(args, want));
 }
 
 /* connections: all subscribed, and the server's RSS was read by its pid. */
@@ -207,13 +201,11 @@ test_connections_rss(void)
 {
 	static const char *const args[] = { "connections", "--connections",
 		"20", "--hold", "10ms", "--sources", "2", NULL };
+	static const struct tb_want want[] = { { "subscribed", 20 },
+		{ NULL, 0 } };
 	json_t	*j;
-	int	 status;
 
-	j = tb_run(args, &status);
-	CU_ASSERT_EQUAL_FATAL(status, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT(tb_eq(j, "subscribed", 20));
+	j = tb_check(args, want);
 	CU_ASSERT(tb_eq(j, "server_pid", hd_pid(tb_hd)));
 	CU_ASSERT(tb_int(j, "server_rss_kb") > 0);
 	json_decref(j);
@@ -265,8 +257,7 @@ main(void)
 		fprintf(stderr, "cannot start logwired\n");
 		return (1);
 	}
-	rc = cu_run("bench", tests, nitems(tests));
-	hd_free(tb_hd);
+	rc = hd_finish(tb_hd, cu_run("bench", tests, nitems(tests)));
 	free(tb_bin);
 	return (rc);
 }

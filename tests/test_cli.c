@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,11 +23,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
-#include <zstd.h>
 
-#include "storage.h"
 #include "cu_run.h"
+#include "storage.h"
+#include "tstore.h"
 
 #define MARKER		"MARKER-q7Zx3Kp"  /* flipped in data.mdb */
 #define NCHANS		5		/* chan-0 .. chan-4 */
@@ -50,20 +48,6 @@ struct writer_state {
 	uint64_t	committed;	/* last serial committed on "live" */
 	int		stop;
 };
-
-/* Return a new string from a format, or abort. */
-static char *
-tfmt(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return (s);
-}
 
 /* Read a whole file into a NUL-terminated buffer; NULL if it cannot be. */
 static char *
@@ -144,14 +128,6 @@ list_dir(const char *path)
 	return (buf);
 }
 
-/* Remove one entry of a tree (nftw callback). */
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return (0);
-}
-
 /* Count the lines of a string. */
 static int
 count_lines(const char *s)
@@ -166,28 +142,26 @@ count_lines(const char *s)
 }
 
 /*
- * Run logwire with the arguments given (NULL-terminated), capturing its exit
- * status, standard output and standard error.  If fsize is not 0, the
- * child may not write files larger than that (RLIMIT_FSIZE).
+ * Run logwire with args (NULL-terminated), capturing its exit status,
+ * standard output and standard error.  If fsize is not 0, the child may
+ * not write files larger than that (RLIMIT_FSIZE).
  */
 static void
-run_cli_limited(struct run *r, rlim_t fsize, ...)
+run_args(struct run *r, rlim_t fsize, const char *const *args)
 {
-	va_list		 ap;
 	struct rlimit	 rl;
-	char		*argv[32], *outp, *errp;
+	const char	*argv[32];
+	char		*outp, *errp;
 	pid_t		 pid;
 	int		 argc = 0, status, fd;
 
 	argv[argc++] = logwire_bin;
-	va_start(ap, fsize);
-	while (argc < 31 && (argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
+	while (argc < 31 && *args != NULL)
+		argv[argc++] = *args++;
 	argv[argc] = NULL;
 
-	outp = tfmt("%s/run.out", tmproot);
-	errp = tfmt("%s/run.err", tmproot);
+	outp = cu_fmt("%s/run.out", tmproot);
+	errp = cu_fmt("%s/run.err", tmproot);
 	if ((pid = fork()) == -1)
 		abort();
 	if (pid == 0) {
@@ -204,7 +178,7 @@ run_cli_limited(struct run *r, rlim_t fsize, ...)
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
 		alarm(RUN_TIMEOUT);
-		execv(logwire_bin, argv);
+		execv(logwire_bin, (char *const *)argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) == -1) {
@@ -223,6 +197,22 @@ run_cli_limited(struct run *r, rlim_t fsize, ...)
 	unlink(errp);
 	free(outp);
 	free(errp);
+}
+
+/* run_args() with the arguments given (NULL-terminated). */
+static void
+run_cli_limited(struct run *r, rlim_t fsize, ...)
+{
+	va_list		 ap;
+	const char	*args[32];
+	size_t		 n = 0;
+
+	va_start(ap, fsize);
+	while (n < 31 && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	args[n] = NULL;
+	va_end(ap);
+	run_args(r, fsize, args);
 }
 
 #define run_cli(r, ...)	run_cli_limited((r), 0, __VA_ARGS__)
@@ -250,6 +240,19 @@ run_free(struct run *r)
 	if ((r)->status != (st))					\
 		run_show("unexpected exit status", (r));		\
 } while (0)
+
+/*
+ * Check a run's exit status and, unless errlines is -1, the number of
+ * lines on its stderr; then free it.
+ */
+static void
+run_done(struct run *r, int status, int errlines)
+{
+	CHECK_RUN(r, status);
+	if (errlines != -1)
+		CU_ASSERT_EQUAL(count_lines(r->err), errlines);
+	run_free(r);
+}
 
 /* Check a usage error: exit 2, one line on stderr, nothing on stdout. */
 static void
@@ -534,7 +537,7 @@ count_tmp(const char *path)
 	dir = dirname(copy);
 	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 :
 	    (char *)path;
-	prefix = tfmt("%s.tmp-", base);
+	prefix = cu_fmt("%s.tmp-", base);
 	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
@@ -553,7 +556,7 @@ test_dir(const char *name)
 {
 	char	*dir;
 
-	dir = tfmt("%s/%s", tmproot, name);
+	dir = cu_fmt("%s/%s", tmproot, name);
 	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
 	return (dir);
 }
@@ -565,12 +568,11 @@ make_snapshot(const char *dir, char **storep, int filler)
 	struct run	 r;
 	char		*store, *snap;
 
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/store.snap", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/store.snap", dir);
 	make_store(store, filler);
 	run_cli(&r, "snapshot", snap, "-d", store, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 	CU_ASSERT_FATAL(exists(snap));
 	*storep = store;
 	return (snap);
@@ -582,6 +584,16 @@ test_help(void)
 {
 	static const char *cmds[] = { "tail", "publish", "history",
 	    "channels", "export", "snapshot", "restore", "verify", "token" };
+	static const struct {
+		const char	*args[3];
+		const char	*want;
+	} helps[] = {
+		{ { "help", "restore", NULL }, "restore FILE DATADIR" },
+		{ { "snapshot", "--help", NULL }, "snapshot FILE" },
+		{ { "-h", "verify", NULL }, "verify DATADIR|FILE" },
+		{ { "tail", "--help", NULL }, "tail CHANNEL" },
+		{ { "--version", NULL }, "logwire " PACKAGE_VERSION },
+	};
 	struct run	 r;
 	size_t		 i;
 
@@ -597,109 +609,67 @@ test_help(void)
 	CU_ASSERT(strstr(r.out, "not available in this build yet") != NULL);
 	run_free(&r);
 
-	run_cli(&r, "help", "restore", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "restore FILE DATADIR") != NULL);
-	run_free(&r);
+	for (i = 0; i < nitems(helps); i++) {
+		run_args(&r, 0, helps[i].args);
+		CHECK_RUN(&r, 0);
+		CU_ASSERT(strstr(r.out, helps[i].want) != NULL);
+		run_free(&r);
+	}
+}
 
-	run_cli(&r, "snapshot", "--help", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "snapshot FILE") != NULL);
-	run_free(&r);
+/*
+ * Check that each bad usage, with paths under dir, exits 2 with a one-line
+ * message (naming the culprit where it should).
+ */
+static void
+check_usages(const char *dir, const char *snap, const char *nodir)
+{
+	const struct {
+		const char	*args[8];
+		const char	*err_has;	/* or NULL */
+	} cases[] = {
+		{ { NULL }, NULL },
+		{ { "frobnicate", NULL }, "frobnicate" },
+		{ { "snapshot", NULL }, NULL },
+		{ { "restore", snap, NULL }, NULL },
+		{ { "verify", NULL }, NULL },
+		{ { "verify", dir, "extra", NULL }, "extra" },
+		{ { "verify", "--bogus", dir, NULL }, "--bogus" },
+		{ { "-Z", "verify", dir, NULL }, "-Z" },
+		/* -d belongs to snapshot, not to verify. */
+		{ { "verify", dir, "-d", dir, NULL }, NULL },
+		{ { "snapshot", snap, "-d", NULL }, NULL },
+		/* --from needs --epoch: a usage error before any connection. */
+		{ { "-u", "http://127.0.0.1:1", "tail", "orders", "--from",
+		    "5", NULL }, "--epoch" },
+		{ { "-u", "ftp://x", "history", "orders", NULL }, NULL },
+		{ { "token", "--key", "k:s", NULL },
+		    "token: not available in this build yet" },
+		{ { "--token", "t", "--key", "k:s", "verify", nodir, NULL },
+		    NULL },
+	};
+	struct run	 r;
+	size_t		 i;
 
-	run_cli(&r, "-h", "verify", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "verify DATADIR|FILE") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "tail", "--help", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "tail CHANNEL") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "--version", NULL);
-	CHECK_RUN(&r, 0);
-	CU_ASSERT(strstr(r.out, "logwire " PACKAGE_VERSION) != NULL);
-	run_free(&r);
+	for (i = 0; i < nitems(cases); i++) {
+		run_args(&r, 0, cases[i].args);
+		check_usage(&r);
+		if (cases[i].err_has != NULL)
+			CU_ASSERT(strstr(r.err, cases[i].err_has) != NULL);
+		run_free(&r);
+	}
 }
 
 /* Bad usage exits 2 with a one-line message and touches nothing. */
 static void
 test_usage(void)
 {
-	struct run	 r;
-	char		*dir, *snap, *nodir;
+	char	*dir, *snap, *nodir;
 
 	dir = test_dir("usage");
-	snap = tfmt("%s/x.snap", dir);
-	nodir = tfmt("%s/nodir", dir);
-
-	run_cli(&r, NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "frobnicate", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "frobnicate") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "snapshot", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "restore", snap, NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "verify", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "verify", dir, "extra", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "extra") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "verify", "--bogus", dir, NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "--bogus") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "-Z", "verify", dir, NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "-Z") != NULL);
-	run_free(&r);
-
-	/* -d belongs to snapshot, not to verify. */
-	run_cli(&r, "verify", dir, "-d", dir, NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "snapshot", snap, "-d", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	/* --from needs --epoch: a usage error before any connection. */
-	run_cli(&r, "-u", "http://127.0.0.1:1", "tail", "orders", "--from",
-	    "5", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "--epoch") != NULL);
-	run_free(&r);
-
-	run_cli(&r, "-u", "ftp://x", "history", "orders", NULL);
-	check_usage(&r);
-	run_free(&r);
-
-	run_cli(&r, "token", "--key", "k:s", NULL);
-	check_usage(&r);
-	CU_ASSERT(strstr(r.err, "token: not available in this build yet") !=
-	    NULL);
-	run_free(&r);
-
-	run_cli(&r, "--token", "t", "--key", "k:s", "verify", nodir, NULL);
-	check_usage(&r);
-	run_free(&r);
-
+	snap = cu_fmt("%s/x.snap", dir);
+	nodir = cu_fmt("%s/nodir", dir);
+	check_usages(dir, snap, nodir);
 	CU_ASSERT(!exists(nodir));
 	free(nodir);
 	free(snap);
@@ -718,10 +688,10 @@ test_roundtrip(void)
 	char		*e3;
 
 	dir = test_dir("roundtrip");
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/backup.snap", dir);
-	dst = tfmt("%s/restored", dir);
-	empty = tfmt("%s/empty", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/backup.snap", dir);
+	dst = cu_fmt("%s/restored", dir);
+	empty = cu_fmt("%s/empty", dir);
 	make_store(store, 0);
 	d1 = dump_store(store, NULL, &e1);
 	CU_ASSERT_FATAL(d1 != NULL);
@@ -741,8 +711,7 @@ test_roundtrip(void)
 	run_free(&r);
 
 	run_cli(&r, "restore", snap, dst, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 
 	run_cli(&r, "verify", dst, "-u", "http://ignored", NULL);
 	CHECK_RUN(&r, 0);
@@ -768,12 +737,10 @@ test_roundtrip(void)
 	/* An existing empty directory is a valid target too. */
 	CU_ASSERT_FATAL(mkdir(empty, 0700) == 0);
 	run_cli(&r, "restore", empty, snap, NULL);	/* operands swapped */
-	CHECK_RUN(&r, 1);
-	run_free(&r);
+	run_done(&r, 1, -1);
 	CU_ASSERT_FATAL(exists(snap));
 	run_cli(&r, "restore", snap, empty, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 	d2 = dump_store(empty, NULL, &e3);
 	CU_ASSERT_FATAL(d2 != NULL);
 	CU_ASSERT_STRING_EQUAL(d1, d2);
@@ -800,16 +767,14 @@ test_restore_nonempty(void)
 
 	dir = test_dir("nonempty");
 	snap = make_snapshot(dir, &store, 0);
-	target = tfmt("%s/target", dir);
-	keep = tfmt("%s/target/keep.txt", dir);
+	target = cu_fmt("%s/target", dir);
+	keep = cu_fmt("%s/target/keep.txt", dir);
 	CU_ASSERT_FATAL(mkdir(target, 0700) == 0);
 	CU_ASSERT_FATAL(write_file(keep, "precious\n", 9) == 0);
 	before = list_dir(dir);
 
 	run_cli(&r, "restore", snap, target, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	after = list_dir(target);
 	CU_ASSERT_STRING_EQUAL(after, "keep.txt\n");
 	free(after);
@@ -823,9 +788,7 @@ test_restore_nonempty(void)
 	/* Nor over an existing store. */
 	d1 = dump_store(store, NULL, NULL);
 	run_cli(&r, "restore", snap, store, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	d2 = dump_store(store, NULL, NULL);
 	CU_ASSERT(d1 != NULL && d2 != NULL && strcmp(d1, d2) == 0);
 	after = list_dir(dir);
@@ -849,12 +812,10 @@ check_restore_refused(const char *dir, const char *bad, const char *what)
 	struct run	 r;
 	char		*target, *before, *after;
 
-	target = tfmt("%s/target-%s", dir, what);
+	target = cu_fmt("%s/target-%s", dir, what);
 	before = list_dir(dir);
 	run_cli(&r, "restore", bad, target, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	CU_ASSERT(!exists(target));
 	after = list_dir(dir);
 	CU_ASSERT_STRING_EQUAL(before, after);
@@ -870,6 +831,19 @@ check_restore_refused(const char *dir, const char *bad, const char *what)
 	free(target);
 }
 
+/* Write len bytes of buf as the snapshot dir/what.snap; check it refused. */
+static void
+check_written_refused(const char *dir, const char *what, const char *buf,
+    size_t len)
+{
+	char	*bad;
+
+	bad = cu_fmt("%s/%s.snap", dir, what);
+	CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
+	check_restore_refused(dir, bad, what);
+	free(bad);
+}
+
 /*
  * restore refuses a snapshot with a flipped byte (at several places) or cut
  * short, and leaves no target directory and nothing beside it.
@@ -878,7 +852,7 @@ static void
 test_restore_damaged(void)
 {
 	static const double	 where[] = { 0.1, 0.5, 0.9 };
-	char			*dir, *store, *snap, *buf, *bad, *what;
+	char			*dir, *store, *snap, *buf, *what;
 	size_t			 len, i, off;
 
 	dir = test_dir("damaged");
@@ -887,39 +861,22 @@ test_restore_damaged(void)
 	CU_ASSERT_FATAL(buf != NULL && len > 1000);
 
 	for (i = 0; i < sizeof where / sizeof where[0]; i++) {
-		what = tfmt("flip%zu", i);
-		bad = tfmt("%s/%s.snap", dir, what);
+		what = cu_fmt("flip%zu", i);
 		off = (size_t)(len * where[i]);
 		buf[off] ^= 0x10;
-		CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
+		check_written_refused(dir, what, buf, len);
 		buf[off] ^= 0x10;
-		check_restore_refused(dir, bad, what);
-		free(bad);
 		free(what);
 	}
 
 	/* The last byte: the trailer's checksum. */
-	bad = tfmt("%s/flip-last.snap", dir);
 	buf[len - 1] ^= 0x01;
-	CU_ASSERT_FATAL(write_file(bad, buf, len) == 0);
+	check_written_refused(dir, "fliplast", buf, len);
 	buf[len - 1] ^= 0x01;
-	check_restore_refused(dir, bad, "fliplast");
-	free(bad);
 
-	bad = tfmt("%s/half.snap", dir);
-	CU_ASSERT_FATAL(write_file(bad, buf, len / 2) == 0);
-	check_restore_refused(dir, bad, "half");
-	free(bad);
-
-	bad = tfmt("%s/short.snap", dir);
-	CU_ASSERT_FATAL(write_file(bad, buf, len - 8) == 0);
-	check_restore_refused(dir, bad, "short");
-	free(bad);
-
-	bad = tfmt("%s/empty.snap", dir);
-	CU_ASSERT_FATAL(write_file(bad, buf, 0) == 0);
-	check_restore_refused(dir, bad, "empty");
-	free(bad);
+	check_written_refused(dir, "half", buf, len / 2);
+	check_written_refused(dir, "short", buf, len - 8);
+	check_written_refused(dir, "empty", buf, 0);
 
 	free(buf);
 	free(snap);
@@ -937,13 +894,12 @@ test_verify_corrupt(void)
 	size_t		 len, found = 0;
 
 	dir = test_dir("corrupt");
-	store = tfmt("%s/store", dir);
-	mdb = tfmt("%s/data.mdb", store);
+	store = cu_fmt("%s/store", dir);
+	mdb = cu_fmt("%s/data.mdb", store);
 	make_store(store, 0);
 
 	run_cli(&r, "verify", store, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 
 	/* Old copies of the page may linger in free pages: flip them all. */
 	buf = read_file(mdb, &len);
@@ -978,7 +934,7 @@ test_verify_corrupt(void)
 
 	/* A snapshot of it carries the damage, and verify sees it there. */
 	free(mdb);
-	mdb = tfmt("%s/corrupt.snap", dir);
+	mdb = cu_fmt("%s/corrupt.snap", dir);
 	run_cli(&r, "snapshot", mdb, "-d", store, NULL);
 	if (r.status == 0) {
 		run_free(&r);
@@ -990,39 +946,6 @@ test_verify_corrupt(void)
 	free(mdb);
 	free(store);
 	free(dir);
-}
-
-/*
- * Write a snapshot file with good framing and checksums around len bytes of
- * buf taken for its data.mdb (the format in storage/snapshot.c).
- */
-static void
-frame_snapshot(const char *path, const char *buf, size_t len)
-{
-	unsigned char	 trailer[24];
-	uint64_t	 v;
-	size_t		 zlen;
-	char		*z;
-	FILE		*f;
-	int		 i;
-
-	z = malloc(ZSTD_compressBound(len));
-	CU_ASSERT_FATAL(z != NULL);
-	zlen = ZSTD_compress(z, ZSTD_compressBound(len), buf, len, 1);
-	CU_ASSERT_FATAL(!ZSTD_isError(zlen));
-	memcpy(trailer, "LWSNEND1", 8);
-	v = len;
-	for (i = 15; i >= 8; i--, v >>= 8)
-		trailer[i] = v & 0xff;
-	v = XXH3_64bits(buf, len);
-	for (i = 23; i >= 16; i--, v >>= 8)
-		trailer[i] = v & 0xff;
-	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
-	CU_ASSERT(fwrite("LWSNAP01", 1, 8, f) == 8);
-	CU_ASSERT(fwrite(z, 1, zlen, f) == zlen);
-	CU_ASSERT(fwrite(trailer, 1, sizeof trailer, f) == sizeof trailer);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	free(z);
 }
 
 /*
@@ -1053,27 +976,24 @@ test_damaged_store(void)
 {
 	static const char *whys[] = { "truncated", "empty" };
 	struct run	 r;
-	const char	*oldtmp;
 	char		*dir, *store, *mdb, *buf, *tmp, *snap, *target, *cut;
 	char		*before, *after, *saved = NULL, *out, *cutmdb;
 	size_t		 len, i;
 
 	dir = test_dir("damstore");
-	store = tfmt("%s/store", dir);
-	mdb = tfmt("%s/data.mdb", store);
-	tmp = tfmt("%s/tmp", dir);
-	target = tfmt("%s/target", dir);
+	store = cu_fmt("%s/store", dir);
+	mdb = cu_fmt("%s/data.mdb", store);
+	tmp = cu_fmt("%s/tmp", dir);
+	target = cu_fmt("%s/target", dir);
 	make_store(store, 1);
 	buf = read_file(mdb, &len);
 	CU_ASSERT_FATAL(buf != NULL && len > 64 * 4096);
 	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);
-	if ((oldtmp = getenv("TMPDIR")) != NULL)
-		saved = strdup(oldtmp);
-	setenv("TMPDIR", tmp, 1);
+	saved = tstore_tmpdir_set(tmp);
 
 	for (i = 0; i < 2; i++) {
-		snap = tfmt("%s/%s.snap", dir, whys[i]);
-		frame_snapshot(snap, buf, i == 0 ? len / 2 : 0);
+		snap = cu_fmt("%s/%s.snap", dir, whys[i]);
+		tstore_frame_snapshot(snap, buf, i == 0 ? len / 2 : 0);
 		before = list_dir(dir);
 
 		run_cli(&r, "restore", snap, target, NULL);
@@ -1100,9 +1020,9 @@ test_damaged_store(void)
 	}
 
 	/* A data directory with its data.mdb cut to half. */
-	cut = tfmt("%s/cut", dir);
-	cutmdb = tfmt("%s/data.mdb", cut);
-	out = tfmt("%s/cut.snap", dir);
+	cut = cu_fmt("%s/cut", dir);
+	cutmdb = cu_fmt("%s/data.mdb", cut);
+	out = cu_fmt("%s/cut.snap", dir);
 	CU_ASSERT_FATAL(mkdir(cut, 0700) == 0);
 	CU_ASSERT_FATAL(write_file(cutmdb, buf, len / 2) == 0);
 	run_cli(&r, "verify", cut, NULL);
@@ -1117,11 +1037,7 @@ test_damaged_store(void)
 	CU_ASSERT_STRING_EQUAL(after, "");
 	free(after);
 
-	if (saved != NULL)
-		setenv("TMPDIR", saved, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved);
+	tstore_tmpdir_restore(saved);
 	free(out);
 	free(cutmdb);
 	free(cut);
@@ -1146,7 +1062,7 @@ test_verify_truncated_snapshot(void)
 
 	dir = test_dir("vtrunc");
 	snap = make_snapshot(dir, &store, 0);
-	bad = tfmt("%s/half.snap", dir);
+	bad = cu_fmt("%s/half.snap", dir);
 	buf = read_file(snap, &len);
 	CU_ASSERT_FATAL(buf != NULL && len > 100);
 	CU_ASSERT_FATAL(write_file(bad, buf, len / 2) == 0);
@@ -1236,9 +1152,9 @@ test_snapshot_concurrent(void)
 	int				 status, i, n;
 
 	dir = test_dir("concurrent");
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/live.snap", dir);
-	dst = tfmt("%s/restored", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/live.snap", dir);
+	dst = cu_fmt("%s/restored", dir);
 	make_store(store, 1);
 	d1 = dump_store(store, NULL, NULL);
 	CU_ASSERT_FATAL(d1 != NULL);
@@ -1270,11 +1186,9 @@ test_snapshot_concurrent(void)
 	munmap((void *)ws, sizeof *ws);
 
 	run_cli(&r, "verify", snap, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 	run_cli(&r, "restore", snap, dst, NULL);
-	CHECK_RUN(&r, 0);
-	run_free(&r);
+	run_done(&r, 0, -1);
 
 	/* The channels that were not written are as they were. */
 	d2 = dump_store(dst, "live", NULL);
@@ -1323,10 +1237,10 @@ test_snapshot_failure(void)
 	char		*dir, *store, *snap, *nostore, *content, *noparent;
 
 	dir = test_dir("failure");
-	store = tfmt("%s/store", dir);
-	snap = tfmt("%s/backup.snap", dir);
-	nostore = tfmt("%s/nostore", dir);
-	noparent = tfmt("%s/nodir/backup.snap", dir);
+	store = cu_fmt("%s/store", dir);
+	snap = cu_fmt("%s/backup.snap", dir);
+	nostore = cu_fmt("%s/nostore", dir);
+	noparent = cu_fmt("%s/nodir/backup.snap", dir);
 	make_store(store, 1);
 	CU_ASSERT_FATAL(write_file(snap, "old backup\n", 11) == 0);
 
@@ -1343,23 +1257,17 @@ test_snapshot_failure(void)
 	CU_ASSERT_EQUAL(count_tmp(snap), 0);
 
 	run_cli(&r, "snapshot", snap, "-d", nostore, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	CU_ASSERT(!exists(nostore));
 	content = read_file(snap, NULL);
 	CU_ASSERT(content != NULL && strcmp(content, "old backup\n") == 0);
 	free(content);
 
 	run_cli(&r, "snapshot", noparent, "-d", store, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 
 	run_cli(&r, "verify", nostore, NULL);
-	CHECK_RUN(&r, 1);
-	CU_ASSERT_EQUAL(count_lines(r.err), 1);
-	run_free(&r);
+	run_done(&r, 1, 1);
 	CU_ASSERT(!exists(nostore));
 
 	free(noparent);
@@ -1428,7 +1336,7 @@ main(int argc, char **argv)
 	}
 	if ((tmpdir = getenv("TMPDIR")) == NULL || *tmpdir == '\0')
 		tmpdir = "/tmp";
-	tmproot = tfmt("%s/test_cli.XXXXXX", tmpdir);
+	tmproot = cu_fmt("%s/test_cli.XXXXXX", tmpdir);
 	if (mkdtemp(tmproot) == NULL) {
 		perror(tmproot);
 		return (1);
@@ -1436,7 +1344,7 @@ main(int argc, char **argv)
 
 	rc = cu_run("cli", tests, sizeof tests / sizeof tests[0]);
 	if (rc == 0)
-		nftw(tmproot, rm_one, 16, FTW_DEPTH|FTW_PHYS);
+		tstore_rmtree(tmproot);
 	else
 		fprintf(stderr, "test_cli: files kept in %s\n", tmproot);
 	free(tmproot);

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,10 +33,8 @@
 #include "harness.h"
 #include "cu_run.h"
 #include "storage.h"
+#include "tstore.h"
 
-#ifndef nitems
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
-#endif
 #ifndef MIN
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
 #endif
@@ -467,41 +464,6 @@ test_daemon_truncated_store(void)
 	hd_free(hd);
 }
 
-/* Child: open the store read-only and stop inside a read transaction. */
-static int
-hold_cb(const struct store_rec *rec, void *arg)
-{
-	int	*fd = arg;
-
-	if (write(*fd, "r", 1) != 1)
-		_exit(3);
-	for (;;)
-		pause();
-	return (1);
-}
-
-/* Child body of test_daemon_clears_stale_reader. */
-static void __attribute__((__noreturn__))
-hold_reader(const char *dir, int fd)
-{
-	struct store_config	 cfg;
-	struct store_reader	*r;
-	struct store_chan	 ch;
-	struct store		*st;
-	char			*cause;
-
-	alarm(60);
-	store_config_default(&cfg);
-	cfg.readonly = 1;
-	if (store_open(dir, &cfg, &st, &cause) != 0)
-		_exit(2);
-	r = store_reader_open(st);
-	if (store_chan_get(r, "held", 4, &ch) != 0)
-		_exit(2);
-	store_read(r, ch.id, 1, 1, 0, 0, 0, hold_cb, &fd);
-	_exit(4);
-}
-
 /* mdb_reader_list callback: note whether the line is the wanted pid's. */
 static int
 reader_line(const char *msg, void *arg)
@@ -565,12 +527,11 @@ metric(struct hd *hd, const char *name)
 static void
 test_daemon_clears_stale_reader(void)
 {
-	struct pollfd	 pfd;
 	struct hd	*hd;
 	long long	 deadline, v = -1;
-	char		*log, c;
+	char		*log;
 	pid_t		 pid;
-	int		 p[2], status, listed = 1, held;
+	int		 status, listed = 1;
 
 	hd = hd_start(NULL);
 	CU_ASSERT_FATAL(hd != NULL);
@@ -578,21 +539,12 @@ test_daemon_clears_stale_reader(void)
 	CU_ASSERT_EQUAL(metric(hd,
 	    "logwire_storage_stale_readers_cleared_total"), 0);
 
-	if (pipe(p) != 0)
-		abort();
-	fflush(NULL);
-	if ((pid = fork()) == -1)
-		abort();
-	if (pid == 0) {
-		close(p[0]);
-		hold_reader(hd_datadir(hd), p[1]);
+	pid = tstore_hold_reader(hd_datadir(hd), "held");
+	CU_ASSERT(pid != -1);
+	if (pid == -1) {
+		hd_free(hd);
+		return;
 	}
-	close(p[1]);
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	held = poll(&pfd, 1, 10000) == 1 && read(p[0], &c, 1) == 1;
-	close(p[0]);
-	CU_ASSERT(held);
 	CU_ASSERT_EQUAL(reader_listed(hd_datadir(hd), pid), 1);
 
 	kill(pid, SIGKILL);
@@ -669,6 +621,45 @@ lines_are(const char *out, int n, long long first, int step)
 }
 
 /*
+ * A run of logwire: its arguments after -u URL, its exit status, the
+ * message lines it prints (lines_are()), and what its stdout and stderr
+ * hold (NULL: anything).
+ */
+struct cli_case {
+	const char	*args[8];
+	int		 status;
+	int		 n;
+	long long	 first;
+	int		 step;
+	const char	*out_has;
+	const char	*err_has;
+};
+
+/* Run each case against the daemon and check what it did. */
+static void
+cli_cases(struct hd *hd, const struct cli_case *cases, size_t ncases)
+{
+	const struct cli_case	*c;
+	char			*out, *err;
+	size_t			 i;
+
+	for (i = 0; i < ncases; i++) {
+		c = &cases[i];
+		out = err = NULL;
+		CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, c->args), c->status);
+		CU_ASSERT(lines_are(out, c->n, c->first, c->step));
+		if (c->out_has != NULL)
+			CU_ASSERT(out != NULL && strstr(out, c->out_has) !=
+			    NULL);
+		if (c->err_has != NULL)
+			CU_ASSERT(err != NULL && strstr(err, c->err_has) !=
+			    NULL);
+		free(out);
+		free(err);
+	}
+}
+
+/*
  * The hardest JSON the server still accepts, published raw over
  * WebSocket: tail --rewind N -n N prints all N with their serials and
  * exits, history prints them all both ways, export all.
@@ -686,16 +677,19 @@ test_cli_prints_every_message(void)
 		"[9223372036854775807,-9223372036854775808]",
 		"{\"n\":8}",
 	};
-	const char	*tail[] = { "tail", "hard", "--rewind", "8", "-n", "8",
-	    NULL };
-	const char	*fwd[] = { "history", "hard", "--forward", NULL };
-	const char	*back[] = { "history", "hard", NULL };
-	const char	*exp[] = { "export", "hard", NULL };
-	struct hd	*hd;
-	struct wsc	*w;
-	json_t		*m;
-	char		*out = NULL, *err = NULL, deep[256];
-	size_t		 i;
+	static const struct cli_case	 cases[] = {
+		{ { "tail", "hard", "--rewind", "8", "-n", "8", NULL }, 0,
+		    8, 1, 1, "\"data\":\"a\\u0000b\"", NULL },
+		{ { "history", "hard", "--forward", NULL }, 0, 8, 1, 1, NULL,
+		    NULL },
+		{ { "history", "hard", NULL }, 0, 8, 8, -1, NULL, NULL },
+		{ { "export", "hard", NULL }, 0, 8, 1, 1, NULL, NULL },
+	};
+	struct hd			*hd;
+	struct wsc			*w;
+	json_t				*m;
+	char				 deep[256];
+	size_t				 i;
 
 	memset(deep, '[', 63);
 	deep[63] = '1';
@@ -714,36 +708,8 @@ test_cli_prints_every_message(void)
 		json_decref(m);
 	}
 	wsc_close(w);
-
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, tail), 0);
-	CU_ASSERT(lines_are(out, 8, 1, 1));
-	CU_ASSERT(out != NULL && strstr(out, "\"data\":\"a\\u0000b\"") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, fwd), 0);
-	CU_ASSERT(lines_are(out, 8, 1, 1));
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, back), 0);
-	CU_ASSERT(lines_are(out, 8, 8, -1));
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, exp), 0);
-	CU_ASSERT(lines_are(out, 8, 1, 1));
-	free(out);
-	free(err);
+	cli_cases(hd, cases, nitems(cases));
 	hd_free(hd);
-}
-
-/* Remove one entry of a tree (nftw callback). */
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return (remove(path));
 }
 
 /*
@@ -756,12 +722,16 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 test_cli_stops_at_unreadable(void)
 {
-	const char	*tail[] = { "tail", "legacy", "--rewind", "5", "-n",
-	    "5", NULL };
-	const char	*fwd[] = { "history", "legacy", "--forward", NULL };
-	const char	*back[] = { "history", "legacy", NULL };
-	const char	*one[] = { "history", "legacy", "--from", "3", "--to",
-	    "3", NULL };
+	static const struct cli_case	 cases[] = {
+		{ { "tail", "legacy", "--rewind", "5", "-n", "5", NULL }, 1,
+		    1, 1, 1, NULL, "message 2 cannot be read" },
+		{ { "history", "legacy", "--forward", NULL }, 1, 1, 1, 1,
+		    NULL, "message 2 cannot be read" },
+		{ { "history", "legacy", NULL }, 1, 1, 5, -1, NULL,
+		    "message 4 cannot be read" },
+		{ { "history", "legacy", "--from", "3", "--to", "3", NULL },
+		    0, 1, 3, 1, NULL, NULL },
+	};
 	const char	*exp[] = { "export", "legacy", NULL };
 	struct store_config	 cfg;
 	struct store_msg	 msgs[5];
@@ -809,32 +779,7 @@ test_cli_stops_at_unreadable(void)
 		goto out;
 	}
 
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, tail), 1);
-	CU_ASSERT(lines_are(out, 1, 1, 1));
-	CU_ASSERT(err != NULL && strstr(err, "message 2 cannot be read") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, fwd), 1);
-	CU_ASSERT(lines_are(out, 1, 1, 1));
-	CU_ASSERT(err != NULL && strstr(err, "message 2 cannot be read") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, back), 1);
-	CU_ASSERT(lines_are(out, 1, 5, -1));
-	CU_ASSERT(err != NULL && strstr(err, "message 4 cannot be read") !=
-	    NULL);
-	free(out);
-	free(err);
-	out = err = NULL;
-	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, one), 0);
-	CU_ASSERT(lines_are(out, 1, 3, 1));
-	free(out);
-	free(err);
-	out = err = NULL;
+	cli_cases(hd, cases, nitems(cases));
 	CU_ASSERT_EQUAL(cli_quick(hd, &out, &err, exp), 0);
 	CU_ASSERT(out != NULL && count_lines(out) == 5 &&
 	    strstr(out, deep) != NULL && strstr(out, "1e400") != NULL);
@@ -843,7 +788,7 @@ out:
 	free(err);
 	if (hd != NULL)
 		hd_free(hd);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tstore_rmtree(dir);
 	free(datadir);
 	free(deep);
 	free(cause);

@@ -116,15 +116,14 @@ crash_cycles(const char *sync, int cycles)
 	json_t		*j = NULL;
 	uint64_t	*found[CRASH_PUBS], verified = 0, head;
 	int64_t		 deadline;
-	char		 epoch[17], tag[16], pos[96];
+	char		 epoch[17], tag[16];
 	int		 c, k, np = 0, running = 0, acked, delay, status;
 	int		 total_acked = 0;
 
 	memset(pub, 0, sizeof pub);
 	for (k = 0; k < CRASH_PUBS; k++)
 		found[k] = xcalloc(CRASH_MAX, sizeof *found[k]);
-	hd = ts_start("--sync", sync, NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start("--sync", sync, NULL)) != NULL);
 	REQUIRE(ts_epoch(hd, "crash", epoch, &head) == 0);
 	REQUIRE(head == 0);
 
@@ -174,9 +173,7 @@ crash_cycles(const char *sync, int cycles)
 
 		REQUIRE(hd_restart(hd) == 0);
 		REQUIRE((s = ts_ws(hd)) != NULL);
-		snprintf(pos, sizeof pos, "\"from\":{\"serial\":%llu,\"epoch\":"
-		    "\"%s\"}", (unsigned long long)verified, epoch);
-		REQUIRE(ts_subscribe(s, "crash", pos, NULL, &head, &j) == 0);
+		REQUIRE(ts_resume(s, "crash", verified, epoch, &head, &j) == 0);
 		/* A crash is no reason for a new epoch. */
 		CU_ASSERT(ts_true(j, "resumed"));
 		if (!ts_true(j, "resumed"))
@@ -221,8 +218,7 @@ out:
 	for (k = 0; k < CRASH_PUBS; k++)
 		free(found[k]);
 	json_decref(j);
-	if (s != NULL)
-		wsc_close(s);
+	wsc_close(s);
 	ts_done(hd, before);
 }
 

@@ -37,58 +37,15 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
+#include "common.h"
+#include "cu_run.h"
 #include "harness.h"
-
-#ifndef nitems
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
-#endif
 
 #define RAW_TIMEOUT	5000		/* ms for one raw exchange */
 #define CONTINUE_LINE	"HTTP/1.1 100 Continue\r\n\r\n"
 
 /* The daemon shared by the tests (started by main). */
 static struct hd	*hd;
-
-/*
- * Check a condition; on failure say where and what came, then count it
- * with CUnit (the test goes on, so that the daemon is always stopped).
- */
-#define EXPECT(cond, ...) do {						\
-	int	ok_ = (cond) != 0;					\
-									\
-	if (!ok_) {							\
-		fprintf(stderr, "\n  %s:%d: failed: %s\n    ",		\
-		    __FILE__, __LINE__, #cond);				\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-	CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "",	\
-	    CU_FALSE);							\
-} while (0)
-
-/* Monotonic milliseconds. */
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* Return a new string from a format, or abort. */
-static char *
-tfmt(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return (s);
-}
 
 /* Whether s is well-formed UTF-8 (RFC 3629), checked independently. */
 static int
@@ -284,7 +241,7 @@ expect_refusals(const struct refusal *cases, size_t n)
 	int			 closed;
 
 	for (i = 0; i < n; i++) {
-		req = tfmt("%s%s", cases[i].req, next);
+		req = cu_fmt("%s%s", cases[i].req, next);
 		raw_send(req, strlen(req), &r, &closed);
 		code = r.status != -1 ? error_body(cases[i].what, r.body,
 		    r.bodylen) : -1;
@@ -413,7 +370,7 @@ read_all(int fd, int64_t deadline, size_t *len)
 	int		 left;
 
 	*len = 0;
-	while ((left = (int)(deadline - now_ms())) > 0) {
+	while ((left = (int)(deadline - mono_ms())) > 0) {
 		if (poll(&pfd, 1, left) <= 0)
 			break;
 		if ((n = recv(fd, tmp, sizeof tmp, 0)) <= 0)
@@ -473,7 +430,7 @@ test_chunked(void)
 	if (fd == -1)
 		return;
 	EXPECT(write_slowly(fd, ok, strlen(ok)) == 0, "send");
-	resp = read_all(fd, now_ms() + RAW_TIMEOUT, &len);
+	resp = read_all(fd, mono_ms() + RAW_TIMEOUT, &len);
 	close(fd);
 	rresp_parse(resp, len, &r);
 	EXPECT(r.status == 201 && r.body != NULL &&
@@ -516,11 +473,11 @@ test_expect_raw(void)
 		struct pollfd	 pfd = { fd, POLLIN, 0 };
 		char		 buf[256];
 		ssize_t		 n = 0, got = 0;
-		int64_t		 deadline = now_ms() + RAW_TIMEOUT;
+		int64_t		 deadline = mono_ms() + RAW_TIMEOUT;
 
 		while (got < (ssize_t)strlen(CONTINUE_LINE) &&
-		    now_ms() < deadline && poll(&pfd, 1,
-		    (int)(deadline - now_ms())) == 1) {
+		    mono_ms() < deadline && poll(&pfd, 1,
+		    (int)(deadline - mono_ms())) == 1) {
 			n = recv(fd, buf + got, strlen(CONTINUE_LINE) -
 			    (size_t)got, 0);
 			if (n <= 0)
@@ -534,7 +491,7 @@ test_expect_raw(void)
 	}
 	EXPECT(send(fd, body, strlen(body), MSG_NOSIGNAL) ==
 	    (ssize_t)strlen(body), "send body");
-	resp = read_all(fd, now_ms() + RAW_TIMEOUT, &len);
+	resp = read_all(fd, mono_ms() + RAW_TIMEOUT, &len);
 	close(fd);
 	rresp_parse(resp, len, &r);
 	EXPECT(r.status == 201 && r.interim == 0, "after the body: %s", resp);
@@ -542,7 +499,7 @@ test_expect_raw(void)
 	free(resp);
 
 	/* Over --max-body-bytes (8 MiB): 413 straight away, no 100. */
-	req = tfmt("POST /v1/channels/ex/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/ex/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Expect: 100-continue\r\nContent-Length: %d\r\n\r\n",
 	    8 * 1024 * 1024 + 1);
 	raw_send(req, strlen(req), &r, &closed);
@@ -553,7 +510,7 @@ test_expect_raw(void)
 	free(req);
 
 	/* HTTP/1.0 ignores Expect (RFC 9110 10.1.1). */
-	req = tfmt("POST /v1/channels/ex/messages HTTP/1.0\r\n"
+	req = cu_fmt("POST /v1/channels/ex/messages HTTP/1.0\r\n"
 	    "Expect: 100-continue\r\nContent-Length: 12\r\n\r\n%s", body);
 	raw_send(req, strlen(req), &r, &closed);
 	EXPECT(r.status == 201 && r.interim == 0, "HTTP/1.0: %d, %d interim",
@@ -578,7 +535,7 @@ test_expect_curl(void)
 	FILE		*f;
 	int		 st;
 
-	path = tfmt("%s/big.json", hd_dir(hd));
+	path = cu_fmt("%s/big.json", hd_dir(hd));
 	/* 1000 messages of 1.2 KB: 1.2 MB, past curl's own threshold. */
 	data = malloc(1000 * 1300 + 16);
 	data[len++] = '[';
@@ -594,8 +551,8 @@ test_expect_curl(void)
 	EXPECT(f != NULL && fwrite(data, 1, len, f) == len && fclose(f) == 0,
 	    "write %s", path);
 	free(data);
-	url = tfmt("%s/v1/channels/curl-big/messages", hd_url(hd));
-	data = tfmt("@%s", path);
+	url = cu_fmt("%s/v1/channels/curl-big/messages", hd_url(hd));
+	data = cu_fmt("@%s", path);
 	argv[n++] = "/usr/bin/curl";
 	argv[n++] = "-sS";
 	argv[n++] = "-v";
@@ -641,7 +598,7 @@ test_targets(void)
 	json_t		*j;
 	int		 closed;
 
-	req = tfmt("GET http://127.0.0.1:%d/healthz HTTP/1.1\r\nHost: "
+	req = cu_fmt("GET http://127.0.0.1:%d/healthz HTTP/1.1\r\nHost: "
 	    "127.0.0.1:%d\r\nConnection: close\r\n\r\n", hd_port(hd),
 	    hd_port(hd));
 	raw_send(req, strlen(req), &r, &closed);
@@ -655,7 +612,7 @@ test_targets(void)
 	free(req);
 
 	body = "{\"data\":\"abs\"}";
-	req = tfmt("POST HTTP://127.0.0.1:%d/v1/channels/abs%%2Fx/messages "
+	req = cu_fmt("POST HTTP://127.0.0.1:%d/v1/channels/abs%%2Fx/messages "
 	    "HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s"
 	    "GET https://logwire.example/v1/channels/abs%%2Fx/messages/1"
 	    "?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -759,45 +716,27 @@ test_error_bodies(void)
 int
 main(void)
 {
-	CU_pSuite	 suite;
-	unsigned int	 failed;
+	static const struct cu_test tests[] = {
+		{ "version: 1.0 and 1.1 only (505)", test_version },
+		{ "Transfer-Encoding: chunked only (501), not with "
+		    "Content-Length (400)", test_transfer_encoding },
+		{ "header lines: whitespace before the colon, bare CR, "
+		    "folding (400)", test_header_lines },
+		{ "chunked bodies: strict framing, read byte by byte",
+		    test_chunked },
+		{ "Expect: 100-continue on a raw socket, 413, 417",
+		    test_expect_raw },
+		{ "Expect: 100-continue with curl and a large POST",
+		    test_expect_curl },
+		{ "targets: absolute-form, OPTIONS *", test_targets },
+		{ "error bodies are UTF-8 JSON whatever the request held",
+		    test_error_bodies },
+	};
 
 	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	suite = CU_add_suite("http", NULL, NULL);
-	if (suite == NULL ||
-	    CU_add_test(suite, "version: 1.0 and 1.1 only (505)",
-	    test_version) == NULL ||
-	    CU_add_test(suite, "Transfer-Encoding: chunked only (501), not "
-	    "with Content-Length (400)", test_transfer_encoding) == NULL ||
-	    CU_add_test(suite, "header lines: whitespace before the colon, "
-	    "bare CR, folding (400)", test_header_lines) == NULL ||
-	    CU_add_test(suite, "chunked bodies: strict framing, read byte by "
-	    "byte", test_chunked) == NULL ||
-	    CU_add_test(suite, "Expect: 100-continue on a raw socket, 413, "
-	    "417", test_expect_raw) == NULL ||
-	    CU_add_test(suite, "Expect: 100-continue with curl and a large "
-	    "POST", test_expect_curl) == NULL ||
-	    CU_add_test(suite, "targets: absolute-form, OPTIONS *",
-	    test_targets) == NULL ||
-	    CU_add_test(suite, "error bodies are UTF-8 JSON whatever the "
-	    "request held", test_error_bodies) == NULL) {
-		CU_cleanup_registry();
-		return (CU_get_error());
-	}
 	if ((hd = hd_start(NULL)) == NULL) {
-		CU_cleanup_registry();
-		fprintf(stderr, "cannot start logwired\n");
+		fprintf(stderr, "test_http: cannot start logwired\n");
 		return (1);
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	if (failed != 0)
-		hd_keep(hd);
-	hd_free(hd);
-	CU_cleanup_registry();
-	return (failed != 0 ? 1 : 0);
+	return (hd_finish(hd, cu_run("http", tests, nitems(tests))));
 }

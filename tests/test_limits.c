@@ -288,8 +288,7 @@ test_max_connections(void)
 	extra = hd_ws_connect(hd, "/v1/ws", NULL, &status, &cause);
 	CU_ASSERT(extra == NULL);
 	free(cause);
-	if (extra != NULL)
-		wsc_close(extra);
+	wsc_close(extra);
 	/* The three still work. */
 	for (i = 0; i < 3; i++) {
 		hd_ws_send_json(w[i], "{\"op\":\"ping\",\"ref\":%d}", i);
@@ -301,8 +300,7 @@ test_max_connections(void)
 	w[0] = hd_ws(hd);
 	CU_ASSERT(w[0] != NULL);
 	for (i = 0; i < 3; i++)
-		if (w[i] != NULL)
-			wsc_close(w[i]);
+		wsc_close(w[i]);
 	hd_free(hd);
 }
 

@@ -34,16 +34,12 @@
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
-#include <http_parser.h>
 #include <jansson.h>
 #include <zstd.h>
 
 #include "harness.h"
 #include "cu_run.h"
 
-#ifndef nitems
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
-#endif
 #ifndef MIN
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
 #endif
@@ -59,49 +55,6 @@
 
 /* The daemon shared by most tests (started by the suite). */
 static struct hd	*hd;
-
-/*
- * Check a condition; on failure say where and what came, then count it
- * with CUnit (the test goes on, so that daemons are always stopped).
- */
-#define EXPECT(cond, ...) do {						\
-	int	ok_ = (cond) != 0;					\
-									\
-	if (!ok_) {							\
-		fprintf(stderr, "\n  %s:%d: failed: %s\n    ",		\
-		    __FILE__, __LINE__, #cond);				\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-	CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "",	\
-	    CU_FALSE);							\
-} while (0)
-
-/* Return a new string from a format, or abort. */
-static char *
-tfmt(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return (s);
-}
-
-/* Sleep for ms milliseconds. */
-static void
-msleep(int ms)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* An integer member of an object, or -1 (absent, not an integer). */
 static long long
@@ -219,7 +172,7 @@ post_ok(struct hd *d, const char *chan, const char *body)
 	char	*path;
 	int	 status;
 
-	path = tfmt("/v1/channels/%s/messages", chan);
+	path = cu_fmt("/v1/channels/%s/messages", chan);
 	j = req_json(d, "POST", path, NULL, body, &status);
 	items = json_object_get(j, "items");
 	if (status != 201 || !json_is_array(items) ||
@@ -263,7 +216,7 @@ chan_head(struct hd *d, const char *chan)
 	long long	 head;
 	char		*path;
 
-	path = tfmt("/v1/channels/%s", chan);
+	path = cu_fmt("/v1/channels/%s", chan);
 	j = get_ok(d, path);
 	free(path);
 	head = jint(j, "head");
@@ -309,7 +262,7 @@ get_page(struct hd *d, const char *path, char **next)
 			goto fail;
 		}
 	} else {
-		want = tfmt("<%s>; rel=\"next\"", json_string_value(n));
+		want = cu_fmt("<%s>; rel=\"next\"", json_string_value(n));
 		if (link == NULL || strcmp(link, want) != 0) {
 			fprintf(stderr, "    GET %s: next %s but Link: %s\n",
 			    path, json_string_value(n), link != NULL ? link :
@@ -483,7 +436,7 @@ test_history_pages(void)
 	EXPECT(started, "cannot start the publisher thread");
 	/* Let the publisher get going so that pages race with it. */
 	for (i = 0; i < 200 && a.posts < 3 && !a.failed; i++)
-		msleep(5);
+		hd_sleep(5);
 
 	/* Backward: from the head when the first page was read down to 1. */
 	follow_history(hd, "/v1/channels/pages/messages?limit=37", "pages",
@@ -592,7 +545,7 @@ range_is(const char *query, uint64_t lo, uint64_t hi)
 	char		*path;
 	int		 ok;
 
-	path = tfmt("/v1/channels/times/messages?direction=forward&"
+	path = cu_fmt("/v1/channels/times/messages?direction=forward&"
 	    "limit=7&%s", query);
 	follow_history(hd, path, "times", &s);
 	ok = !s.bad && serials_are(&s, lo, hi, 0);
@@ -611,7 +564,7 @@ read_times(const char *chan, uint64_t *serial, long long *tm, size_t max)
 	char	*path;
 	size_t	 i, n = 0;
 
-	path = tfmt("/v1/channels/%s/messages?direction=forward&limit=1000",
+	path = cu_fmt("/v1/channels/%s/messages?direction=forward&limit=1000",
 	    chan);
 	j = get_ok(hd, path);
 	free(path);
@@ -681,9 +634,9 @@ test_time_ranges(void)
 
 	for (bi = 0; bi < 3; bi++) {
 		if (bi > 0)
-			msleep(20);
+			hd_sleep(20);
 		for (i = 0; i < 5; i++) {
-			q = tfmt("{\"data\":{\"i\":%zu}}", bi * 5 + i + 1);
+			q = cu_fmt("{\"data\":{\"i\":%zu}}", bi * 5 + i + 1);
 			reply = post_ok(hd, "times", q);
 			EXPECT(reply != NULL, "publish %s", q);
 			json_decref(reply);
@@ -708,35 +661,35 @@ test_time_ranges(void)
 	    b[0].tmax, b[1].tmin, b[1].tmax, b[2].tmin, b[2].tmax);
 
 	/* The bursts' own boundaries. */
-	q = tfmt("start=%lld&end=%lld", b[1].tmin, b[1].tmax);
+	q = cu_fmt("start=%lld&end=%lld", b[1].tmin, b[1].tmax);
 	EXPECT(range_is(q, b[1].lo, b[1].hi), "burst 2 alone");
 	free(q);
-	q = tfmt("start=%lld", b[1].tmin);
+	q = cu_fmt("start=%lld", b[1].tmin);
 	EXPECT(range_is(q, b[1].lo, b[2].hi), "bursts 2 and 3");
 	free(q);
-	q = tfmt("end=%lld", b[0].tmax);
+	q = cu_fmt("end=%lld", b[0].tmax);
 	EXPECT(range_is(q, b[0].lo, b[0].hi), "burst 1 by its last time");
 	free(q);
-	q = tfmt("end=%lld", b[1].tmin - 1);
+	q = cu_fmt("end=%lld", b[1].tmin - 1);
 	EXPECT(range_is(q, b[0].lo, b[0].hi), "burst 1 by end before 2");
 	free(q);
-	q = tfmt("start=%lld&end=%lld", b[0].tmax + 1, b[2].tmin - 1);
+	q = cu_fmt("start=%lld&end=%lld", b[0].tmax + 1, b[2].tmin - 1);
 	EXPECT(range_is(q, b[1].lo, b[1].hi), "burst 2 between the gaps");
 	free(q);
-	q = tfmt("start=%lld", b[2].tmax + 1);
+	q = cu_fmt("start=%lld", b[2].tmax + 1);
 	EXPECT(range_is(q, 1, 0), "nothing after the last time");
 	free(q);
-	q = tfmt("end=%lld", b[0].tmin - 1);
+	q = cu_fmt("end=%lld", b[0].tmin - 1);
 	EXPECT(range_is(q, 1, 0), "nothing before the first time");
 	free(q);
-	q = tfmt("start=%lld&end=%lld", b[2].tmin, b[0].tmax);
+	q = cu_fmt("start=%lld&end=%lld", b[2].tmin, b[0].tmax);
 	EXPECT(range_is(q, 1, 0), "start after end");
 	free(q);
-	q = tfmt("start=%lld&from=%llu", b[0].tmin,
+	q = cu_fmt("start=%lld&from=%llu", b[0].tmin,
 	    (unsigned long long)b[1].lo + 2);
 	EXPECT(range_is(q, b[1].lo + 2, b[2].hi), "start with a later from");
 	free(q);
-	q = tfmt("start=%lld&to=%llu", b[1].tmin,
+	q = cu_fmt("start=%lld&to=%llu", b[1].tmin,
 	    (unsigned long long)b[1].hi - 1);
 	EXPECT(range_is(q, b[1].lo, b[1].hi - 1), "start with to");
 	free(q);
@@ -748,11 +701,11 @@ test_time_ranges(void)
 			;
 		for (hi_i = n; hi_i > 0 && tm[hi_i - 1] > t; hi_i--)
 			;
-		q = tfmt("start=%lld", t);
+		q = cu_fmt("start=%lld", t);
 		EXPECT(range_is(q, serial[lo_i], serial[n - 1]), "start %lld",
 		    t);
 		free(q);
-		q = tfmt("end=%lld", t);
+		q = cu_fmt("end=%lld", t);
 		EXPECT(range_is(q, serial[0], serial[hi_i - 1]), "end %lld",
 		    t);
 		free(q);
@@ -762,7 +715,7 @@ test_time_ranges(void)
 	{
 		struct serials	s;
 
-		path = tfmt("/v1/channels/times/messages?limit=4&start=%lld&"
+		path = cu_fmt("/v1/channels/times/messages?limit=4&start=%lld&"
 		    "end=%lld", b[1].tmin, b[2].tmax);
 		follow_history(hd, path, "times", &s);
 		EXPECT(!s.bad && serials_are(&s, b[1].lo, b[2].hi, 1),
@@ -772,7 +725,7 @@ test_time_ranges(void)
 	}
 
 	/* Export takes the same bounds. */
-	path = tfmt("/v1/channels/times/export?start=%lld&end=%lld",
+	path = cu_fmt("/v1/channels/times/export?start=%lld&end=%lld",
 	    b[1].tmin, b[1].tmax);
 	en = export_serials(path, es, 32, &bad);
 	EXPECT(!bad && en == 5, "export %s: %zu lines", path, en);
@@ -780,7 +733,7 @@ test_time_ranges(void)
 		EXPECT(es[k] == b[1].lo + k, "export line %zu serial %llu", k,
 		    (unsigned long long)es[k]);
 	free(path);
-	path = tfmt("/v1/channels/times/export?from=%llu&end=%lld",
+	path = cu_fmt("/v1/channels/times/export?from=%llu&end=%lld",
 	    (unsigned long long)b[0].lo + 1, b[1].tmax);
 	en = export_serials(path, es, 32, &bad);
 	EXPECT(!bad && en == 9 && es[0] == b[0].lo + 1 && es[8] == b[1].hi,
@@ -1161,110 +1114,53 @@ write_all(int fd, const char *p, size_t len)
 	return (0);
 }
 
-/* One response read from a raw connection. */
-struct rresp {
-	int	 status;
-	char	*body;
-	size_t	 bodylen;
-	char	*headers;	/* "name: value\n" lines, names lowercased */
-	size_t	 hlen;
-};
-
-/* Several responses on one connection, parsed as they come. */
+/*
+ * Several responses on one connection, each read by its own struct hresp
+ * (src/client) as its bytes come.
+ */
+#define RCONN_MAX	16
 struct rconn {
-	http_parser	 p;
-	struct rresp	 r[16];
+	struct hresp	*r[RCONN_MAX];
 	size_t		 n;		/* responses complete */
-	size_t		 cur;		/* the one being read */
-	const int	*head;		/* which ones answer HEAD */
-	int		 in_value;
 	int		 closed;
 	size_t		 extra;		/* bytes after the last wanted */
 };
 
-static void
-rresp_add(char **s, size_t *len, const char *p, size_t n)
-{
-	*s = realloc(*s, *len + n + 1);
-	memcpy(*s + *len, p, n);
-	*len += n;
-	(*s)[*len] = '\0';
-}
-
+/*
+ * Parse len bytes that came on the connection into its responses (head[i]
+ * set for those answering HEAD) until want are complete; count the bytes
+ * beyond in rc->extra.  Return -1 on a bad response (said on stderr).
+ */
 static int
-rconn_begin(http_parser *p)
+rconn_feed(struct rconn *rc, const char *buf, size_t len, size_t want,
+    const int *head)
 {
-	struct rconn	*rc = p->data;
+	size_t	off, used;
+	int	st;
 
-	if (rc->cur >= 16)
-		return (-1);
-	memset(&rc->r[rc->cur], 0, sizeof rc->r[rc->cur]);
-	rc->in_value = 0;
-	return (0);
-}
-
-static int
-rconn_field(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*rc = p->data;
-	struct rresp	*r = &rc->r[rc->cur];
-	size_t		 i, old = r->hlen;
-
-	if (rc->in_value)
-		rresp_add(&r->headers, &r->hlen, "\n", 1);
-	rc->in_value = 0;
-	rresp_add(&r->headers, &r->hlen, at, len);
-	for (i = old; i < r->hlen; i++) {
-		if (r->headers[i] >= 'A' && r->headers[i] <= 'Z')
-			r->headers[i] += 'a' - 'A';
+	for (off = 0; off < len; off += used) {
+		if (rc->n >= want) {
+			rc->extra += len - off;
+			break;
+		}
+		if (rc->n == RCONN_MAX) {
+			fprintf(stderr, "    more than %d responses\n",
+			    RCONN_MAX);
+			return (-1);
+		}
+		if (rc->r[rc->n] == NULL)
+			rc->r[rc->n] = hresp_new(head != NULL && head[rc->n],
+			    SIZE_MAX, NULL, NULL);
+		st = hresp_feed(rc->r[rc->n], buf + off, len - off, &used);
+		if (st == HRESP_ERROR) {
+			fprintf(stderr, "    bad response %zu: %s\n", rc->n,
+			    hresp_error(rc->r[rc->n]));
+			return (-1);
+		}
+		if (st == HRESP_MORE)
+			break;
+		rc->n++;
 	}
-	return (0);
-}
-
-static int
-rconn_value(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*rc = p->data;
-	struct rresp	*r = &rc->r[rc->cur];
-
-	if (!rc->in_value)
-		rresp_add(&r->headers, &r->hlen, ": ", 2);
-	rc->in_value = 1;
-	rresp_add(&r->headers, &r->hlen, at, len);
-	return (0);
-}
-
-static int
-rconn_headers(http_parser *p)
-{
-	struct rconn	*rc = p->data;
-	struct rresp	*r = &rc->r[rc->cur];
-
-	rresp_add(&r->headers, &r->hlen, "\n", 1);
-	r->status = p->status_code;
-	return (rc->head != NULL && rc->head[rc->cur] ? 1 : 0);
-}
-
-static int
-rconn_body(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*rc = p->data;
-
-	rresp_add(&rc->r[rc->cur].body, &rc->r[rc->cur].bodylen, at, len);
-	return (0);
-}
-
-static int
-rconn_done(http_parser *p)
-{
-	struct rconn	*rc = p->data;
-
-	if (rc->r[rc->cur].body == NULL)
-		rresp_add(&rc->r[rc->cur].body, &rc->r[rc->cur].bodylen, "",
-		    0);
-	rc->cur++;
-	rc->n++;
-	http_parser_pause(p, 1);
 	return (0);
 }
 
@@ -1278,25 +1174,11 @@ static size_t
 rconn_read(int fd, struct rconn *rc, size_t want, const int *head,
     int timeout_ms)
 {
-	static http_parser_settings	 set;
-	struct pollfd			 pfd;
-	char				 buf[65536];
-	ssize_t				 n;
-	size_t				 off, done;
-	int				 waited = 0;
+	struct pollfd	pfd;
+	char		buf[65536];
+	ssize_t		n;
+	int		waited = 0;
 
-	http_parser_settings_init(&set);
-	set.on_message_begin = rconn_begin;
-	set.on_header_field = rconn_field;
-	set.on_header_value = rconn_value;
-	set.on_headers_complete = rconn_headers;
-	set.on_body = rconn_body;
-	set.on_message_complete = rconn_done;
-	rc->head = head;
-	if (rc->p.data == NULL) {
-		http_parser_init(&rc->p, HTTP_RESPONSE);
-		rc->p.data = rc;
-	}
 	while (rc->n < want && !rc->closed && waited < timeout_ms) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -1308,26 +1190,8 @@ rconn_read(int fd, struct rconn *rc, size_t want, const int *head,
 			rc->closed = 1;
 			break;
 		}
-		for (off = 0; off < (size_t)n; off += done) {
-			if (rc->n >= want) {
-				rc->extra += (size_t)n - off;
-				break;
-			}
-			done = http_parser_execute(&rc->p, &set, buf + off,
-			    (size_t)n - off);
-			if (HTTP_PARSER_ERRNO(&rc->p) == HPE_PAUSED) {
-				http_parser_pause(&rc->p, 0);
-				/* The byte that paused it was consumed. */
-			} else if (HTTP_PARSER_ERRNO(&rc->p) != HPE_OK) {
-				fprintf(stderr, "    bad response %zu: %s\n",
-				    rc->n, http_errno_description(
-				    HTTP_PARSER_ERRNO(&rc->p)));
-				rc->closed = 1;
-				return (rc->n);
-			}
-			if (done == 0)
-				break;
-		}
+		if (rconn_feed(rc, buf, (size_t)n, want, head) != 0)
+			rc->closed = 1;
 	}
 	return (rc->n);
 }
@@ -1363,17 +1227,57 @@ rconn_free(struct rconn *rc)
 {
 	size_t	i;
 
-	for (i = 0; i < rc->cur && i < 16; i++) {
-		free(rc->r[i].body);
-		free(rc->r[i].headers);
-	}
+	for (i = 0; i < RCONN_MAX; i++)
+		hresp_free(rc->r[i]);
+	memset(rc, 0, sizeof *rc);
 }
 
-/* Whether response r has header "name: value" (name lowercase). */
+/* Response i's status. */
 static int
-rresp_has(const struct rresp *r, const char *line)
+rconn_status(const struct rconn *rc, size_t i)
 {
-	return (r->headers != NULL && strstr(r->headers, line) != NULL);
+	return (hresp_status(rc->r[i]));
+}
+
+/* Response i's body (NUL-terminated, "" if none). */
+static const char *
+rconn_body(const struct rconn *rc, size_t i)
+{
+	size_t	len;
+
+	return (hresp_body(rc->r[i], &len));
+}
+
+/* Response i's body length. */
+static size_t
+rconn_bodylen(const struct rconn *rc, size_t i)
+{
+	size_t	len;
+
+	hresp_body(rc->r[i], &len);
+	return (len);
+}
+
+/*
+ * Whether response i has the header name (any case) with value holding
+ * value (NULL: any value).
+ */
+static int
+rconn_has(const struct rconn *rc, size_t i, const char *name,
+    const char *value)
+{
+	const char	*v = hresp_header(rc->r[i], name);
+
+	return (v != NULL && (value == NULL || strstr(v, value) != NULL));
+}
+
+/* Response i's header name for a message ("-" when absent). */
+static const char *
+rconn_header(const struct rconn *rc, size_t i, const char *name)
+{
+	const char	*v = hresp_header(rc->r[i], name);
+
+	return (v != NULL ? v : "-");
 }
 
 /*
@@ -1386,14 +1290,14 @@ rresp_has(const struct rresp *r, const char *line)
 static void
 test_pipelining(void)
 {
-	static const int	 heads[16] = { 0, 0, 0, 0, 1 };
+	static const int	 heads[RCONN_MAX] = { 0, 0, 0, 0, 1 };
 	struct rconn		 rc;
 	json_t			*j;
 	char			*req;
 	int			 fd, closed;
 	size_t			 n, i;
 
-	req = tfmt(
+	req = cu_fmt(
 	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "POST /v1/channels/pipe/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 14\r\n\r\n"
@@ -1422,48 +1326,50 @@ test_pipelining(void)
 	EXPECT(closed, "connection still open after Connection: close");
 	EXPECT(rc.extra == 0, "%zu bytes after the last response", rc.extra);
 	if (n == 8) {
-		EXPECT(rc.r[0].status == 200 && strstr(rc.r[0].body,
-		    "\"ok\"") != NULL, "1: %d %s", rc.r[0].status,
-		    rc.r[0].body);
-		j = json_loads(rc.r[1].body, 0, NULL);
-		EXPECT(rc.r[1].status == 201 && jint(json_array_get(
+		EXPECT(rconn_status(&rc, 0) == 200 && strstr(rconn_body(&rc,
+		    0), "\"ok\"") != NULL, "1: %d %s", rconn_status(&rc, 0),
+		    rconn_body(&rc, 0));
+		j = json_loads(rconn_body(&rc, 1), 0, NULL);
+		EXPECT(rconn_status(&rc, 1) == 201 && jint(json_array_get(
 		    json_object_get(j, "items"), 0), "serial") == 1,
-		    "2: %d %s", rc.r[1].status, rc.r[1].body);
+		    "2: %d %s", rconn_status(&rc, 1), rconn_body(&rc, 1));
 		json_decref(j);
-		j = json_loads(rc.r[2].body, 0, NULL);
-		EXPECT(rc.r[2].status == 200 && jstr(j, "data") != NULL &&
-		    strcmp(jstr(j, "data"), "one") == 0, "3: %d %s",
-		    rc.r[2].status, rc.r[2].body);
+		j = json_loads(rconn_body(&rc, 2), 0, NULL);
+		EXPECT(rconn_status(&rc, 2) == 200 && jstr(j, "data") !=
+		    NULL && strcmp(jstr(j, "data"), "one") == 0, "3: %d %s",
+		    rconn_status(&rc, 2), rconn_body(&rc, 2));
 		json_decref(j);
-		j = json_loads(rc.r[3].body, 0, NULL);
-		EXPECT(rc.r[3].status == 404 && jerr(j) == 40400, "4: %d %s",
-		    rc.r[3].status, rc.r[3].body);
+		j = json_loads(rconn_body(&rc, 3), 0, NULL);
+		EXPECT(rconn_status(&rc, 3) == 404 && jerr(j) == 40400,
+		    "4: %d %s", rconn_status(&rc, 3), rconn_body(&rc, 3));
 		json_decref(j);
-		EXPECT(rc.r[4].status == 200 && rc.r[4].bodylen == 0 &&
-		    rresp_has(&rc.r[4], "content-length: "), "5 (HEAD): %d "
-		    "%zu bytes of body, headers %s", rc.r[4].status,
-		    rc.r[4].bodylen, rc.r[4].headers);
-		EXPECT(rc.r[5].status == 200 &&
-		    rresp_has(&rc.r[5], "transfer-encoding: chunked") &&
-		    strstr(rc.r[5].body, "\"one\"") != NULL &&
-		    strchr(rc.r[5].body, '\n') == rc.r[5].body +
-		    rc.r[5].bodylen - 1, "6 (export): %d %s", rc.r[5].status,
-		    rc.r[5].body);
-		j = json_loads(rc.r[6].body, 0, NULL);
-		EXPECT(rc.r[6].status == 201 && jint(json_array_get(
+		EXPECT(rconn_status(&rc, 4) == 200 && rconn_bodylen(&rc, 4) ==
+		    0 && rconn_has(&rc, 4, "content-length", NULL),
+		    "5 (HEAD): %d %zu bytes of body, content-length %s",
+		    rconn_status(&rc, 4), rconn_bodylen(&rc, 4),
+		    rconn_header(&rc, 4, "content-length"));
+		EXPECT(rconn_status(&rc, 5) == 200 &&
+		    rconn_has(&rc, 5, "transfer-encoding", "chunked") &&
+		    strstr(rconn_body(&rc, 5), "\"one\"") != NULL &&
+		    strchr(rconn_body(&rc, 5), '\n') == rconn_body(&rc, 5) +
+		    rconn_bodylen(&rc, 5) - 1, "6 (export): %d %s",
+		    rconn_status(&rc, 5), rconn_body(&rc, 5));
+		j = json_loads(rconn_body(&rc, 6), 0, NULL);
+		EXPECT(rconn_status(&rc, 6) == 201 && jint(json_array_get(
 		    json_object_get(j, "items"), 0), "serial") == 2,
-		    "7: %d %s", rc.r[6].status, rc.r[6].body);
+		    "7: %d %s", rconn_status(&rc, 6), rconn_body(&rc, 6));
 		json_decref(j);
-		j = json_loads(rc.r[7].body, 0, NULL);
-		EXPECT(rc.r[7].status == 200 && json_array_size(
+		j = json_loads(rconn_body(&rc, 7), 0, NULL);
+		EXPECT(rconn_status(&rc, 7) == 200 && json_array_size(
 		    json_object_get(j, "items")) == 2 && strcmp(jstr(
 		    json_array_get(json_object_get(j, "items"), 1), "data"),
-		    "two") == 0 && rresp_has(&rc.r[7], "connection: close"),
-		    "8: %d %s", rc.r[7].status, rc.r[7].body);
+		    "two") == 0 && rconn_has(&rc, 7, "connection", "close"),
+		    "8: %d %s", rconn_status(&rc, 7), rconn_body(&rc, 7));
 		json_decref(j);
 		for (i = 0; i < 7; i++)
-			EXPECT(!rresp_has(&rc.r[i], "connection: close"),
-			    "response %zu closes: %s", i + 1, rc.r[i].headers);
+			EXPECT(!rconn_has(&rc, i, "connection", "close"),
+			    "response %zu closes: connection %s", i + 1,
+			    rconn_header(&rc, i, "connection"));
 	}
 	rconn_free(&rc);
 
@@ -1474,20 +1380,21 @@ test_pipelining(void)
 		return;
 	}
 	for (i = 0; i < 5; i++) {
-		req = tfmt("GET /v1/channels/pipe/messages/%zu HTTP/1.1\r\n"
+		req = cu_fmt("GET /v1/channels/pipe/messages/%zu HTTP/1.1\r\n"
 		    "Host: x\r\n\r\n", i % 2 + 1);
 		if (i == 2) {
 			EXPECT(write_all(fd, req, 10) == 0, "write");
-			msleep(50);
+			hd_sleep(50);
 			EXPECT(write_all(fd, req + 10, strlen(req) - 10) == 0,
 			    "write");
 		} else
 			EXPECT(write_all(fd, req, strlen(req)) == 0, "write");
 		free(req);
 		n = rconn_read(fd, &rc, i + 1, NULL, RAW_TIMEOUT);
-		EXPECT(n == i + 1 && rc.r[i].status == 200 &&
-		    strstr(rc.r[i].body, i % 2 ? "\"two\"" : "\"one\"") !=
-		    NULL, "keep-alive request %zu: %zu responses", i + 1, n);
+		EXPECT(n == i + 1 && rconn_status(&rc, i) == 200 &&
+		    strstr(rconn_body(&rc, i), i % 2 ? "\"two\"" :
+		    "\"one\"") != NULL, "keep-alive request %zu: %zu "
+		    "responses", i + 1, n);
 		if (n != i + 1)
 			break;
 	}
@@ -1515,6 +1422,40 @@ raw_is(const char *resp, int status, long long code)
 	ok = jerr(j) == code;
 	json_decref(j);
 	return (ok);
+}
+
+/*
+ * Send req (NUL-terminated) on a new connection to d and expect an answer
+ * with status and code (-1: any body) before the server closes; what
+ * names the exchange in a failure.
+ */
+static void
+raw_expect(struct hd *d, const char *req, int status, long long code,
+    const char *what)
+{
+	char	*resp;
+	size_t	 rlen;
+	int	 rc;
+
+	rc = hd_raw(d, req, strlen(req), &resp, &rlen, RAW_TIMEOUT);
+	EXPECT(rc == 0 && raw_is(resp, status, code), "%s: rc %d, %.300s",
+	    what, rc, resp);
+	free(resp);
+}
+
+/* A GET /healthz whose head holds a header of n bytes (caller frees). */
+static char *
+big_head(size_t n)
+{
+	char	*filler, *req;
+
+	filler = malloc(n + 1);
+	memset(filler, 'h', n);
+	filler[n] = '\0';
+	req = cu_fmt("GET /healthz HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\nX-Big: %s\r\n\r\n", filler);
+	free(filler);
+	return (req);
 }
 
 /* One request expected to fail. */
@@ -1671,7 +1612,7 @@ test_errors(void)
 	big = malloc(300);
 	memset(big, 'n', 256);
 	big[256] = '\0';
-	path = tfmt("/v1/channels/%s/messages", big);
+	path = cu_fmt("/v1/channels/%s/messages", big);
 	j = req_json(hd, "POST", path, NULL, "{\"data\":1}", &status);
 	EXPECT(status == 400 && jerr(j) == 40002, "256-byte name: %d %lld",
 	    status, jerr(j));
@@ -1694,7 +1635,7 @@ test_errors(void)
 	    status, jerr(j));
 	json_decref(j);
 	/* The same inside an array with a good one: nothing stored. */
-	req = tfmt("[{\"data\":1},%s]", big);
+	req = cu_fmt("[{\"data\":1},%s]", big);
 	j = req_json(hd, "POST", "/v1/channels/errs/messages", NULL, req,
 	    &status);
 	EXPECT(status == 413 && jerr(j) == 41300, "large in array: %d %lld",
@@ -1721,53 +1662,26 @@ test_errors(void)
 	free(big);
 
 	/* A body over the default --max-body-bytes (8 MiB), by its head. */
-	req = tfmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Length: %d\r\n\r\n{\"data\":", 8 * 1024 * 1024 + 1);
-	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 413, 41300), "8 MiB + 1: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	raw_expect(hd, req, 413, 41300, "8 MiB + 1");
 	free(req);
 
 	/* Malformed request line: 400, then the connection closes. */
-	rc = hd_raw(hd, "GARBAGE\r\n\r\n", 11, &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 400, 40000), "request line: rc %d, "
-	    "%.300s", rc, resp);
-	free(resp);
-	req = tfmt("GET /healthz HTTP/9.9 x\r\n\r\n");
-	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	free(req);
-	EXPECT(rc == 0 && raw_is(resp, 400, -1), "bad version: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	raw_expect(hd, "GARBAGE\r\n\r\n", 400, 40000, "request line");
+	raw_expect(hd, "GET /healthz HTTP/9.9 x\r\n\r\n", 400, -1,
+	    "bad version");
 
-	/* A head over --max-header-bytes (16 KiB). */
-	big = malloc(20000 + 128);
-	len = (size_t)sprintf(big, "GET /healthz HTTP/1.1\r\nHost: x\r\n"
-	    "X-Big: ");
-	memset(big + len, 'h', 20000);
-	len += 20000;
-	len += (size_t)sprintf(big + len, "\r\nConnection: close\r\n\r\n");
-	rc = hd_raw(hd, big, len, &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 431, -1), "large head: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	/* A head over --max-header-bytes (16 KiB); just under it is fine. */
+	big = big_head(20000);
+	raw_expect(hd, big, 431, -1, "large head");
 	free(big);
-	/* Just under it is fine. */
-	big = malloc(16384);
-	len = (size_t)sprintf(big, "GET /healthz HTTP/1.1\r\nHost: x\r\n"
-	    "Connection: close\r\nX-Big: ");
-	memset(big + len, 'h', 12000);
-	len += 12000;
-	len += (size_t)sprintf(big + len, "\r\n\r\n");
-	rc = hd_raw(hd, big, len, &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 200, -1), "12 KB head: rc %d, %.300s",
-	    rc, resp);
-	free(resp);
+	big = big_head(12000);
+	raw_expect(hd, big, 200, -1, "12 KB head");
 	free(big);
 
 	/* Chunked request bodies: accepted, and bounded by max-body-bytes. */
-	req = tfmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/errs/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 	    "5\r\n{\"dat\r\n9\r\na\":\"chunk\r\n2\r\n\"}\r\n0\r\n\r\n");
 	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
@@ -1788,13 +1702,10 @@ test_errors(void)
 	memset(big, ' ', 8000);
 	big[8000] = '\0';
 	memcpy(big, "{\"data\":1}", 10);
-	req = tfmt("POST /v1/channels/c/messages HTTP/1.1\r\nHost: x\r\n"
+	req = cu_fmt("POST /v1/channels/c/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 	    "1f40\r\n%.8000s\r\n0\r\n\r\n", big);
-	rc = hd_raw(d, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	EXPECT(rc == 0 && raw_is(resp, 413, 41300), "chunked over 4096: rc "
-	    "%d, %.300s", rc, resp);
-	free(resp);
+	raw_expect(d, req, 413, 41300, "chunked over 4096");
 	free(req);
 	j = req_json(d, "POST", "/v1/channels/c/messages", NULL, big, &status);
 	EXPECT(status == 413 && jerr(j) == 41300, "body over 4096: %d",
@@ -1835,7 +1746,7 @@ test_head(void)
 	req = "HEAD /v1/channels/pub HTTP/1.1\r\nHost: x\r\n"
 	    "Connection: close\r\n\r\n";
 	rc = hd_raw(hd, req, strlen(req), &resp, &len, RAW_TIMEOUT);
-	want = tfmt("Content-Length: %zu\r\n", g.bodylen);
+	want = cu_fmt("Content-Length: %zu\r\n", g.bodylen);
 	end = strstr(resp, "\r\n\r\n");
 	EXPECT(rc == 0 && raw_is(resp, 200, -1) && strcasestr(resp, want) !=
 	    NULL && end != NULL && end + 4 == resp + len,
@@ -1875,10 +1786,22 @@ test_cors(void)
 	static const char *const	 pre[] = { "Origin: " CORS_OK,
 		"Access-Control-Request-Method: POST",
 		"Access-Control-Request-Headers: content-type", NULL };
+	static const struct {
+		const char	*method;
+		const char	*path;
+		const char	*body;
+		int		 status;
+	} allowed[] = {
+		{ "GET", "/v1/channels/pub", NULL, 200 },
+		{ "GET", "/v1/channels/nosuch", NULL, 404 },
+		{ "POST", "/v1/channels/cors/messages", "{\"data\":1}", 201 },
+		{ "GET", "/v1/channels/cors/export", NULL, 200 },
+		{ "GET", "/v1/snapshot", NULL, 200 },
+	};
 	struct hd_resp			 r;
-	const char			*v;
+	const char			*v, *body;
 	char				*raw, *resp;
-	size_t				 len;
+	size_t				 len, i;
 	int				 rc;
 
 	EXPECT(hd_http(hd, "OPTIONS", "/v1/channels/pub/messages", pre, NULL,
@@ -1896,38 +1819,19 @@ test_cors(void)
 	    "preflight from %s allowed", CORS_BAD);
 	hd_resp_free(&r);
 
-	EXPECT(hd_http(hd, "GET", "/v1/channels/pub", ok, NULL, 0, &r) == 0,
-	    "GET");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 200 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "GET: ACAO %s", v);
-	hd_resp_free(&r);
-	EXPECT(hd_http(hd, "GET", "/v1/channels/nosuch", ok, NULL, 0,
-	    &r) == 0, "GET");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 404 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "404: ACAO %s", v);
-	hd_resp_free(&r);
-	EXPECT(hd_http(hd, "POST", "/v1/channels/cors/messages", ok,
-	    "{\"data\":1}", 10, &r) == 0, "POST");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 201 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "POST: ACAO %s", v);
-	hd_resp_free(&r);
-	EXPECT(hd_http(hd, "GET", "/v1/channels/cors/export", ok, NULL, 0,
-	    &r) == 0, "export");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 200 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "export: ACAO %s", v);
-	hd_resp_free(&r);
-
-	EXPECT(hd_http(hd, "GET", "/v1/snapshot", ok, NULL, 0, &r) == 0,
-	    "snapshot");
-	v = hd_resp_header(&r, "Access-Control-Allow-Origin");
-	EXPECT(r.status == 200 && v != NULL && strcmp(v, CORS_OK) == 0,
-	    "snapshot: %d, ACAO %s", r.status, v);
-	hd_resp_free(&r);
-	raw = tfmt("POST /v1/channels/cors/messages HTTP/1.1\r\nHost: x\r\n"
+	/* Every answer to an allowed origin names it, errors too. */
+	for (i = 0; i < nitems(allowed); i++) {
+		body = allowed[i].body;
+		EXPECT(hd_http(hd, allowed[i].method, allowed[i].path, ok,
+		    body, body != NULL ? strlen(body) : 0, &r) == 0, "%s %s",
+		    allowed[i].method, allowed[i].path);
+		v = hd_resp_header(&r, "Access-Control-Allow-Origin");
+		EXPECT(r.status == allowed[i].status && v != NULL &&
+		    strcmp(v, CORS_OK) == 0, "%s %s: %d, ACAO %s",
+		    allowed[i].method, allowed[i].path, r.status, v);
+		hd_resp_free(&r);
+	}
+	raw = cu_fmt("POST /v1/channels/cors/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Origin: " CORS_OK "\r\nContent-Length: %d\r\n\r\n",
 	    9 * 1024 * 1024);
 	rc = hd_raw(hd, raw, strlen(raw), &resp, &len, RAW_TIMEOUT);
@@ -2041,7 +1945,7 @@ test_rest_to_ws(void)
 		json_decref(j);
 		if (subs == 0)
 			break;
-		msleep(20);
+		hd_sleep(20);
 	}
 	EXPECT(subs == 0, "subscribers %lld after the close", subs);
 }
@@ -2132,7 +2036,7 @@ lang_rest(const char *chan, const char *body, long long *serial)
 	long long	 code = -1;
 	int		 status;
 
-	path = tfmt("/v1/channels/%s/messages", chan);
+	path = cu_fmt("/v1/channels/%s/messages", chan);
 	j = req_json(hd, "POST", path, NULL, body, &status);
 	items = json_object_get(j, "items");
 	if (status == 201 && json_array_size(items) > 0) {
@@ -2171,7 +2075,7 @@ test_json_language(void)
 	size_t		 nc = 0, i, k, stored = 0, accepted = 0;
 
 #define CASE(c, ...) do {						\
-	cases[nc].members = tfmt(__VA_ARGS__);				\
+	cases[nc].members = cu_fmt(__VA_ARGS__);			\
 	cases[nc++].code = (c);						\
 } while (0)
 	n62 = nest(62);
@@ -2228,14 +2132,14 @@ test_json_language(void)
 		    cases[i].members);
 		stored += code == 0;
 
-		body = tfmt("{%s}", cases[i].members);
+		body = cu_fmt("{%s}", cases[i].members);
 		code = lang_rest("lang", body, &serial);
 		EXPECT(code == cases[i].code, "case %zu over REST: want %lld, "
 		    "got %lld: %.100s", i, cases[i].code, code, body);
 		stored += code == 0;
 		free(body);
 
-		body = tfmt("[{\"data\":0},{%s}]", cases[i].members);
+		body = cu_fmt("[{\"data\":0},{%s}]", cases[i].members);
 		code = lang_rest("lang", body, &serial);
 		EXPECT(code == cases[i].code, "case %zu in a REST array: "
 		    "want %lld, got %lld", i, cases[i].code, code);
@@ -2254,7 +2158,7 @@ test_json_language(void)
 	    accepted);
 
 	/* Every one reads back from history, WebSocket and REST alike. */
-	path = tfmt("/v1/channels/lang/messages?direction=forward&limit=%zu",
+	path = cu_fmt("/v1/channels/lang/messages?direction=forward&limit=%zu",
 	    stored);
 	j = get_ok(hd, path);
 	free(path);
@@ -2288,8 +2192,7 @@ test_json_language(void)
 out:
 	for (i = 0; i < nc; i++)
 		free(cases[i].members);
-	if (w != NULL)
-		wsc_close(w);
+	wsc_close(w);
 #undef CASE
 }
 
@@ -2625,8 +2528,7 @@ test_metrics(void)
 		EXPECT(v1[8] >= v0[8] + 1, "40000 errors %g -> %g", v0[8],
 		    v1[8]);
 	}
-	if (w != NULL)
-		wsc_close(w);
+	wsc_close(w);
 	free(m0);
 	free(m1);
 }
@@ -2785,7 +2687,7 @@ test_curl(void)
 		CU_FAIL("/usr/bin/curl is missing (Debian package curl)");
 		return;
 	}
-	url = tfmt("%s/v1/channels/curl%%2Fc/messages", hd_url(hd));
+	url = cu_fmt("%s/v1/channels/curl%%2Fc/messages", hd_url(hd));
 	args[0] = "-X";
 	args[1] = "POST";
 	args[2] = "-H";
@@ -2810,7 +2712,7 @@ test_curl(void)
 	free(out);
 
 	/* History, forward, two per page: headers and body. */
-	url2 = tfmt("%s?direction=forward&limit=2", url);
+	url2 = cu_fmt("%s?direction=forward&limit=2", url);
 	args[0] = "-i";
 	args[1] = url2;
 	args[2] = NULL;
@@ -2841,7 +2743,7 @@ test_curl(void)
 	free(out);
 	free(url2);
 	if (link != NULL) {
-		url2 = tfmt("%s%s", hd_url(hd), link);
+		url2 = cu_fmt("%s%s", hd_url(hd), link);
 		args[0] = url2;
 		args[1] = NULL;
 		st = curl(args, &out);
@@ -2858,7 +2760,7 @@ test_curl(void)
 	free(link);
 
 	/* One message. */
-	url2 = tfmt("%s/2", url);
+	url2 = cu_fmt("%s/2", url);
 	args[0] = url2;
 	args[1] = NULL;
 	st = curl(args, &out);
@@ -2870,7 +2772,7 @@ test_curl(void)
 	free(url2);
 
 	/* Export: curl --compressed negotiates zstd and decodes it. */
-	url2 = tfmt("%s/v1/channels/curl%%2Fc/export", hd_url(hd));
+	url2 = cu_fmt("%s/v1/channels/curl%%2Fc/export", hd_url(hd));
 	{
 		const char	*argv[] = { "/usr/bin/curl", "-sS",
 		    "--max-time", "20", "--compressed", "-D", "-", "-o",
@@ -2930,8 +2832,8 @@ test_snapshot(void)
 	    strcmp(hd_resp_header(&r, "Content-Type"),
 	    "application/octet-stream") == 0, "snapshot: %d, %zu bytes, %s",
 	    r.status, r.bodylen, hd_resp_header(&r, "Content-Type"));
-	path = tfmt("%s/rest.snapshot", hd_dir(hd));
-	dir = tfmt("%s/restored", hd_dir(hd));
+	path = cu_fmt("%s/rest.snapshot", hd_dir(hd));
+	dir = cu_fmt("%s/restored", hd_dir(hd));
 	bin = hd_bin("logwire");
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	EXPECT(fd != -1 && r.bodylen > 0 && write(fd, r.body, r.bodylen) ==
@@ -3014,15 +2916,10 @@ main(void)
 		{ "snapshot", test_snapshot },
 		{ "export of 100k messages", test_export_bulk },
 	};
-	int	rc;
 
 	if ((hd = hd_start(args)) == NULL) {
 		fprintf(stderr, "test_rest: cannot start logwired\n");
 		return (1);
 	}
-	rc = cu_run("rest", tests, nitems(tests));
-	if (rc != 0)
-		hd_keep(hd);
-	hd_free(hd);
-	return (rc);
+	return (hd_finish(hd, cu_run("rest", tests, nitems(tests))));
 }

@@ -118,8 +118,7 @@ test_handshake(void)
 		    "Connection: close\r\n\r\n", 426, NULL },
 	};
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 
 	/* wsc offers logwire.v1 and fails unless it is echoed. */
 	w = ts_ws(hd);
@@ -233,8 +232,7 @@ test_handshake(void)
 	hd_resp_free(&r);
 out:
 	json_decref(j);
-	if (w != NULL)
-		wsc_close(w);
+	wsc_close(w);
 	ts_raw_close(&raw);
 	ts_done(hd, before);
 }
@@ -260,11 +258,10 @@ test_shapes(void)
 	struct hd	*hd;
 	struct wsc	*p = NULL, *s = NULL, *r = NULL;
 	json_t		*j = NULL, *want = NULL;
-	char		 epoch[17], id[64], pos[96];
+	char		 epoch[17], id[64];
 	long long	 now, t;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE((p = ts_ws(hd)) != NULL);
 	REQUIRE((s = ts_ws(hd)) != NULL);
 	REQUIRE(hd_ws_send_json(s, "{\"op\":\"subscribe\",\"channel\":"
@@ -335,9 +332,7 @@ test_shapes(void)
 
 	/* The epoch of the first subscribe is the one to resume with. */
 	REQUIRE((r = ts_ws(hd)) != NULL);
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":1,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(r, "shape", pos, NULL, NULL, &j) == 0);
+	REQUIRE(ts_resume(r, "shape", 1, epoch, NULL, &j) == 0);
 	CU_ASSERT(ts_true(j, "resumed") && ts_int(j, "head") == 2);
 	json_decref(j);
 	j = NULL;
@@ -345,12 +340,9 @@ test_shapes(void)
 out:
 	json_decref(j);
 	json_decref(want);
-	if (p != NULL)
-		wsc_close(p);
-	if (s != NULL)
-		wsc_close(s);
-	if (r != NULL)
-		wsc_close(r);
+	wsc_close(p);
+	wsc_close(s);
+	wsc_close(r);
 	ts_done(hd, before);
 }
 
@@ -481,8 +473,7 @@ test_bad_input(void)
 	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":"
 	    "\"dup\",\"ref\":\"s1\"}") == 0);
 	j = hd_ws_expect_op(w, "subscribed", TS_TIMEOUT);
-	CU_ASSERT(j != NULL && ts_str(j, "ref") != NULL &&
-	    strcmp(ts_str(j, "ref"), "s1") == 0);
+	CU_ASSERT(j != NULL && ts_streq(ts_str(j, "ref"), "s1"));
 	json_decref(j);
 	j = NULL;
 	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"subscribe\",\"channel\":"
@@ -492,8 +483,7 @@ test_bad_input(void)
 	    "\"dup\",\"ref\":3}") == 0);
 	j = hd_ws_expect_op(w, "unsubscribed", TS_TIMEOUT);
 	CU_ASSERT(j != NULL && ts_int(j, "ref") == 3 &&
-	    ts_str(j, "channel") != NULL &&
-	    strcmp(ts_str(j, "channel"), "dup") == 0);
+	    ts_streq(ts_str(j, "channel"), "dup"));
 	json_decref(j);
 	j = NULL;
 	CU_ASSERT(hd_ws_send_json(w, "{\"op\":\"unsubscribe\",\"channel\":"
@@ -600,10 +590,8 @@ test_bad_input(void)
 out:
 	free(big);
 	json_decref(j);
-	if (v != NULL)
-		wsc_drop(v);
-	if (w != NULL)
-		wsc_close(w);
+	wsc_drop(v);
+	wsc_close(w);
 	ts_done(hd, before);
 }
 
@@ -622,8 +610,7 @@ test_idempotent(void)
 	uint64_t	 s1, s2, s3;
 	int		 dup;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE((p = ts_ws(hd)) != NULL);
 	REQUIRE((s = ts_ws(hd)) != NULL);
 	REQUIRE(ts_subscribe(s, "idem", NULL, NULL, NULL, NULL) == 0);
@@ -696,10 +683,8 @@ out:
 	json_decref(a);
 	json_decref(b);
 	json_decref(j);
-	if (p != NULL)
-		wsc_close(p);
-	if (s != NULL)
-		wsc_close(s);
+	wsc_close(p);
+	wsc_close(s);
 	ts_done(hd, before);
 }
 
@@ -787,11 +772,10 @@ test_resume_dropped(void)
 	struct wsc	*a = NULL, *b = NULL;
 	pthread_t	 t;
 	json_t		*j = NULL;
-	char		 epoch[17], from[64];
+	char		 epoch[17];
 	int		 started = 0;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE((a = ts_ws(hd)) != NULL);
 	REQUIRE(ts_subscribe(a, "resume", NULL, epoch, NULL, NULL) == 0);
 	REQUIRE(pub_start(&p, &t, hd, "resume", "rs", 3000, 2) == 0);
@@ -802,9 +786,7 @@ test_resume_dropped(void)
 	a = NULL;
 
 	REQUIRE((b = ts_ws(hd)) != NULL);
-	snprintf(from, sizeof from, "\"from\":{\"serial\":700,\"epoch\":"
-	    "\"%s\"}", epoch);
-	REQUIRE(ts_subscribe(b, "resume", from, NULL, NULL, &j) == 0);
+	REQUIRE(ts_resume(b, "resume", 700, epoch, NULL, &j) == 0);
 	CU_ASSERT(ts_true(j, "resumed"));
 	CU_ASSERT(json_object_get(j, "reason") == NULL);
 	if (!ts_true(j, "resumed"))
@@ -820,30 +802,52 @@ out:
 	if (started)
 		pub_join(&p, t);
 	json_decref(j);
-	if (a != NULL)
-		wsc_drop(a);
-	if (b != NULL)
-		wsc_close(b);
+	wsc_drop(a);
+	wsc_close(b);
 	ts_done(hd, before);
 }
 
-/* Expect the next message on w to be serial with the given id. */
+/* Publish n messages of data on channel, each after the last's ack. */
+static int
+publish_n(struct wsc *p, const char *channel, int n, const char *data)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (ts_publish(p, channel, NULL, data, NULL, NULL) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Return the next message on w if it is serial (caller decrefs), or NULL. */
+static json_t *
+next_message(struct wsc *w, uint64_t serial)
+{
+	json_t	*j;
+
+	if ((j = hd_ws_expect_op(w, "message", TS_TIMEOUT)) == NULL)
+		return (NULL);
+	if (ts_int(j, "serial") != (long long)serial) {
+		fprintf(stderr, "  expected serial %llu\n",
+		    (unsigned long long)serial);
+		ts_dump("got", j);
+		json_decref(j);
+		return (NULL);
+	}
+	return (j);
+}
+
+/* Expect the next message on w to be serial. */
 static int
 expect_message(struct wsc *w, uint64_t serial)
 {
 	json_t	*j;
-	int	 r;
 
-	if ((j = hd_ws_expect_op(w, "message", TS_TIMEOUT)) == NULL)
+	if ((j = next_message(w, serial)) == NULL)
 		return (-1);
-	r = ts_int(j, "serial") == (long long)serial ? 0 : -1;
-	if (r != 0) {
-		fprintf(stderr, "  expected serial %llu\n",
-		    (unsigned long long)serial);
-		ts_dump("got", j);
-	}
 	json_decref(j);
-	return (r);
+	return (0);
 }
 
 /*
@@ -856,91 +860,80 @@ static void
 test_resume_epoch(void)
 {
 	unsigned int	 before = CU_get_number_of_failures();
+	static const struct {
+		uint64_t	 serial;	/* 0: no "from" */
+		int		 wrong;		/* another epoch */
+		int		 resumed;	/* 1 true, 0 false, -1 absent */
+		const char	*reason;	/* NULL: none */
+	} cases[] = {
+		{ 3, 1, 0, "epoch" },
+		{ 99, 0, 0, "serial" },
+		{ 3, 0, 1, NULL },
+		{ 5, 0, 1, NULL },
+		{ 0, 0, -1, NULL },
+	};
 	struct hd	*hd;
-	struct wsc	*p = NULL, *s[5] = { NULL };
-	json_t		*j = NULL;
+	struct wsc	*p = NULL, *s[nitems(cases)] = { NULL };
+	json_t		*j = NULL, *resumed;
 	const char	*wrong;
-	char		 epoch[17], pos[96];
+	char		 epoch[17];
 	uint64_t	 serial;
-	int		 i;
+	size_t		 i;
+	int		 ok;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE((p = ts_ws(hd)) != NULL);
-	for (i = 0; i < 5; i++)
-		REQUIRE(ts_publish(p, "ep", NULL, "1", &serial, NULL) == 0);
+	REQUIRE(publish_n(p, "ep", 5, "1") == 0);
 	REQUIRE(ts_epoch(hd, "ep", epoch, NULL) == 0);
 	wrong = strcmp(epoch, "0123456789abcdef") == 0 ? "fedcba9876543210" :
 	    "0123456789abcdef";
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < nitems(cases); i++) {
 		REQUIRE((s[i] = ts_ws(hd)) != NULL);
-
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":3,\"epoch\":\"%s\"}",
-	    wrong);
-	REQUIRE(ts_subscribe(s[0], "ep", pos, NULL, NULL, &j) == 0);
-	CU_ASSERT(json_is_false(json_object_get(j, "resumed")) &&
-	    ts_str(j, "reason") != NULL &&
-	    strcmp(ts_str(j, "reason"), "epoch") == 0);
-	CU_ASSERT(ts_str(j, "epoch") != NULL &&
-	    strcmp(ts_str(j, "epoch"), epoch) == 0);
-	CU_ASSERT_EQUAL(ts_int(j, "head"), 5);
-	if (!json_is_false(json_object_get(j, "resumed")) ||
-	    ts_int(j, "head") != 5)
-		ts_dump("expected resumed:false reason:epoch head 5", j);
-	json_decref(j);
-	j = NULL;
-
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":99,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(s[1], "ep", pos, NULL, NULL, &j) == 0);
-	CU_ASSERT(json_is_false(json_object_get(j, "resumed")) &&
-	    ts_str(j, "reason") != NULL &&
-	    strcmp(ts_str(j, "reason"), "serial") == 0);
-	if (!json_is_false(json_object_get(j, "resumed")))
-		ts_dump("expected resumed:false reason:serial", j);
-	json_decref(j);
-	j = NULL;
-
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":3,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(s[2], "ep", pos, NULL, NULL, &j) == 0);
-	CU_ASSERT(ts_true(j, "resumed"));
-	CU_ASSERT(json_object_get(j, "reason") == NULL);
-	json_decref(j);
-	j = NULL;
-
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":5,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(s[3], "ep", pos, NULL, NULL, &j) == 0);
-	CU_ASSERT(ts_true(j, "resumed"));
-	json_decref(j);
-	j = NULL;
-
-	REQUIRE(ts_subscribe(s[4], "ep", NULL, NULL, NULL, &j) == 0);
-	CU_ASSERT(json_object_get(j, "resumed") == NULL);
-	CU_ASSERT(json_object_get(j, "reason") == NULL);
-	json_decref(j);
-	j = NULL;
+		if (cases[i].serial != 0)
+			REQUIRE(ts_resume(s[i], "ep", cases[i].serial,
+			    cases[i].wrong ? wrong : epoch, NULL, &j) == 0);
+		else
+			REQUIRE(ts_subscribe(s[i], "ep", NULL, NULL, NULL,
+			    &j) == 0);
+		resumed = json_object_get(j, "resumed");
+		ok = (cases[i].resumed == -1 ? resumed == NULL :
+		    cases[i].resumed ? json_is_true(resumed) :
+		    json_is_false(resumed)) && (cases[i].reason == NULL ?
+		    json_object_get(j, "reason") == NULL :
+		    ts_streq(ts_str(j, "reason"), cases[i].reason));
+		/* A wrong epoch is answered with the right one. */
+		if (cases[i].wrong)
+			ok = ok && ts_streq(ts_str(j, "epoch"), epoch) &&
+			    ts_int(j, "head") == 5;
+		CU_ASSERT(ok);
+		if (!ok) {
+			fprintf(stderr, "  from %llu (%s epoch): want resumed "
+			    "%d reason %s\n", (unsigned long long)
+			    cases[i].serial, cases[i].wrong ? "wrong" : "right",
+			    cases[i].resumed, cases[i].reason != NULL ?
+			    cases[i].reason : "none");
+			ts_dump("got", j);
+		}
+		json_decref(j);
+		j = NULL;
+	}
 
 	/* Resumed from 3: 4 and 5; the others: nothing yet. */
 	CU_ASSERT(expect_message(s[2], 4) == 0);
 	CU_ASSERT(expect_message(s[2], 5) == 0);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < nitems(cases); i++)
 		CU_ASSERT(ts_quiet(s[i], i == 0 ? 300 : 50));
 
 	/* Then all are live. */
 	REQUIRE(ts_publish(p, "ep", NULL, "2", &serial, NULL) == 0);
 	CU_ASSERT_EQUAL(serial, 6);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < nitems(cases); i++)
 		CU_ASSERT(expect_message(s[i], 6) == 0);
 out:
 	json_decref(j);
-	if (p != NULL)
-		wsc_close(p);
-	for (i = 0; i < 5; i++) {
-		if (s[i] != NULL)
-			wsc_close(s[i]);
-	}
+	wsc_close(p);
+	for (i = 0; i < nitems(cases); i++)
+		wsc_close(s[i]);
 	ts_done(hd, before);
 }
 
@@ -1010,15 +1003,25 @@ static void
 test_resume_gap(void)
 {
 	unsigned int	 before = CU_get_number_of_failures();
+	static const struct {
+		long long	 from;		/* -1: rewind */
+		uint64_t	 gap_from;
+		uint64_t	 gap_to;	/* 0: no gap */
+	} cases[5] = {
+		{ 10, 11, 60 },
+		{ 59, 60, 60 },
+		{ 60, 0, 0 },
+		{ 0, 1, 60 },
+		{ -1, 0, 0 },
+	};
 	struct hd	*hd;
 	struct wsc	*s[5] = { NULL }, *p = NULL;
 	json_t		*j = NULL;
-	char		 epoch[17], pos[96];
+	char		 epoch[17];
 	uint64_t	 removed, head, serial;
 	int		 i;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE(pub_now(hd, "gap", "gp", 100) == 0);
 	REQUIRE(ts_epoch(hd, "gap", epoch, &head) == 0);
 	CU_ASSERT_EQUAL(head, 100);
@@ -1029,41 +1032,32 @@ test_resume_gap(void)
 
 	for (i = 0; i < 5; i++)
 		REQUIRE((s[i] = ts_ws(hd)) != NULL);
-	/* From 10: gap 11..60, then 61..100. */
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":10,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(s[0], "gap", pos, NULL, &head, &j) == 0);
+	/* From 10: resumed, gap 11..60, then 61..100. */
+	REQUIRE(ts_resume(s[0], "gap", cases[0].from, epoch, &head, &j) == 0);
 	CU_ASSERT(ts_true(j, "resumed"));
 	CU_ASSERT_EQUAL(head, 100);
 	json_decref(j);
 	j = NULL;
-	CU_ASSERT(expect_gap(s[0], "gap", 11, 60) == 0);
+	CU_ASSERT(expect_gap(s[0], "gap", cases[0].gap_from,
+	    cases[0].gap_to) == 0);
 	CU_ASSERT(sub_now(s[0], "gap", "gp", 61, 100) == 0);
-
-	/* From 59: gap 60..60. */
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":59,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(s[1], "gap", pos, NULL, NULL, NULL) == 0);
-	CU_ASSERT(expect_gap(s[1], "gap", 60, 60) == 0);
-	CU_ASSERT(sub_now(s[1], "gap", "gp", 61, 100) == 0);
-
-	/* From 60 misses nothing. */
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":60,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(s[2], "gap", pos, NULL, NULL, NULL) == 0);
-	CU_ASSERT(sub_now(s[2], "gap", "gp", 61, 100) == 0);
-
-	/* From 0: everything was wanted, 1..60 are gone. */
-	snprintf(pos, sizeof pos, "\"from\":{\"serial\":0,\"epoch\":\"%s\"}",
-	    epoch);
-	REQUIRE(ts_subscribe(s[3], "gap", pos, NULL, NULL, NULL) == 0);
-	CU_ASSERT(expect_gap(s[3], "gap", 1, 60) == 0);
-	CU_ASSERT(sub_now(s[3], "gap", "gp", 61, 100) == 0);
-
-	/* rewind larger than the log: everything kept, no gap. */
-	REQUIRE(ts_subscribe(s[4], "gap", "\"rewind\":1000", NULL, NULL,
-	    NULL) == 0);
-	CU_ASSERT(sub_now(s[4], "gap", "gp", 61, 100) == 0);
+	/*
+	 * From 59: gap 60..60.  From 60 misses nothing.  From 0: everything
+	 * was wanted, 1..60 are gone.  rewind larger than the log: everything
+	 * kept, no gap.
+	 */
+	for (i = 1; i < 5; i++) {
+		if (cases[i].from >= 0)
+			REQUIRE(ts_resume(s[i], "gap", cases[i].from, epoch,
+			    NULL, NULL) == 0);
+		else
+			REQUIRE(ts_subscribe(s[i], "gap", "\"rewind\":1000",
+			    NULL, NULL, NULL) == 0);
+		if (cases[i].gap_to != 0)
+			CU_ASSERT(expect_gap(s[i], "gap", cases[i].gap_from,
+			    cases[i].gap_to) == 0);
+		CU_ASSERT(sub_now(s[i], "gap", "gp", 61, 100) == 0);
+	}
 
 	/* All of them go on live. */
 	REQUIRE((p = ts_ws(hd)) != NULL);
@@ -1075,12 +1069,9 @@ test_resume_gap(void)
 		CU_ASSERT(ts_quiet(s[i], i == 0 ? 200 : 20));
 out:
 	json_decref(j);
-	if (p != NULL)
-		wsc_close(p);
-	for (i = 0; i < 5; i++) {
-		if (s[i] != NULL)
-			wsc_close(s[i]);
-	}
+	wsc_close(p);
+	for (i = 0; i < 5; i++)
+		wsc_close(s[i]);
 	ts_done(hd, before);
 }
 
@@ -1105,8 +1096,7 @@ test_rewind_count(void)
 	uint64_t	 head, serial;
 	size_t		 i;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE(pub_now(hd, "rw", "rw", 50) == 0);
 	for (i = 0; i < nitems(cases); i++) {
 		REQUIRE((s[i] = ts_ws(hd)) != NULL);
@@ -1127,11 +1117,9 @@ test_rewind_count(void)
 	for (i = 0; i < nitems(cases); i++)
 		CU_ASSERT(expect_message(s[i], 51) == 0);
 out:
-	if (p != NULL)
-		wsc_close(p);
+	wsc_close(p);
 	for (i = 0; i < nitems(cases); i++) {
-		if (s[i] != NULL)
-			wsc_close(s[i]);
+		wsc_close(s[i]);
 	}
 	ts_done(hd, before);
 }
@@ -1144,20 +1132,41 @@ read_times(struct wsc *w, uint64_t first, int n, long long *times)
 	int	 i;
 
 	for (i = 0; i < n; i++) {
-		if ((j = hd_ws_expect_op(w, "message", TS_TIMEOUT)) == NULL)
+		if ((j = next_message(w, first + i)) == NULL)
 			return (-1);
-		if (ts_int(j, "serial") != (long long)first + i) {
-			fprintf(stderr, "  expected serial %llu\n",
-			    (unsigned long long)first + i);
-			ts_dump("got", j);
-			json_decref(j);
-			return (-1);
-		}
 		if (times != NULL)
 			times[i] = ts_int(j, "time");
 		json_decref(j);
 	}
 	return (0);
+}
+
+/*
+ * Subscribe a new connection to "tm" with pos (its "rewind" or "since")
+ * and read the n messages from serial first (their times into times
+ * unless NULL), then nothing for quiet_ms (0: not checked).  Return -1 if
+ * the connection or the subscription failed, 1 if the messages were not
+ * as wanted (asserted), else 0.
+ */
+static int
+rewind_read(struct hd *hd, const char *pos, uint64_t first, int n,
+    long long *times, int quiet_ms)
+{
+	struct wsc	*s;
+	int		 r;
+
+	if ((s = ts_ws(hd)) == NULL)
+		return (-1);
+	if (ts_subscribe(s, "tm", pos, NULL, NULL, NULL) != 0) {
+		wsc_close(s);
+		return (-1);
+	}
+	r = read_times(s, first, n, times) == 0 ? 0 : 1;
+	CU_ASSERT_EQUAL(r, 0);
+	if (quiet_ms != 0)
+		CU_ASSERT(ts_quiet(s, quiet_ms));
+	wsc_close(s);
+	return (r);
 }
 
 /*
@@ -1175,59 +1184,33 @@ test_rewind_time(void)
 	uint64_t	 serial;
 	int		 i;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE((p = ts_ws(hd)) != NULL);
-	for (i = 0; i < 5; i++)
-		REQUIRE(ts_publish(p, "tm", NULL, "1", NULL, NULL) == 0);
+	REQUIRE(publish_n(p, "tm", 5, "1") == 0);
 	ts_sleep(1500);
-	for (i = 0; i < 5; i++)
-		REQUIRE(ts_publish(p, "tm", NULL, "2", NULL, NULL) == 0);
+	REQUIRE(publish_n(p, "tm", 5, "2") == 0);
 
 	/* The last second holds the second burst only. */
-	REQUIRE((s = ts_ws(hd)) != NULL);
-	REQUIRE(ts_subscribe(s, "tm", "\"rewind\":\"1s\"", NULL, NULL,
-	    NULL) == 0);
-	CU_ASSERT(read_times(s, 6, 5, NULL) == 0);
-	CU_ASSERT(ts_quiet(s, 100));
-	wsc_close(s);
-
+	REQUIRE(rewind_read(hd, "\"rewind\":\"1s\"", 6, 5, NULL, 100) != -1);
 	/* The last ten minutes hold everything; keep the times. */
-	REQUIRE((s = ts_ws(hd)) != NULL);
-	REQUIRE(ts_subscribe(s, "tm", "\"rewind\":\"10m\"", NULL, NULL,
-	    NULL) == 0);
-	REQUIRE(read_times(s, 1, 10, times) == 0);
-	CU_ASSERT(ts_quiet(s, 100));
-	wsc_close(s);
+	REQUIRE(rewind_read(hd, "\"rewind\":\"10m\"", 1, 10, times, 100) ==
+	    0);
 	for (i = 1; i < 10; i++)
 		CU_ASSERT(times[i] >= times[i - 1]);
 	CU_ASSERT(times[5] - times[4] >= 1000);
 
 	/* since the time of serial 6, and just after serial 5's. */
-	REQUIRE((s = ts_ws(hd)) != NULL);
 	snprintf(pos, sizeof pos, "\"since\":%lld", times[5]);
-	REQUIRE(ts_subscribe(s, "tm", pos, NULL, NULL, NULL) == 0);
-	CU_ASSERT(read_times(s, 6, 5, NULL) == 0);
-	CU_ASSERT(ts_quiet(s, 100));
-	wsc_close(s);
-	REQUIRE((s = ts_ws(hd)) != NULL);
+	REQUIRE(rewind_read(hd, pos, 6, 5, NULL, 100) != -1);
 	snprintf(pos, sizeof pos, "\"since\":%lld", times[4] + 1);
-	REQUIRE(ts_subscribe(s, "tm", pos, NULL, NULL, NULL) == 0);
-	CU_ASSERT(read_times(s, 6, 5, NULL) == 0);
-	wsc_close(s);
+	REQUIRE(rewind_read(hd, pos, 6, 5, NULL, 0) != -1);
 	/* since serial 5's time exactly includes it (and any as old). */
 	for (i = 0; times[i] < times[4]; i++)
 		;
-	REQUIRE((s = ts_ws(hd)) != NULL);
 	snprintf(pos, sizeof pos, "\"since\":%lld", times[4]);
-	REQUIRE(ts_subscribe(s, "tm", pos, NULL, NULL, NULL) == 0);
-	CU_ASSERT(read_times(s, i + 1, 10 - i, NULL) == 0);
-	wsc_close(s);
+	REQUIRE(rewind_read(hd, pos, i + 1, 10 - i, NULL, 0) != -1);
 	/* since 0: everything. */
-	REQUIRE((s = ts_ws(hd)) != NULL);
-	REQUIRE(ts_subscribe(s, "tm", "\"since\":0", NULL, NULL, NULL) == 0);
-	CU_ASSERT(read_times(s, 1, 10, NULL) == 0);
-	wsc_close(s);
+	REQUIRE(rewind_read(hd, "\"since\":0", 1, 10, NULL, 0) != -1);
 	/* since the future: nothing, then live. */
 	REQUIRE((s = ts_ws(hd)) != NULL);
 	snprintf(pos, sizeof pos, "\"since\":%lld", times[9] + 3600000);
@@ -1236,10 +1219,8 @@ test_rewind_time(void)
 	REQUIRE(ts_publish(p, "tm", NULL, "3", &serial, NULL) == 0);
 	CU_ASSERT(expect_message(s, 11) == 0);
 out:
-	if (p != NULL)
-		wsc_close(p);
-	if (s != NULL)
-		wsc_close(s);
+	wsc_close(p);
+	wsc_close(s);
 	ts_done(hd, before);
 }
 
@@ -1314,8 +1295,7 @@ test_ping_timeout(void)
 	CU_ASSERT(ts_pingpong(w, "still-here") == 0);
 out:
 	ts_raw_close(&raw);
-	if (w != NULL)
-		wsc_close(w);
+	wsc_close(w);
 	ts_done(hd, before);
 }
 
@@ -1438,8 +1418,7 @@ test_close_cases(void)
 	cases[9].len = frame_head(cases[9].bytes, 1, 1, 200000, 0);
 	cases[9].bytes[1] &= 0x7f;	/* no mask bit (the key is data) */
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	for (i = 0; i < nitems(cases); i++)
 		close_case_run(hd, &cases[i]);
 	CU_ASSERT(ts_healthy(hd));
@@ -1602,8 +1581,7 @@ out:
 		wsc_drop(p[k].w);
 		ts_pub_free(&p[k]);
 	}
-	if (s != NULL)
-		wsc_drop(s);
+	wsc_drop(s);
 	ts_done(hd, before);
 }
 
@@ -1629,8 +1607,7 @@ test_shutdown_repeated(void)
 	struct hd	*hd;
 	int		 i, status;
 
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	REQUIRE(pub_now(hd, "again", "again", 200) == 0);
 	for (i = 0; i < 300; i++) {
 		if (kill(hd_pid(hd), SIGTERM) != 0)

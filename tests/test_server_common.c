@@ -24,16 +24,6 @@
 #define TS_MAXARGS	32
 #define TS_LOG_TAIL	4000
 
-/* Sleep for ms milliseconds. */
-void
-ts_sleep(int ms)
-{
-	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* Start logwired with extra arguments ending with NULL. */
 struct hd *
 ts_start(const char *first, ...)
@@ -126,6 +116,13 @@ ts_is_op(const json_t *j, const char *op)
 	return (s != NULL && strcmp(s, op) == 0);
 }
 
+/*
+ * Record an error of a publisher or subscriber run (anything with errors
+ * and err[]); the first message is kept.
+ */
+#define TS_FAIL(run, ...) ts_fail(&(run)->errors, (run)->err,		\
+	sizeof (run)->err, __VA_ARGS__)
+
 /* Record a thread's error; the first message is kept. */
 void
 ts_fail(int *errors, char *err, size_t errlen, const char *fmt, ...)
@@ -177,6 +174,18 @@ ts_subscribe(struct wsc *w, const char *channel, const char *extra,
 	else
 		json_decref(j);
 	return (0);
+}
+
+/* Subscribe resuming from serial of epoch (ts_subscribe()'s extra "from"). */
+int
+ts_resume(struct wsc *w, const char *channel, uint64_t serial,
+    const char *epoch, uint64_t *head, json_t **reply)
+{
+	char	from[96];
+
+	snprintf(from, sizeof from, "\"from\":{\"serial\":%llu,\"epoch\":"
+	    "\"%s\"}", (unsigned long long)serial, epoch);
+	return (ts_subscribe(w, channel, from, NULL, head, reply));
 }
 
 /* Return a channel's epoch and head through a socket of its own. */
@@ -388,9 +397,6 @@ ts_pub_acked(struct ts_pub *p)
 	return (__atomic_load_n(&p->acked, __ATOMIC_RELAXED));
 }
 
-#define PFAIL(p, ...) ts_fail(&(p)->errors, (p)->err, sizeof (p)->err, \
-	__VA_ARGS__)
-
 /* Check one answer to a publish; return 0 if it answered one. */
 static int
 ts_pub_answer(struct ts_pub *p, const char *text, size_t len)
@@ -402,12 +408,12 @@ ts_pub_answer(struct ts_pub *p, const char *text, size_t len)
 	int		 r = -1;
 
 	if ((j = json_loadb(text, len, 0, NULL)) == NULL) {
-		PFAIL(p, "publisher %d: not JSON: %.200s", p->k, text);
+		TS_FAIL(p, "publisher %d: not JSON: %.200s", p->k, text);
 		return (-1);
 	}
 	ref = ts_int(j, "ref");
 	if (ref < 0 || ref >= p->count || p->answered[ref]) {
-		PFAIL(p, "publisher %d: unexpected or repeated answer %.300s",
+		TS_FAIL(p, "publisher %d: unexpected or repeated answer %.300s",
 		    p->k, text);
 		goto out;
 	}
@@ -420,18 +426,18 @@ ts_pub_answer(struct ts_pub *p, const char *text, size_t len)
 		goto out;
 	}
 	if (!ts_is_op(j, "published")) {
-		PFAIL(p, "publisher %d: expected published, got %.300s",
+		TS_FAIL(p, "publisher %d: expected published, got %.300s",
 		    p->k, text);
 		goto out;
 	}
 	if (p->in_order && ref != p->next_ref) {
-		PFAIL(p, "publisher %d: expected the ack of ref %d first, "
+		TS_FAIL(p, "publisher %d: expected the ack of ref %d first, "
 		    "got %.300s", p->k, p->next_ref, text);
 		goto out;
 	}
 	serial = ts_int(j, "serial");
 	if (serial <= 0 || (uint64_t)serial <= p->last_serial) {
-		PFAIL(p, "publisher %d: ack serial %lld after %llu on one "
+		TS_FAIL(p, "publisher %d: ack serial %lld after %llu on one "
 		    "connection: %.300s", p->k, serial,
 		    (unsigned long long)p->last_serial, text);
 		goto out;
@@ -443,7 +449,7 @@ ts_pub_answer(struct ts_pub *p, const char *text, size_t len)
 	    !json_is_false(json_object_get(j, "duplicate")) ||
 	    ts_str(j, "sync") == NULL || (p->sync != NULL &&
 	    strcmp(ts_str(j, "sync"), p->sync) != 0)) {
-		PFAIL(p, "publisher %d: expected channel %s, id %s, "
+		TS_FAIL(p, "publisher %d: expected channel %s, id %s, "
 		    "duplicate false, sync %s; got %.300s", p->k, p->channel,
 		    id, p->sync != NULL ? p->sync : "(any)", text);
 		goto out;
@@ -472,7 +478,7 @@ ts_pub_read(struct ts_pub *p, int timeout_ms)
 	if (r == -1) {
 		p->closed = 1;
 		if (!p->until_closed)
-			PFAIL(p, "publisher %d: connection ended after %d "
+			TS_FAIL(p, "publisher %d: connection ended after %d "
 			    "sent, %d acked: %s", p->k, p->sent, p->acked,
 			    wsc_error(p->w) != NULL ? wsc_error(p->w) :
 			    "closed");
@@ -482,13 +488,13 @@ ts_pub_read(struct ts_pub *p, int timeout_ms)
 		p->closed = 1;
 		p->close_code = m.code;
 		if (!p->until_closed)
-			PFAIL(p, "publisher %d: close %u after %d sent, %d "
+			TS_FAIL(p, "publisher %d: close %u after %d sent, %d "
 			    "acked", p->k, m.code, p->sent, p->acked);
 		wsc_msg_free(&m);
 		return (-1);
 	}
 	if (m.opcode != WSC_TEXT)
-		PFAIL(p, "publisher %d: binary message", p->k);
+		TS_FAIL(p, "publisher %d: binary message", p->k);
 	else
 		r = ts_pub_answer(p, m.data, m.len) == 0 ? 1 : -1;
 	wsc_msg_free(&m);
@@ -508,7 +514,7 @@ ts_pub_run(void *arg)
 	pad[p->pad] = '\0';
 	while (p->sent < p->count || (!p->no_recv && answered < p->sent)) {
 		if (ts_now() > p->deadline) {
-			PFAIL(p, "publisher %d: timed out with %d sent, %d "
+			TS_FAIL(p, "publisher %d: timed out with %d sent, %d "
 			    "answered", p->k, p->sent, answered);
 			break;
 		}
@@ -525,7 +531,7 @@ ts_pub_run(void *arg)
 			if (r != 0) {
 				p->closed = 1;
 				if (!p->until_closed)
-					PFAIL(p, "publisher %d: send failed "
+					TS_FAIL(p, "publisher %d: send failed "
 					    "after %d: %s", p->k, p->sent,
 					    wsc_error(p->w));
 				goto out;
@@ -555,7 +561,7 @@ ts_pub_sync(struct ts_pub *p, const char *ref, int timeout_ms)
 
 	if (hd_ws_send_json(p->w, "{\"op\":\"ping\",\"ref\":\"%s\"}",
 	    ref) != 0) {
-		PFAIL(p, "publisher %d: cannot send a ping", p->k);
+		TS_FAIL(p, "publisher %d: cannot send a ping", p->k);
 		return (-1);
 	}
 	while (ts_now() < deadline) {
@@ -576,7 +582,7 @@ ts_pub_sync(struct ts_pub *p, const char *ref, int timeout_ms)
 		if (r != 0)
 			return (-1);
 	}
-	PFAIL(p, "publisher %d: no pong behind %d publishes", p->k, p->sent);
+	TS_FAIL(p, "publisher %d: no pong behind %d publishes", p->k, p->sent);
 	return (-1);
 }
 
@@ -617,9 +623,6 @@ ts_sub_got(struct ts_sub *s)
 	return (__atomic_load_n(&s->got, __ATOMIC_RELAXED));
 }
 
-#define SFAIL(s, ...) ts_fail(&(s)->errors, (s)->err, sizeof (s)->err, \
-	__VA_ARGS__)
-
 /* Check one message of a subscriber; 0 if it was the next one. */
 static int
 ts_sub_check(struct ts_sub *s, const char *text, size_t len)
@@ -631,23 +634,23 @@ ts_sub_check(struct ts_sub *s, const char *text, size_t len)
 	int		 r = -1;
 
 	if ((j = json_loadb(text, len, 0, NULL)) == NULL) {
-		SFAIL(s, "not JSON: %.200s", text);
+		TS_FAIL(s, "not JSON: %.200s", text);
 		return (-1);
 	}
 	serial = ts_int(j, "serial");
 	if (!ts_is_op(j, "message") || ts_str(j, "channel") == NULL ||
 	    strcmp(ts_str(j, "channel"), s->channel) != 0) {
-		SFAIL(s, "expected message %llu on %s, got %.300s",
+		TS_FAIL(s, "expected message %llu on %s, got %.300s",
 		    (unsigned long long)s->next, s->channel, text);
 		goto out;
 	}
 	if (serial < 0 || (uint64_t)serial != s->next) {
-		SFAIL(s, "expected serial %llu, got %.300s",
+		TS_FAIL(s, "expected serial %llu, got %.300s",
 		    (unsigned long long)s->next, text);
 		goto out;
 	}
 	if (ts_int(j, "time") <= 0 || ts_str(j, "id") == NULL) {
-		SFAIL(s, "message without time or id: %.300s", text);
+		TS_FAIL(s, "message without time or id: %.300s", text);
 		goto out;
 	}
 	if (s->check_pubs) {
@@ -655,19 +658,19 @@ ts_sub_check(struct ts_sub *s, const char *text, size_t len)
 		k = ts_int(data, "k");
 		i = ts_int(data, "i");
 		if (k < 0 || k >= TS_MAXPUB || i < 0) {
-			SFAIL(s, "data without k and i: %.300s", text);
+			TS_FAIL(s, "data without k and i: %.300s", text);
 			goto out;
 		}
 		if ((s->lastidx[k] == -1 && s->from_zero && i != 0) ||
 		    (s->lastidx[k] != -1 && i != s->lastidx[k] + 1)) {
-			SFAIL(s, "publisher %lld: expected index %d, got "
+			TS_FAIL(s, "publisher %lld: expected index %d, got "
 			    "%.300s", k, s->lastidx[k] + 1, text);
 			goto out;
 		}
 		id = ts_str(j, "id");
 		snprintf(want, sizeof want, "%s-%lld-%lld", s->tag, k, i);
 		if (s->tag != NULL && strcmp(id, want) != 0) {
-			SFAIL(s, "expected id %s, got %.300s", want, text);
+			TS_FAIL(s, "expected id %s, got %.300s", want, text);
 			goto out;
 		}
 		s->lastidx[k] = (int)i;
@@ -693,7 +696,7 @@ ts_sub_run(void *arg)
 
 	while (s->next <= s->last) {
 		if ((left = s->deadline - ts_now()) <= 0) {
-			SFAIL(s, "timed out waiting for serial %llu (want up "
+			TS_FAIL(s, "timed out waiting for serial %llu (want up "
 			    "to %llu)", (unsigned long long)s->next,
 			    (unsigned long long)s->last);
 			break;
@@ -702,14 +705,14 @@ ts_sub_run(void *arg)
 		if (r == 0)
 			continue;
 		if (r == -1) {
-			SFAIL(s, "connection ended waiting for serial %llu: "
+			TS_FAIL(s, "connection ended waiting for serial %llu: "
 			    "%s", (unsigned long long)s->next,
 			    wsc_error(s->w) != NULL ? wsc_error(s->w) :
 			    "closed");
 			break;
 		}
 		if (m.opcode != WSC_TEXT) {
-			SFAIL(s, "expected serial %llu, got %s %u",
+			TS_FAIL(s, "expected serial %llu, got %s %u",
 			    (unsigned long long)s->next, m.opcode == WSC_CLOSE ?
 			    "close" : "binary", m.code);
 			wsc_msg_free(&m);

@@ -42,9 +42,9 @@
 #define TS_MAXPUB	8	/* publishers a subscriber can tell apart */
 #define TS_TIMEOUT	5000	/* ms to wait for one reply */
 
-/* Monotonic milliseconds: the common clock, under the tests' old name. */
+/* Monotonic milliseconds and sleep: the common clock and the harness's. */
 #define ts_now()	mono_ms()
-void		 ts_sleep(int ms);
+#define ts_sleep(ms)	hd_sleep(ms)
 /* Start logwired with NULL-terminated extra arguments. */
 struct hd	*ts_start(const char *, ...);
 /* Keep the daemon's directory and print its log's end if the test failed. */
@@ -72,6 +72,9 @@ struct wsc	*ts_ws(struct hd *);
 int		 ts_subscribe(struct wsc *, const char *channel,
 		     const char *extra, char *epoch, uint64_t *head,
 		     json_t **reply);
+/* The same resuming from serial of epoch ("from"); head, reply as above. */
+int		 ts_resume(struct wsc *, const char *channel, uint64_t serial,
+		     const char *epoch, uint64_t *head, json_t **reply);
 /* Return a channel's epoch (creating the channel) through a new socket. */
 int		 ts_epoch(struct hd *, const char *channel, char *epoch,
 		     uint64_t *head);

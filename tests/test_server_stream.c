@@ -57,8 +57,7 @@ test_order(void)
 
 	memset(pub, 0, sizeof pub);
 	memset(sub, 0, sizeof sub);
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 	for (i = 0; i < ORDER_SUBS; i++) {
 		REQUIRE((w = ts_ws(hd)) != NULL);
 		ts_sub_init(&sub[i], w, "order", 1, total);
@@ -171,8 +170,7 @@ test_switch(void)
 	memset(&first, 0, sizeof first);
 	memset(&live, 0, sizeof live);
 	memset(sub, 0, sizeof sub);
-	hd = ts_start(NULL);
-	REQUIRE(hd != NULL);
+	REQUIRE((hd = ts_start(NULL)) != NULL);
 
 	REQUIRE((w = ts_ws(hd)) != NULL);
 	ts_pub_init(&first, w, "switch", "sw", 0, SWITCH_FIRST, 64);
@@ -246,10 +244,8 @@ out:
 	if (started)
 		pthread_join(pt, NULL);
 	json_decref(j);
-	if (first.w != NULL)
-		wsc_close(first.w);
-	if (live.w != NULL)
-		wsc_close(live.w);
+	wsc_close(first.w);
+	wsc_close(live.w);
 	ts_pub_free(&first);
 	ts_pub_free(&live);
 	for (i = 0; i < ns; i++)
@@ -425,11 +421,9 @@ out:
 		rw.stop = 1;
 		pthread_join(wt, NULL);
 	}
-	if (pub.w != NULL)
-		wsc_close(pub.w);
+	wsc_close(pub.w);
 	ts_pub_free(&pub);
-	if (s != NULL)
-		wsc_close(s);
+	wsc_close(s);
 	ts_done(hd, before);
 }
 

@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,7 +32,9 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "cu_run.h"
 #include "storage.h"
+#include "tstore.h"
 
 #define T_MIB	(1024 * 1024)
 
@@ -68,24 +69,6 @@ static int	 t_bulk(struct store *, const char *, uint64_t, size_t, size_t,
 		     size_t, uint64_t *);
 static void	 t_check_bulk(struct store *, const char *, uint64_t, size_t);
 static void	 t_be64enc(void *, uint64_t);
-
-/* Remove one file or directory (for nftw). */
-static int
-t_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		return (rmdir(path));
-	return (unlink(path));
-}
-
-/* Remove a directory tree. */
-static void
-t_rmtree(const char *path)
-{
-	nftw(path, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Make a fresh temporary directory for a test. */
 static char *
@@ -127,7 +110,7 @@ t_setup(void)
 static void
 t_teardown(void)
 {
-	t_rmtree(t_dir);
+	tstore_rmtree(t_dir);
 	free(t_dir);
 	t_dir = NULL;
 }
@@ -627,42 +610,6 @@ test_store_open_truncated(void)
 	free(dir);
 }
 
-/* Read callback of the stale reader child: say so, then wait to die. */
-static int
-t_hold_cb(const struct store_rec *r, void *arg)
-{
-	int	*fd = arg;
-
-	(void)r;
-	if (write(*fd, "r", 1) != 1)
-		_exit(3);
-	for (;;)
-		pause();
-	return (1);
-}
-
-/* Open dir read-only and stop inside a read transaction (child). */
-static void __attribute__((__noreturn__))
-t_hold_reader(const char *dir, int fd)
-{
-	struct store_config	 cfg;
-	struct store_reader	*r;
-	struct store_chan	 ch;
-	struct store		*s;
-	char			*cause;
-
-	alarm(60);
-	store_config_default(&cfg);
-	cfg.readonly = 1;
-	if (store_open(dir, &cfg, &s, &cause) != 0)
-		_exit(2);
-	r = store_reader_open(s);
-	if (store_chan_get(r, "x", 1, &ch) != 0)
-		_exit(2);
-	store_read(r, ch.id, 1, 1, 0, 0, 0, t_hold_cb, &fd);
-	_exit(4);
-}
-
 /*
  * A process killed inside a read transaction leaves its reader slot;
  * store_reader_check clears it (and only it) and counts it.
@@ -671,26 +618,17 @@ static void
 test_store_stale_reader(void)
 {
 	struct store	*s;
-	char		*dir, c;
+	char		*dir;
 	pid_t		 pid;
-	int		 p[2], n = -1, status;
+	int		 n = -1, status;
 
 	dir = t_path("store");
 	s = t_open(dir, NULL);
 	t_append1(s, "x", NULL, "1", 0);
 	store_close(s);
 
-	CU_ASSERT_FATAL(pipe(p) == 0);
-	fflush(NULL);
-	pid = fork();
+	pid = tstore_hold_reader(dir, "x");
 	CU_ASSERT_FATAL(pid != -1);
-	if (pid == 0) {
-		close(p[0]);
-		t_hold_reader(dir, p[1]);
-	}
-	close(p[1]);
-	CU_ASSERT_FATAL(read(p[0], &c, 1) == 1);
-	close(p[0]);
 
 	/* A live reader is not stale: opening leaves it alone. */
 	s = t_open(dir, NULL);
@@ -2235,36 +2173,6 @@ t_leftovers(const char *prefix)
 	return (rc == 0);
 }
 
-/*
- * Write a snapshot file around len bytes of buf taken for data.mdb, with
- * good framing and checksums, whatever those bytes are.
- */
-static void
-t_frame_snapshot(const char *path, const void *buf, size_t len)
-{
-	unsigned char	 trailer[24];
-	void		*z;
-	size_t		 zlen;
-	uint64_t	 h;
-	FILE		*f;
-
-	z = malloc(ZSTD_compressBound(len));
-	CU_ASSERT_FATAL(z != NULL);
-	zlen = ZSTD_compress(z, ZSTD_compressBound(len), buf, len, 1);
-	CU_ASSERT_FATAL(!ZSTD_isError(zlen));
-	h = XXH3_64bits(buf, len);
-	memcpy(trailer, "LWSNEND1", 8);
-	t_be64enc(trailer + 8, len);
-	t_be64enc(trailer + 16, h);
-	f = fopen(path, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT(fwrite("LWSNAP01", 1, 8, f) == 8);
-	CU_ASSERT(fwrite(z, 1, zlen, f) == zlen);
-	CU_ASSERT(fwrite(trailer, 1, sizeof trailer, f) == sizeof trailer);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	free(z);
-}
-
 /* Whether directory path holds nothing. */
 static int
 t_dir_empty(const char *path)
@@ -2296,7 +2204,6 @@ test_snapshot_damaged_store(void)
 	struct store_verify_report	 rep;
 	struct store			*s;
 	struct stat			 st;
-	const char			*oldtmp;
 	char				*dir, *data, *buf, *bad, *tgt, *tmp;
 	char				*cause = NULL, *saved = NULL;
 	uint64_t			 stored;
@@ -2317,14 +2224,12 @@ test_snapshot_damaged_store(void)
 	CU_ASSERT_FATAL(read(fd, buf, st.st_size) == st.st_size);
 	close(fd);
 	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);
-	if ((oldtmp = getenv("TMPDIR")) != NULL)
-		saved = strdup(oldtmp);
-	setenv("TMPDIR", tmp, 1);
+	saved = tstore_tmpdir_set(tmp);
 
 	for (i = 0; i < 2; i++) {
 		const char	*why = i == 0 ? "truncated" : "empty";
 
-		t_frame_snapshot(bad, buf, i == 0 ? st.st_size / 2 : 0);
+		tstore_frame_snapshot(bad, buf, i == 0 ? st.st_size / 2 : 0);
 		T_RC(store_restore(bad, tgt, &cause), STORE_ECORRUPT);
 		CU_ASSERT(cause != NULL && strstr(cause, why) != NULL &&
 		    strncmp(cause, bad, strlen(bad)) == 0);
@@ -2348,18 +2253,14 @@ test_snapshot_damaged_store(void)
 	}
 
 	/* The same framing around the whole file restores. */
-	t_frame_snapshot(bad, buf, st.st_size);
+	tstore_frame_snapshot(bad, buf, st.st_size);
 	T_RC(store_restore(bad, tgt, &cause), 0);
 	free(cause);
 	s = t_open(tgt, NULL);
 	t_check_bulk(s, "d", 2000, 1000);
 	store_close(s);
 
-	if (saved != NULL)
-		setenv("TMPDIR", saved, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved);
+	tstore_tmpdir_restore(saved);
 	free(buf);
 	free(tmp);
 	free(tgt);
@@ -2651,6 +2552,27 @@ t_check_spread(struct store *s, size_t nchan, const uint64_t *first,
 	store_reader_close(r);
 }
 
+/* t_check_spread(), then check that the whole store verifies. */
+static void
+t_check_verify(struct store *s, size_t nchan, const uint64_t *first,
+    const uint64_t *next, size_t chunk)
+{
+	t_check_spread(s, nchan, first, next, chunk);
+	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+}
+
+/* Open dir with cfg (NULL: defaults), t_check_verify() it, close it. */
+static void
+t_reopen_check(const char *dir, const struct store_config *cfg,
+    size_t nchan, const uint64_t *first, const uint64_t *next, size_t chunk)
+{
+	struct store	*s;
+
+	s = t_open(dir, cfg);
+	t_check_verify(s, nchan, first, next, chunk);
+	store_close(s);
+}
+
 /*
  * A child appends past the flush threshold across many channels and dies
  * without closing: the flushed part is in the index, the rest is rebuilt
@@ -2699,8 +2621,7 @@ test_cidx_flush_many_crash(void)
 	CU_ASSERT(blocks >= nchan);
 
 	s = t_open(dir, NULL);
-	t_check_spread(s, nchan, NULL, next, 16);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, nchan, NULL, next, 16);
 	/* Appends continue after the rebuilt pending entries. */
 	t_spread(s, 0, nchan, 2, next);
 	t_check_spread(s, nchan, NULL, next, 1000);
@@ -2709,10 +2630,7 @@ test_cidx_flush_many_crash(void)
 	/* Close flushed everything. */
 	t_index_state(dir, &upto, &blocks);
 	CU_ASSERT_EQUAL(upto, nchan * (rounds + 2));
-	s = t_open(dir, NULL);
-	t_check_spread(s, nchan, NULL, next, 7);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, NULL, nchan, NULL, next, 7);
 	free(next);
 	free(dir);
 }
@@ -2765,10 +2683,7 @@ test_cidx_kill_before_flush(void)
 	t_index_state(dir, &upto, &blocks);
 	CU_ASSERT_EQUAL(upto, 0);
 	CU_ASSERT_EQUAL(blocks, 0);
-	s = t_open(dir, NULL);
-	t_check_spread(s, 50, NULL, next, 3);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, NULL, 50, NULL, next, 3);
 	free(dir);
 }
 
@@ -2840,20 +2755,17 @@ test_cidx_boundary(void)
 	    &removed), 0);
 	CU_ASSERT_EQUAL(removed, 5);
 	first[1] = 6;
-	t_check_spread(s, 3, first, next, 4);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 4);
 	ret.max_count = 30;
 	CU_ASSERT_EQUAL(store_trim(s, "ch-00001", 8, &ret, 0, 1000,
 	    &removed), 0);
 	CU_ASSERT_EQUAL(removed, 120);
 	first[1] = 126;
-	t_check_spread(s, 3, first, next, 4);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 4);
 	store_close(s);			/* flush skips trimmed serials */
 
 	s = t_open(dir, NULL);
-	t_check_spread(s, 3, first, next, 5);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 5);
 	/* Trim everything of channel 0, then write again. */
 	ret.max_count = 0;
 	ret.max_age_ms = 1;
@@ -2862,13 +2774,9 @@ test_cidx_boundary(void)
 	CU_ASSERT_EQUAL(removed, 15);
 	first[0] = 16;
 	t_spread(s, 0, 3, 2, next);
-	t_check_spread(s, 3, first, next, 5);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, 3, first, next, 5);
 	store_close(s);
-	s = t_open(dir, NULL);
-	t_check_spread(s, 3, first, next, 5);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, NULL, 3, first, next, 5);
 	free(dir);
 }
 
@@ -3068,28 +2976,18 @@ test_cidx_mixed(void)
 	pthread_join(thread, NULL);
 	CU_ASSERT_EQUAL(t.error, 0);
 	CU_ASSERT(t.reads > 0);
-	t_check_spread(s, nchan, NULL, next, 333);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
+	t_check_verify(s, nchan, NULL, next, 333);
 	store_close(s);
 	t_index_state(dir, &upto, &blocks);
 	CU_ASSERT_EQUAL(upto, 50 * (1200 + 1000 + 500));
-	s = t_open(dir, &cfg);
-	t_check_spread(s, nchan, NULL, next, 1000);
-	CU_ASSERT_EQUAL(store_verify(s, stderr, NULL), 0);
-	store_close(s);
+	t_reopen_check(dir, &cfg, nchan, NULL, next, 1000);
 	free(next);
 	free(dir);
 }
 
 /* ------------------------------------------------------------------ */
 
-struct ttest {
-	const char	*suite;
-	const char	*name;
-	CU_TestFunc	 fn;
-};
-
-static const struct ttest t_tests[] = {
+static const struct cu_stest t_tests[] = {
 	{ "store", "name_valid", test_store_name_valid },
 	{ "store", "strings", test_store_strings },
 	{ "store", "open_sync", test_store_open_sync },
@@ -3131,39 +3029,13 @@ static const struct ttest t_tests[] = {
 	{ "cidx", "mixed", test_cidx_mixed },
 };
 
-/* Register the tests (those matching LOGWIRE_TEST_FILTER) and run them. */
+/* Run the tests (those matching LOGWIRE_TEST_FILTER) in fresh directories. */
 int
 main(void)
 {
-	const char	*filter = getenv("LOGWIRE_TEST_FILTER");
-	CU_pSuite	 suite = NULL;
-	const char	*last = NULL;
-	char		 full[128];
-	size_t		 i;
-	unsigned int	 failures;
+	struct cu_fixture	fx = { t_setup, t_teardown, NULL };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	for (i = 0; i < sizeof t_tests / sizeof t_tests[0]; i++) {
-		snprintf(full, sizeof full, "%s/%s", t_tests[i].suite,
-		    t_tests[i].name);
-		if (filter != NULL && strstr(full, filter) == NULL)
-			continue;
-		if (last == NULL || strcmp(last, t_tests[i].suite) != 0) {
-			suite = CU_add_suite_with_setup_and_teardown(
-			    t_tests[i].suite, NULL, NULL, t_setup, t_teardown);
-			if (suite == NULL)
-				return (1);
-			last = t_tests[i].suite;
-		}
-		if (CU_add_test(suite, t_tests[i].name, t_tests[i].fn) == NULL)
-			return (1);
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return (failures != 0 ? 1 : 0);
+	fx.filter = getenv("LOGWIRE_TEST_FILTER");
+	return (cu_run_suites(t_tests, nitems(t_tests), &fx));
 }

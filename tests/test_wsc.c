@@ -383,6 +383,61 @@ connect_srv(struct srv *s, const char *path, int *status, char **cause)
 	    s->port, path, &o, status, cause));
 }
 
+/*
+ * Start a server in mode on the IPv4 loopback and connect to it at
+ * /v1/ws, or fail the test; *sp gets the server.
+ */
+static struct wsc *
+srv_open(int mode, struct srv **sp)
+{
+	struct wsc	*w;
+	char		*cause = NULL;
+
+	*sp = srv_start(mode, AF_INET);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*sp);
+	w = connect_srv(*sp, "/v1/ws", NULL, &cause);
+	if (w == NULL)
+		fprintf(stderr, "connect: %s\n", cause);
+	free(cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	return (w);
+}
+
+/* Close the client and wait for the server to be done (s stays). */
+static void
+srv_close(struct srv *s, struct wsc *w)
+{
+	wsc_close(w);
+	srv_join(s);
+}
+
+/* Receive a close message with code and reason. */
+static void
+expect_close(struct wsc *w, uint16_t code, const char *reason)
+{
+	struct wsc_msg	m;
+
+	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
+	CU_ASSERT_EQUAL(m.opcode, WSC_CLOSE);
+	CU_ASSERT_EQUAL(m.code, code);
+	if (reason != NULL)
+		CU_ASSERT(m.len == strlen(reason) &&
+		    (m.len == 0 || strcmp(m.data, reason) == 0));
+	wsc_msg_free(&m);
+}
+
+/* Receive a text message equal to text. */
+static void
+expect_text(struct wsc *w, const char *text)
+{
+	struct wsc_msg	m;
+
+	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
+	CU_ASSERT(m.opcode == WSC_TEXT && m.data != NULL &&
+	    strcmp(m.data, text) == 0);
+	wsc_msg_free(&m);
+}
+
 /* The accept key computation of the test server matches RFC 6455 1.3. */
 static void
 test_accept_key_known_answer(void)
@@ -398,9 +453,16 @@ static void
 test_handshake(void)
 {
 	static const char *const hdrs[] = { "Authorization: Bearer x", NULL };
+	static const char *const want[][2] = {
+		{ "Upgrade", "websocket" },
+		{ "Sec-WebSocket-Version", "13" },
+		{ "Sec-WebSocket-Protocol", "logwire.v1" },
+		{ "Authorization", "Bearer x" },
+	};
 	struct srv	*s;
 	struct wsc	*w;
 	char		*cause = NULL, v[128];
+	size_t		 i;
 
 	s = srv_start(SRV_ECHO, AF_INET);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -415,25 +477,47 @@ test_handshake(void)
 		if (wsc_protocol(w) != NULL)
 			CU_ASSERT_STRING_EQUAL(wsc_protocol(w), "logwire.v1");
 		CU_ASSERT(wsc_fd(w) >= 0);
-		wsc_close(w);
 	}
-	srv_join(s);
+	srv_close(s, w);
 
 	CU_ASSERT(strncmp(s->head, "GET /v1/ws?x=1 HTTP/1.1\r\n", 25) == 0);
 	srv_header(s->head, "Host", v, sizeof v);
 	CU_ASSERT(strncmp(v, "127.0.0.1:", 10) == 0);
-	srv_header(s->head, "Upgrade", v, sizeof v);
-	CU_ASSERT_STRING_EQUAL(v, "websocket");
-	srv_header(s->head, "Sec-WebSocket-Version", v, sizeof v);
-	CU_ASSERT_STRING_EQUAL(v, "13");
-	srv_header(s->head, "Sec-WebSocket-Protocol", v, sizeof v);
-	CU_ASSERT_STRING_EQUAL(v, "logwire.v1");
+	for (i = 0; i < nitems(want); i++) {
+		srv_header(s->head, want[i][0], v, sizeof v);
+		CU_ASSERT_STRING_EQUAL(v, want[i][1]);
+	}
 	srv_header(s->head, "Sec-WebSocket-Key", v, sizeof v);
 	CU_ASSERT_EQUAL(strlen(v), 24);
-	srv_header(s->head, "Authorization", v, sizeof v);
-	CU_ASSERT_STRING_EQUAL(v, "Bearer x");
 	/* wsc_close() said goodbye with 1000. */
 	CU_ASSERT_EQUAL(s->close_code, 1000);
+	free(s);
+}
+
+/*
+ * Start a server in mode and connect to it, which must fail with status
+ * (-1: any) and a cause holding want (or equal to it, with exact).
+ */
+static void
+expect_refusal(int mode, int status, const char *want, int exact)
+{
+	struct srv	*s;
+	struct wsc	*w;
+	char		*cause = NULL;
+	int		 got = -1;
+
+	s = srv_start(mode, AF_INET);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	w = connect_srv(s, "/v1/ws", &got, &cause);
+	CU_ASSERT_PTR_NULL(w);
+	if (status != -1)
+		CU_ASSERT_EQUAL(got, status);
+	CU_ASSERT(cause != NULL && (exact ? strcmp(cause, want) == 0 :
+	    strstr(cause, want) != NULL));
+	if (cause != NULL && exact && strcmp(cause, want) != 0)
+		fprintf(stderr, "cause: %s\n", cause);
+	free(cause);
+	srv_close(s, w);
 	free(s);
 }
 
@@ -441,32 +525,8 @@ test_handshake(void)
 static void
 test_handshake_checks(void)
 {
-	struct srv	*s;
-	struct wsc	*w;
-	char		*cause = NULL;
-	int		 status = -1;
-
-	s = srv_start(SRV_NOPROTO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", &status, &cause);
-	CU_ASSERT_PTR_NULL(w);
-	CU_ASSERT_EQUAL(status, 101);
-	CU_ASSERT(cause != NULL && strstr(cause, "subprotocol") != NULL);
-	free(cause);
-	wsc_close(w);
-	srv_join(s);
-	free(s);
-
-	s = srv_start(SRV_BADKEY, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", &status, &cause);
-	CU_ASSERT_PTR_NULL(w);
-	CU_ASSERT(cause != NULL &&
-	    strstr(cause, "Sec-WebSocket-Accept") != NULL);
-	free(cause);
-	wsc_close(w);
-	srv_join(s);
-	free(s);
+	expect_refusal(SRV_NOPROTO, 101, "subprotocol", 0);
+	expect_refusal(SRV_BADKEY, -1, "Sec-WebSocket-Accept", 0);
 }
 
 /* Offering no subprotocol works when the server names none. */
@@ -487,8 +547,7 @@ test_handshake_no_protocol(void)
 	if (w != NULL)
 		CU_ASSERT_PTR_NULL(wsc_protocol(w));
 	free(cause);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	CU_ASSERT(strstr(s->head, "Sec-WebSocket-Protocol") == NULL);
 	free(s);
 }
@@ -529,18 +588,12 @@ test_text_round_trip(void)
 				     BIG_LEN };
 	struct srv		*s;
 	struct wsc		*w;
-	char			*cause = NULL;
 	size_t			 i;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL(w);
-	for (i = 0; w != NULL && i < nitems(lens); i++)
+	w = srv_open(SRV_ECHO, &s);
+	for (i = 0; i < nitems(lens); i++)
 		round_trip(w, WSC_TEXT, lens[i]);
-	free(cause);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	CU_ASSERT_EQUAL(s->msgs, (int)nitems(lens));
 	free(s);
 }
@@ -553,12 +606,8 @@ test_binary_round_trip(void)
 	struct srv		*s;
 	struct wsc		*w;
 	struct wsc_msg		 m;
-	char			*cause = NULL;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_ECHO, &s);
 	/* Not UTF-8: it must travel as binary and come back so. */
 	CU_ASSERT_EQUAL(wsc_send_binary(w, bytes, sizeof bytes), 0);
 	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
@@ -567,8 +616,7 @@ test_binary_round_trip(void)
 	    memcmp(m.data, bytes, sizeof bytes) == 0);
 	wsc_msg_free(&m);
 	round_trip(w, WSC_BINARY, BIG_LEN);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	free(s);
 }
 
@@ -579,13 +627,10 @@ test_pipelined(void)
 	struct srv	*s;
 	struct wsc	*w;
 	struct wsc_msg	 m;
-	char		*cause = NULL, buf[32];
+	char		 buf[32];
 	int		 i, ok = 1;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_ECHO, &s);
 	for (i = 0; i < 500; i++) {
 		snprintf(buf, sizeof buf, "{\"n\":%d}", i);
 		if (wsc_send_text(w, buf, strlen(buf)) != 0)
@@ -608,8 +653,7 @@ test_pipelined(void)
 	CU_ASSERT(ok);
 	/* Nothing more is waiting. */
 	CU_ASSERT_EQUAL(wsc_recv(w, 0, &m), 0);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	free(s);
 }
 
@@ -620,13 +664,9 @@ test_flood(void)
 	struct srv	*s;
 	struct wsc	*w;
 	struct wsc_msg	 m;
-	char		*cause = NULL;
 	int		 i, n, ok = 1;
 
-	s = srv_start(SRV_FLOOD, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_FLOOD, &s);
 	for (i = 0; i < FLOOD_N && ok; i++) {
 		if (wsc_recv(w, 3000, &m) != 1) {
 			fprintf(stderr, "flood: message %d missing\n", i);
@@ -644,8 +684,7 @@ test_flood(void)
 	CU_ASSERT(ok);
 	/* The connection still works both ways afterwards. */
 	round_trip(w, WSC_TEXT, 100);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	free(s);
 }
 
@@ -656,66 +695,43 @@ test_server_close(void)
 	struct srv	*s;
 	struct wsc	*w;
 	struct wsc_msg	 m;
-	char		*cause = NULL;
 
-	s = srv_start(SRV_CLOSE, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
-	CU_ASSERT_EQUAL(m.opcode, WSC_CLOSE);
-	CU_ASSERT_EQUAL(m.code, 1001);
-	CU_ASSERT(m.data != NULL && strcmp(m.data, "bye") == 0);
-	wsc_msg_free(&m);
+	w = srv_open(SRV_CLOSE, &s);
+	expect_close(w, 1001, "bye");
 	CU_ASSERT_EQUAL(wsc_close_code(w), 1001);
 	CU_ASSERT_EQUAL(wsc_recv(w, 1000, &m), -1);
 	CU_ASSERT_EQUAL(wsc_send_text(w, "x", 1), -1);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	/* The client answered the close with the same code. */
 	CU_ASSERT_EQUAL(s->close_code, 1001);
 	free(s);
 }
 
-/* A close from the client is answered and reported. */
+/*
+ * A close from the client is answered and reported; one without a code
+ * comes back without one (1005).
+ */
 static void
 test_client_close(void)
 {
-	struct srv	*s;
-	struct wsc	*w;
-	struct wsc_msg	 m;
-	char		*cause = NULL;
+	static const uint16_t	 codes[] = { 4000, 0 };
+	struct srv		*s;
+	struct wsc		*w;
+	struct wsc_msg		 m;
+	size_t			 i;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(wsc_send_close(w, 4000), 0);
-	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
-	CU_ASSERT_EQUAL(m.opcode, WSC_CLOSE);
-	CU_ASSERT_EQUAL(m.code, 4000);
-	wsc_msg_free(&m);
-	CU_ASSERT_EQUAL(wsc_recv(w, 1000, &m), -1);
-	wsc_close(w);
-	srv_join(s);
-	CU_ASSERT_EQUAL(s->close_code, 4000);
-	free(s);
-
-	/* A close without a code comes back without one: 1005. */
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(wsc_send_close(w, 0), 0);
-	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
-	CU_ASSERT_EQUAL(m.opcode, WSC_CLOSE);
-	CU_ASSERT_EQUAL(m.code, 1005);
-	CU_ASSERT_EQUAL(m.len, 0);
-	wsc_msg_free(&m);
-	wsc_close(w);
-	srv_join(s);
-	CU_ASSERT_EQUAL(s->close_code, 0);
-	free(s);
+	for (i = 0; i < nitems(codes); i++) {
+		w = srv_open(SRV_ECHO, &s);
+		CU_ASSERT_EQUAL(wsc_send_close(w, codes[i]), 0);
+		if (codes[i] != 0) {
+			expect_close(w, codes[i], NULL);
+			CU_ASSERT_EQUAL(wsc_recv(w, 1000, &m), -1);
+		} else
+			expect_close(w, 1005, "");
+		srv_close(s, w);
+		CU_ASSERT_EQUAL(s->close_code, codes[i]);
+		free(s);
+	}
 }
 
 /* The server dropping the socket ends wsc_recv() with -1 at once. */
@@ -725,13 +741,9 @@ test_server_drop(void)
 	struct srv	*s;
 	struct wsc	*w;
 	struct wsc_msg	 m;
-	char		*cause = NULL;
 	int64_t		 t0;
 
-	s = srv_start(SRV_DROP, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_DROP, &s);
 	t0 = mono_ms();
 	CU_ASSERT_EQUAL(wsc_recv(w, 5000, &m), -1);
 	CU_ASSERT(mono_ms() - t0 < 2000);
@@ -746,44 +758,14 @@ test_server_drop(void)
 static void
 test_refused(void)
 {
-	struct srv	*s;
-	struct wsc	*w;
-	char		*cause = NULL;
-	int		 status = 0;
-
-	s = srv_start(SRV_REFUSE, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", &status, &cause);
-	CU_ASSERT_PTR_NULL(w);
-	CU_ASSERT_EQUAL(status, 401);
-	CU_ASSERT_PTR_NOT_NULL(cause);
-	if (cause != NULL)
-		CU_ASSERT_STRING_EQUAL(cause, "HTTP 401: " REFUSE_BODY);
-	free(cause);
-	wsc_close(w);
-	srv_join(s);
-	free(s);
+	expect_refusal(SRV_REFUSE, 401, "HTTP 401: " REFUSE_BODY, 1);
 }
 
 /* A refusal with a chunked body is read to its end. */
 static void
 test_refused_chunked(void)
 {
-	struct srv	*s;
-	struct wsc	*w;
-	char		*cause = NULL;
-	int		 status = 0;
-
-	s = srv_start(SRV_CHUNKED, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", &status, &cause);
-	CU_ASSERT_PTR_NULL(w);
-	CU_ASSERT_EQUAL(status, 403);
-	if (cause != NULL)
-		CU_ASSERT_STRING_EQUAL(cause, "HTTP 403: origin refused");
-	free(cause);
-	srv_join(s);
-	free(s);
+	expect_refusal(SRV_CHUNKED, 403, "HTTP 403: origin refused", 1);
 }
 
 /* A frame in the same packet as the 101 head is not lost. */
@@ -792,18 +774,10 @@ test_frame_after_head(void)
 {
 	struct srv	*s;
 	struct wsc	*w;
-	struct wsc_msg	 m;
-	char		*cause = NULL;
 
-	s = srv_start(SRV_SPLIT, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
-	CU_ASSERT(m.opcode == WSC_TEXT && strcmp(m.data, "hello") == 0);
-	wsc_msg_free(&m);
-	wsc_close(w);
-	srv_join(s);
+	w = srv_open(SRV_SPLIT, &s);
+	expect_text(w, "hello");
+	srv_close(s, w);
 	free(s);
 }
 
@@ -814,13 +788,9 @@ test_recv_timeout(void)
 	struct srv	*s;
 	struct wsc	*w;
 	struct wsc_msg	 m;
-	char		*cause = NULL;
 	int64_t		 t0, dt;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_ECHO, &s);
 	t0 = mono_ms();
 	CU_ASSERT_EQUAL(wsc_recv(w, 300, &m), 0);
 	dt = mono_ms() - t0;
@@ -831,8 +801,7 @@ test_recv_timeout(void)
 	CU_ASSERT(mono_ms() - t0 < 100);
 	/* Still usable afterwards. */
 	round_trip(w, WSC_TEXT, 10);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	free(s);
 }
 
@@ -842,20 +811,11 @@ test_ping_answered(void)
 {
 	struct srv	*s;
 	struct wsc	*w;
-	struct wsc_msg	 m;
-	char		*cause = NULL;
 
-	s = srv_start(SRV_PING, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_PING, &s);
 	/* The ping itself is not a message; the server's report is. */
-	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
-	CU_ASSERT(m.opcode == WSC_TEXT && m.data != NULL &&
-	    strcmp(m.data, "pong:hello-ping") == 0);
-	wsc_msg_free(&m);
-	wsc_close(w);
-	srv_join(s);
+	expect_text(w, "pong:hello-ping");
+	srv_close(s, w);
 	CU_ASSERT_EQUAL(s->pongs, 1);
 	CU_ASSERT_STRING_EQUAL(s->pong, "hello-ping");
 	free(s);
@@ -868,18 +828,13 @@ test_client_ping(void)
 	struct srv	*s;
 	struct wsc	*w;
 	struct wsc_msg	 m;
-	char		*cause = NULL;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_ECHO, &s);
 	CU_ASSERT_EQUAL(wsc_pongs(w), 0);
 	CU_ASSERT_EQUAL(wsc_send_ping(w, "p", 1), 0);
 	CU_ASSERT_EQUAL(wsc_recv(w, 300, &m), 0);
 	CU_ASSERT_EQUAL(wsc_pongs(w), 1);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	free(s);
 }
 
@@ -890,20 +845,11 @@ test_send_raw(void)
 	static const char	 unmasked[] = "\x81\x02hi";
 	struct srv		*s;
 	struct wsc		*w;
-	struct wsc_msg		 m;
-	char			*cause = NULL;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	w = connect_srv(s, "/v1/ws", NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w = srv_open(SRV_ECHO, &s);
 	CU_ASSERT_EQUAL(wsc_send_raw(w, unmasked, 4), 0);
-	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), 1);
-	CU_ASSERT_EQUAL(m.opcode, WSC_CLOSE);
-	CU_ASSERT_EQUAL(m.code, 1002);
-	wsc_msg_free(&m);
-	wsc_close(w);
-	srv_join(s);
+	expect_close(w, 1002, NULL);
+	srv_close(s, w);
 	CU_ASSERT_EQUAL(s->msgs, 0);
 	free(s);
 }
@@ -932,8 +878,7 @@ test_max_msg_len(void)
 	CU_ASSERT_EQUAL(wsc_send_text(w, buf, sizeof buf), 0);
 	CU_ASSERT_EQUAL(wsc_recv(w, 3000, &m), -1);
 	CU_ASSERT(wsc_error(w) != NULL && strstr(wsc_error(w), "1009"));
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	CU_ASSERT_EQUAL(s->close_code, 1009);
 	free(s);
 }
@@ -956,61 +901,67 @@ test_connect_refused(void)
 	free(cause);
 }
 
+/*
+ * Connect by URL (base, the server's port, path) to a server of family and
+ * return the request line it saw (caller frees), with a round trip of len
+ * bytes (0: none) on the way.
+ */
+static char *
+connect_url_line(int family, const char *base, const char *path, size_t len)
+{
+	struct srv	*s;
+	struct wsc	*w;
+	char		*url, *line, *cause = NULL;
+	int		 status;
+
+	s = srv_start(SRV_ECHO, family);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	xasprintf(&url, "%s:%d%s", base, s->port, path);
+	w = wsc_connect_url(url, NULL, &status, &cause);
+	CU_ASSERT_PTR_NOT_NULL(w);
+	free(cause);
+	if (w != NULL && len != 0)
+		round_trip(w, WSC_BINARY, len);
+	free(url);
+	srv_close(s, w);
+	line = xstrndup(s->head, strcspn(s->head, "\r"));
+	free(s);
+	return (line);
+}
+
 /* URLs: http:// gives /v1/ws under the base path, ws:// its own path. */
 static void
 test_connect_url(void)
 {
-	struct srv	*s;
-	struct wsc	*w;
-	char		*url, *cause = NULL;
-	int		 status;
+	static const char *const	 good[][3] = {
+		{ "http://127.0.0.1", "", "GET /v1/ws HTTP/1.1" },
+		{ "http://127.0.0.1", "/lw/", "GET /lw/v1/ws HTTP/1.1" },
+		{ "ws://127.0.0.1", "/other?access_token=t",
+		    "GET /other?access_token=t HTTP/1.1" },
+	};
+	static const char *const	 bad[][2] = {
+		{ "wss://127.0.0.1:1/", "TLS" },
+		{ "ftp://127.0.0.1/", "" },
+		{ "ws://127.0.0.1:99999/", "bad URL" },
+		{ "ws://[::1/", "bad URL" },
+	};
+	struct wsc			*w;
+	char				*line, *cause = NULL;
+	int				 status;
+	size_t				 i;
 
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	xasprintf(&url, "http://127.0.0.1:%d", s->port);
-	w = wsc_connect_url(url, NULL, &status, &cause);
-	CU_ASSERT_PTR_NOT_NULL(w);
-	wsc_close(w);
-	free(url);
-	srv_join(s);
-	CU_ASSERT(strncmp(s->head, "GET /v1/ws HTTP/1.1\r\n", 21) == 0);
-	free(s);
-
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	xasprintf(&url, "http://127.0.0.1:%d/lw/", s->port);
-	w = wsc_connect_url(url, NULL, &status, &cause);
-	CU_ASSERT_PTR_NOT_NULL(w);
-	wsc_close(w);
-	free(url);
-	srv_join(s);
-	CU_ASSERT(strncmp(s->head, "GET /lw/v1/ws HTTP/1.1\r\n", 24) == 0);
-	free(s);
-
-	s = srv_start(SRV_ECHO, AF_INET);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	xasprintf(&url, "ws://127.0.0.1:%d/other?access_token=t", s->port);
-	w = wsc_connect_url(url, NULL, &status, &cause);
-	CU_ASSERT_PTR_NOT_NULL(w);
-	wsc_close(w);
-	free(url);
-	srv_join(s);
-	CU_ASSERT(strncmp(s->head,
-	    "GET /other?access_token=t HTTP/1.1\r\n", 36) == 0);
-	free(s);
-
-	w = wsc_connect_url("wss://127.0.0.1:1/", NULL, &status, &cause);
-	CU_ASSERT(w == NULL && cause != NULL && strstr(cause, "TLS"));
-	free(cause);
-	w = wsc_connect_url("ftp://127.0.0.1/", NULL, &status, &cause);
-	CU_ASSERT(w == NULL && cause != NULL);
-	free(cause);
-	w = wsc_connect_url("ws://127.0.0.1:99999/", NULL, &status, &cause);
-	CU_ASSERT(w == NULL && cause != NULL && strstr(cause, "bad URL"));
-	free(cause);
-	w = wsc_connect_url("ws://[::1/", NULL, &status, &cause);
-	CU_ASSERT(w == NULL && cause != NULL && strstr(cause, "bad URL"));
-	free(cause);
+	for (i = 0; i < nitems(good); i++) {
+		line = connect_url_line(AF_INET, good[i][0], good[i][1], 0);
+		CU_ASSERT_STRING_EQUAL(line, good[i][2]);
+		free(line);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		w = wsc_connect_url(bad[i][0], NULL, &status, &cause);
+		CU_ASSERT(w == NULL && cause != NULL &&
+		    strstr(cause, bad[i][1]) != NULL);
+		free(cause);
+		cause = NULL;
+	}
 }
 
 /* IPv6 loopback works, by address and by bracketed URL. */
@@ -1019,7 +970,7 @@ test_ipv6(void)
 {
 	struct srv	*s;
 	struct wsc	*w;
-	char		*url, *cause = NULL, v[128];
+	char		*line, *cause = NULL, v[128];
 
 	s = srv_start(SRV_ECHO, AF_INET6);
 	if (s == NULL) {
@@ -1032,23 +983,13 @@ test_ipv6(void)
 	CU_ASSERT_PTR_NOT_NULL(w);
 	if (w != NULL)
 		round_trip(w, WSC_TEXT, 1000);
-	wsc_close(w);
-	srv_join(s);
+	srv_close(s, w);
 	srv_header(s->head, "Host", v, sizeof v);
 	CU_ASSERT(strncmp(v, "[::1]:", 6) == 0);
 	free(s);
 
-	s = srv_start(SRV_ECHO, AF_INET6);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	xasprintf(&url, "ws://[::1]:%d/v1/ws", s->port);
-	w = wsc_connect_url(url, NULL, NULL, &cause);
-	CU_ASSERT_PTR_NOT_NULL(w);
-	if (w != NULL)
-		round_trip(w, WSC_BINARY, 10);
-	wsc_close(w);
-	free(url);
-	srv_join(s);
-	free(s);
+	line = connect_url_line(AF_INET6, "ws://[::1]", "/v1/ws", 10);
+	free(line);
 }
 
 /* Run the wsc suite; exit non-zero if anything failed. */

@@ -344,6 +344,17 @@ bnats_subscribe(struct bnats *b, struct bnats_conn *c, const char *subj,
 	return (0);
 }
 
+/* A latency histogram of one connection's, merged into the result later. */
+static struct benchhist *
+bnats_hist_new(void)
+{
+	struct benchhist	*h;
+
+	h = xmalloc(sizeof *h);
+	benchhist_init(h);
+	return (h);
+}
+
 /* Sum what the subscribers saw into the result. */
 static void
 bnats_collect(struct bnats *b, struct bnats_conn *subs, size_t n)
@@ -368,10 +379,8 @@ bnats_run_publish(struct bnats *b, struct bnats_conn *cs, char **cause)
 	size_t		 i, n = cfg->conns;
 	int		 error;
 
-	for (i = 0; i < n; i++) {
-		cs[i].lat = xmalloc(sizeof *cs[i].lat);
-		benchhist_init(cs[i].lat);
-	}
+	for (i = 0; i < n; i++)
+		cs[i].lat = bnats_hist_new();
 	benchnet_measure_start(&b->m, b->res);
 	error = bnats_publish(b, cs, n, cfg->messages, cause);
 	benchnet_measure_end(&b->m, b->res);
@@ -392,12 +401,12 @@ bnats_run_fanout(struct bnats *b, struct bnats_conn *cs, char **cause)
 	uint64_t		 sent, due, t;
 	double			 start;
 	natsStatus		 s = NATS_OK;
+	int			 error;
 
 	for (i = 0; i < n; i++) {
 		subs[i].stamped = 1;
 		subs[i].want = cfg->messages;
-		subs[i].lat = xmalloc(sizeof *subs[i].lat);
-		benchhist_init(subs[i].lat);
+		subs[i].lat = bnats_hist_new();
 		if (bnats_subscribe(b, &subs[i], b->subjects[0], 0, cause) != 0)
 			return (-1);
 		b->res->subscribed++;
@@ -433,15 +442,14 @@ bnats_run_fanout(struct bnats *b, struct bnats_conn *cs, char **cause)
 		xasprintf(cause, "publish: %s", natsStatus_GetText(s));
 		return (-1);
 	}
-	if (bnats_wait(b, subs, n, offsetof(struct bnats_conn, received),
-	    n * cfg->messages) != 0) {
-		xasprintf(cause, "timed out before every delivery");
-		benchnet_measure_end(&b->m, b->res);
-		bnats_collect(b, subs, n);
-		return (-1);
-	}
+	error = bnats_wait(b, subs, n, offsetof(struct bnats_conn, received),
+	    n * cfg->messages);
 	benchnet_measure_end(&b->m, b->res);
 	bnats_collect(b, subs, n);
+	if (error != 0) {
+		xasprintf(cause, "timed out before every delivery");
+		return (-1);
+	}
 	return (0);
 }
 

@@ -177,26 +177,90 @@ cmd_rest_fail(struct cli_args *args, const struct httpc_resp *r)
 }
 
 /*
- * GET path into *r (200 only; release it with httpc_resp_free).  Returns
- * 0, or -1 with *status set after reporting the error.
+ * GET path with the header lines hdrs (NULL-terminated, or NULL) within
+ * timeout_ms into *r (200 only; release it with httpc_resp_free), a 2xx
+ * body going to cb when it is not NULL.  failed, if not NULL, is where cb
+ * notes an errno, said with the error.  Returns 0, or -1 with *status
+ * set after reporting the error.
  */
 static int
-cmd_rest_get(struct cli_args *args, const struct httpc_url *u,
-    const char *path, const char *auth, struct httpc_resp *r, int *status)
+cmd_rest_request(struct cli_args *args, const struct httpc_url *u,
+    const char *path, const char *const *hdrs, int timeout_ms,
+    httpc_body_cb cb, void *arg, const int *failed, struct httpc_resp *r,
+    int *status)
 {
-	const char	*hdrs[2] = { auth, NULL };
-	char		*cause;
+	char	*cause;
+	int	 e;
 
-	if (httpc_request(u, "GET", path, auth != NULL ? hdrs : NULL, NULL, 0,
-	    CMD_REST_TIMEOUT_MS, r, NULL, NULL, &cause) != 0) {
-		cli_error(args, "%s", cause);
+	if (httpc_request(u, "GET", path, hdrs, NULL, 0, timeout_ms, r, cb,
+	    arg, &cause) != 0) {
+		e = failed != NULL ? *failed : 0;
+		*status = cli_error(args, "%s%s%s", cause, e != 0 ? ": " : "",
+		    e != 0 ? strerror(e) : "");
 		free(cause);
-		*status = CLI_EXIT_ERROR;
 		return (-1);
 	}
 	if (r->status != 200) {
 		*status = cmd_rest_fail(args, r);
 		httpc_resp_free(r);
+		return (-1);
+	}
+	return (0);
+}
+
+/* GET path with the Authorization line auth (or NULL), as above. */
+static int
+cmd_rest_get(struct cli_args *args, const struct httpc_url *u,
+    const char *path, const char *auth, struct httpc_resp *r, int *status)
+{
+	const char	*hdrs[2] = { auth, NULL };
+
+	return (cmd_rest_request(args, u, path, auth != NULL ? hdrs : NULL,
+	    CMD_REST_TIMEOUT_MS, NULL, NULL, NULL, r, status));
+}
+
+/*
+ * Open a temporary file beside file, to be renamed to it once complete;
+ * *tmp gets its name (caller frees).  Returns the stream, or NULL with
+ * *status set after reporting the error.
+ */
+static FILE *
+cmd_rest_tmp_open(struct cli_args *args, const char *file, char **tmp,
+    int *status)
+{
+	FILE	*f;
+	int	 fd;
+
+	xasprintf(tmp, "%s.tmp-XXXXXX", file);
+	if ((fd = mkstemp(*tmp)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		*status = cli_error(args, "%s: %s", file, strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			unlink(*tmp);
+		}
+		free(*tmp);
+		*tmp = NULL;
+		return (NULL);
+	}
+	return (f);
+}
+
+/*
+ * Flush, sync and close f, the temporary file tmp, and rename it to file.
+ * Returns 0, or -1 with *status set after reporting the error; f is
+ * closed either way, tmp is the caller's to remove on failure.
+ */
+static int
+cmd_rest_tmp_commit(struct cli_args *args, FILE *f, const char *tmp,
+    const char *file, int *status)
+{
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		*status = cli_error(args, "%s: %s", file, strerror(errno));
+		fclose(f);
+		return (-1);
+	}
+	if (fclose(f) != 0 || rename(tmp, file) != 0) {
+		*status = cli_error(args, "%s: %s", file, strerror(errno));
 		return (-1);
 	}
 	return (0);
@@ -227,18 +291,30 @@ cmd_rest_get_json(struct cli_args *args, const struct httpc_url *u,
 	return (j);
 }
 
+/* Parse a decimal number: digits only, no sign or space.  0 or -1. */
+static int
+cmd_rest_decimal(const char *v, unsigned long long *n)
+{
+	char	*end;
+
+	errno = 0;
+	*n = strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0)
+		return (-1);
+	return (0);
+}
+
 /* Append "&param=value" for a numeric option; -1 after a usage error. */
 static int
 cmd_rest_num(struct cli_args *args, int ch, const char *param, char **query)
 {
-	const char	*v;
-	char		*end, *q;
+	unsigned long long	 n;
+	const char		*v;
+	char			*q;
 
 	if ((v = cli_args_get(args, ch)) == NULL)
 		return (0);
-	errno = 0;
-	strtoull(v, &end, 10);
-	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0) {
+	if (cmd_rest_decimal(v, &n) != 0) {
 		cli_usage_error(args, "--%s: not a number: %s", param, v);
 		return (-1);
 	}
@@ -260,6 +336,27 @@ cmd_rest_range(struct cli_args *args, char **query)
 		free(*query);
 		return (-1);
 	}
+	return (0);
+}
+
+/*
+ * Set up a command on the channel named by the first operand: its range
+ * query (*range), the base URL, the Authorization line and the channel's
+ * path "/v1/channels/NAME" (*base); the caller frees the strings.
+ * Returns 0, or -1 after a usage error.
+ */
+static int
+cmd_rest_chan_setup(struct cli *cli, struct cli_args *args,
+    struct httpc_url *u, char **auth, char **range, char **base)
+{
+	if (cmd_rest_range(args, range) != 0)
+		return (-1);
+	if (cmd_rest_setup(cli, args, u, auth) != 0) {
+		free(*range);
+		return (-1);
+	}
+	*base = xstrdup("/v1/channels/");
+	httpc_pct_append(base, args->argv[0]);
 	return (0);
 }
 
@@ -363,7 +460,7 @@ cmd_rest_history(struct cli *cli, struct cli_args *args)
 {
 	struct httpc_url	 u;
 	const char		*v;
-	char			*auth, *path = NULL, *range, *end;
+	char			*auth, *path = NULL, *range, *base;
 	unsigned long long	 limit = 100;
 	int			 status;
 
@@ -371,27 +468,16 @@ cmd_rest_history(struct cli *cli, struct cli_args *args)
 	    cli_args_has(args, CMD_REST_BACKWARD))
 		return (cli_usage_error(args, "--forward and --backward "
 		    "cannot be combined"));
-	if ((v = cli_args_get(args, CMD_REST_LIMIT)) != NULL) {
-		errno = 0;
-		limit = strtoull(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end != '\0' || limit == 0 ||
-		    errno != 0)
-			return (cli_usage_error(args, "--limit: want a "
-			    "positive integer"));
-	}
-	if (cmd_rest_range(args, &range) != 0)
+	if ((v = cli_args_get(args, CMD_REST_LIMIT)) != NULL &&
+	    (cmd_rest_decimal(v, &limit) != 0 || limit == 0))
+		return (cli_usage_error(args, "--limit: want a positive "
+		    "integer"));
+	if (cmd_rest_chan_setup(cli, args, &u, &auth, &range, &base) != 0)
 		return (CLI_EXIT_USAGE);
-	if (cmd_rest_setup(cli, args, &u, &auth) != 0) {
-		free(range);
-		return (CLI_EXIT_USAGE);
-	}
-	path = xstrdup("/v1/channels/");
-	httpc_pct_append(&path, args->argv[0]);
-	v = path;
-	xasprintf(&path, "%s/messages?direction=%s&limit=%llu%s", v,
+	xasprintf(&path, "%s/messages?direction=%s&limit=%llu%s", base,
 	    cli_args_has(args, CMD_REST_FORWARD) ? "forward" : "backward",
 	    MIN(limit, (unsigned long long)CMD_REST_PAGE_MAX), range);
-	free((char *)v);
+	free(base);
 	free(range);
 	status = cmd_rest_follow(args, &u, path, auth, (size_t)limit);
 	free(auth);
@@ -500,21 +586,15 @@ cmd_rest_export(struct cli *cli, struct cli_args *args)
 	json_t			*meta;
 	const char		*file, *hdrs[3];
 	char			*auth, *path = NULL, *range = NULL, *tmp = NULL;
-	char			*cause, *base;
+	char			*base;
 	uint64_t		 lo, hi, v;
 	size_t			 n = 0;
-	int			 status = CLI_EXIT_ERROR, fd;
+	int			 status = CLI_EXIT_ERROR, rc;
 
 	memset(&ex, 0, sizeof ex);
 	file = cli_args_get(args, 'o');
-	if (cmd_rest_range(args, &range) != 0)
+	if (cmd_rest_chan_setup(cli, args, &u, &auth, &range, &base) != 0)
 		return (CLI_EXIT_USAGE);
-	if (cmd_rest_setup(cli, args, &u, &auth) != 0) {
-		free(range);
-		return (CLI_EXIT_USAGE);
-	}
-	base = xstrdup("/v1/channels/");
-	httpc_pct_append(&base, args->argv[0]);
 
 	/* The channel's bounds give the progress bar its total. */
 	if ((meta = cmd_rest_get_json(args, &u, base, auth, &status)) == NULL)
@@ -533,15 +613,9 @@ cmd_rest_export(struct cli *cli, struct cli_args *args)
 	ex.zstd = file != NULL && strlen(file) > 4 &&
 	    strcmp(file + strlen(file) - 4, ".zst") == 0;
 	if (file != NULL) {
-		xasprintf(&tmp, "%s.tmp-XXXXXX", file);
-		if ((fd = mkstemp(tmp)) == -1 ||
-		    (ex.out = fdopen(fd, "w")) == NULL) {
-			status = cli_error(args, "%s: %s", file,
-			    strerror(errno));
-			free(tmp);
-			tmp = NULL;
+		if ((ex.out = cmd_rest_tmp_open(args, file, &tmp,
+		    &status)) == NULL)
 			goto out;
-		}
 	} else
 		ex.out = stdout;
 	if (ex.zstd && (ex.dctx = ZSTD_createDCtx()) == NULL)
@@ -555,18 +629,9 @@ cmd_rest_export(struct cli *cli, struct cli_args *args)
 	if (ex.zstd)
 		hdrs[n++] = "Accept-Encoding: zstd";
 	hdrs[n] = NULL;
-	if (httpc_request(&u, "GET", path, hdrs, NULL, 0, CMD_REST_TIMEOUT_MS,
-	    &r, cmd_export_body, &ex, &cause) != 0) {
-		status = cli_error(args, "%s%s%s", cause, ex.failed ? ": " :
-		    "", ex.failed ? strerror(ex.failed) : "");
-		free(cause);
+	if (cmd_rest_request(args, &u, path, hdrs, CMD_REST_TIMEOUT_MS,
+	    cmd_export_body, &ex, &ex.failed, &r, &status) != 0)
 		goto out;
-	}
-	if (r.status != 200) {
-		status = cmd_rest_fail(args, &r);
-		httpc_resp_free(&r);
-		goto out;
-	}
 	if (ex.zstd && (r.content_encoding == NULL ||
 	    strcmp(r.content_encoding, "zstd") != 0)) {
 		httpc_resp_free(&r);
@@ -575,23 +640,24 @@ cmd_rest_export(struct cli *cli, struct cli_args *args)
 		goto out;
 	}
 	httpc_resp_free(&r);
-	if (fflush(ex.out) != 0 || (file != NULL && fsync(fileno(ex.out)))) {
-		status = cli_error(args, "%s: %s", file != NULL ? file :
-		    "stdout", strerror(errno));
-		goto out;
+	if (file == NULL) {
+		if (fflush(stdout) != 0) {
+			status = cli_error(args, "stdout: %s",
+			    strerror(errno));
+			goto out;
+		}
+	} else {
+		/* The commit closes the file whatever happens. */
+		rc = cmd_rest_tmp_commit(args, ex.out, tmp, file, &status);
+		ex.out = NULL;
+		if (rc != 0)
+			goto out;
+		free(tmp);
+		tmp = NULL;
 	}
 	if (ex.tty)
 		cmd_export_progress(&ex, 1);
 	if (file != NULL) {
-		if (fclose(ex.out) != 0 || rename(tmp, file) != 0) {
-			ex.out = NULL;
-			status = cli_error(args, "%s: %s", file,
-			    strerror(errno));
-			goto out;
-		}
-		ex.out = NULL;
-		free(tmp);
-		tmp = NULL;
 		fprintf(stderr, "logwire: export: %llu messages, %llu bytes "
 		    "to %s\n", (unsigned long long)ex.lines,
 		    (unsigned long long)ex.bytes, file);
@@ -646,47 +712,27 @@ cmd_rest_snapshot(struct cli *cli, struct cli_args *args, const char *file)
 	struct cmd_snap		 sn;
 	struct timespec		 start, end;
 	const char		*hdrs[2];
-	char			*auth, *tmp, *cause;
-	int			 fd, status = CLI_EXIT_ERROR;
+	char			*auth, *tmp = NULL;
+	int			 rc, status = CLI_EXIT_ERROR;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (cmd_rest_setup(cli, args, &u, &auth) != 0)
 		return (CLI_EXIT_USAGE);
 	hdrs[0] = auth;
 	hdrs[1] = NULL;
-	xasprintf(&tmp, "%s.tmp-XXXXXX", file);
 	memset(&sn, 0, sizeof sn);
-	if ((fd = mkstemp(tmp)) == -1 || (sn.out = fdopen(fd, "w")) == NULL) {
-		status = cli_error(args, "%s: %s", file, strerror(errno));
-		free(tmp);
-		free(auth);
-		return (status);
-	}
-	if (httpc_request(&u, "GET", "/v1/snapshot", auth != NULL ? hdrs :
-	    NULL, NULL, 0, CMD_REST_TIMEOUT_MS * 10, &r, cmd_snap_body, &sn,
-	    &cause) != 0) {
-		status = cli_error(args, "%s%s%s", cause, sn.failed ? ": " :
-		    "", sn.failed ? strerror(sn.failed) : "");
-		free(cause);
+	if ((sn.out = cmd_rest_tmp_open(args, file, &tmp, &status)) == NULL)
 		goto out;
-	}
-	if (r.status != 200) {
-		status = cmd_rest_fail(args, &r);
-		httpc_resp_free(&r);
+	if (cmd_rest_request(args, &u, "/v1/snapshot", auth != NULL ? hdrs :
+	    NULL, CMD_REST_TIMEOUT_MS * 10, cmd_snap_body, &sn, &sn.failed, &r,
+	    &status) != 0)
 		goto out;
-	}
 	httpc_resp_free(&r);
-	if (fflush(sn.out) != 0 || fsync(fileno(sn.out)) != 0 ||
-	    fclose(sn.out) != 0) {
-		sn.out = NULL;
-		status = cli_error(args, "%s: %s", file, strerror(errno));
-		goto out;
-	}
+	/* The commit closes the file whatever happens. */
+	rc = cmd_rest_tmp_commit(args, sn.out, tmp, file, &status);
 	sn.out = NULL;
-	if (rename(tmp, file) != 0) {
-		status = cli_error(args, "%s: %s", file, strerror(errno));
+	if (rc != 0)
 		goto out;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	fprintf(stderr, "logwire: snapshot: %s written from %s: %llu bytes "
 	    "in %.2f s\n", file, cli->url != NULL ? cli->url :
@@ -696,7 +742,7 @@ cmd_rest_snapshot(struct cli *cli, struct cli_args *args, const char *file)
 out:
 	if (sn.out != NULL)
 		fclose(sn.out);
-	if (status != CLI_EXIT_OK)
+	if (tmp != NULL && status != CLI_EXIT_OK)
 		unlink(tmp);
 	free(tmp);
 	free(auth);

@@ -263,10 +263,10 @@ const char	*wsc_error(struct wsc *);
 
 /*
  * Send a close frame 1000 if none was sent and the socket takes it at
- * once, close the socket and free everything.
+ * once, close the socket and free everything.  NULL is no connection.
  */
 void		 wsc_close(struct wsc *);
-/* Close the socket without a close frame and free everything. */
+/* Close the socket without a close frame and free everything (or NULL). */
 void		 wsc_drop(struct wsc *);
 
 #endif /* CLIENT_H */
