@@ -6,3 +6,4 @@ include $(srcdir)/tests/harness.mk
 include $(srcdir)/tests/rest.mk
 include $(srcdir)/tests/fuzz.mk
 include $(srcdir)/tests/bench.mk
+include $(srcdir)/tests/gauntlet.mk
