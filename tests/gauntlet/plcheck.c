@@ -170,6 +170,7 @@ struct plc {
 	size_t		 nacks;
 	size_t		 acksalloc;
 	struct plc_set	 sent;
+	char		*arena;		/* strings of acks and sent */
 	struct plc_stats stats;
 
 	struct plc_img	 pre;		/* ops [0, pre_upto) applied */
@@ -708,6 +709,51 @@ plc_record(struct plc *p, struct plc_proc *pp, const struct plt_rec *r,
 	return (-1);
 }
 
+/* Copy a string to the arena. */
+static const char *
+plc_keep(char **at, const char *s)
+{
+	size_t	n = strlen(s) + 1;
+
+	memcpy(*at, s, n);
+	*at += n;
+	return (*at - n);
+}
+
+/*
+ * Copy the strings of the acknowledgements and of the sent set out of
+ * the trace into one block: the store check of every state reads them
+ * all, in a child process that would otherwise fault in the pages of the
+ * trace they lie on, scattered over megabytes, once per state.
+ */
+static void
+plc_keep_strings(struct plc *p)
+{
+	struct plc_key	*k;
+	size_t		 i, total = 0;
+	char		*at;
+
+	for (i = 0; i < p->nacks; i++)
+		total += strlen(p->acks[i].chan) + strlen(p->acks[i].id) + 2;
+	for (i = 0; i < p->sent.cap; i++) {
+		k = &p->sent.slots[i];
+		if (k->chan != NULL)
+			total += strlen(k->chan) + strlen(k->id) + 2;
+	}
+	at = p->arena = plc_alloc(NULL, total, 1);
+	for (i = 0; i < p->nacks; i++) {
+		p->acks[i].chan = plc_keep(&at, p->acks[i].chan);
+		p->acks[i].id = plc_keep(&at, p->acks[i].id);
+	}
+	for (i = 0; i < p->sent.cap; i++) {
+		k = &p->sent.slots[i];
+		if (k->chan != NULL) {
+			k->chan = plc_keep(&at, k->chan);
+			k->id = plc_keep(&at, k->id);
+		}
+	}
+}
+
 /* Read and check a trace. */
 struct plc *
 plc_load(const char *path, char **cause)
@@ -766,6 +812,7 @@ plc_load(const char *path, char **cause)
 	}
 	plc_proc_end(p, &pp, rec);
 	p->stats.records = rec;
+	plc_keep_strings(p);
 	free(pp.local);
 	free(pp.sbegin);
 	free(pp.wops);
@@ -813,6 +860,7 @@ plc_free(struct plc *p)
 	free(p->syncs);
 	free(p->acks);
 	free(p->sent.slots);
+	free(p->arena);
 	free(p);
 }
 
@@ -945,6 +993,200 @@ plc_unbind(struct plc_img *img, const char *name)
 	img->binds[i] = img->binds[--img->nbinds];
 }
 
+static void	plc_mkparents(const char *, const char *);
+
+/*
+ * Where operations are applied: an image in memory (the prefix image, the
+ * final replay), or the files of a state directory, whose names the image
+ * holds (the contents it shares with the prefix image were written out
+ * first).  An operation on a file no name leads to is dropped on disk: no
+ * later operation can make such a file visible again (a creation starts
+ * a new one empty, a rename moves only a name that exists).
+ */
+struct plc_tgt {
+	struct plc_img	*img;
+	const char	*dir;		/* NULL: in memory */
+	int		 error;		/* first failed file operation */
+};
+
+/* Return the path of the file obj in a directory target, or NULL. */
+static char *
+plc_t_path(struct plc_tgt *t, uint32_t obj)
+{
+	size_t	i;
+
+	for (i = 0; i < t->img->nbinds; i++) {
+		if (t->img->binds[i].obj == obj)
+			return (plc_fmt("%s/%s", t->dir, t->img->binds[i].name));
+	}
+	return (NULL);
+}
+
+/* Remember the first error of a file operation. */
+static void
+plc_t_fail(struct plc_tgt *t)
+{
+	if (t->error == 0)
+		t->error = errno != 0 ? errno : EIO;
+}
+
+/* The size of a file. */
+static uint64_t
+plc_t_size(struct plc_tgt *t, uint32_t obj)
+{
+	struct stat	 sb;
+	char		*path;
+	uint64_t	 size = 0;
+
+	if (t->dir == NULL)
+		return (t->img->bufs[obj].size);
+	if ((path = plc_t_path(t, obj)) == NULL)
+		return (0);
+	if (stat(path, &sb) == 0)
+		size = sb.st_size;
+	else
+		plc_t_fail(t);
+	free(path);
+	return (size);
+}
+
+/* Write bytes into a file (a gap before them reads as zeros). */
+static void
+plc_t_put(struct plc_tgt *t, uint32_t obj, uint64_t off,
+    const unsigned char *data, size_t len)
+{
+	char	*path;
+	size_t	 done;
+	ssize_t	 n;
+	int	 fd;
+
+	if (len == 0)
+		return;
+	if (t->dir == NULL) {
+		plc_put(t->img, obj, off, data, len);
+		return;
+	}
+	if ((path = plc_t_path(t, obj)) == NULL)
+		return;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1) {
+		plc_t_fail(t);
+		free(path);
+		return;
+	}
+	for (done = 0; done < len; done += n) {
+		if ((n = pwrite(fd, data + done, len - done, off + done)) <= 0) {
+			plc_t_fail(t);
+			break;
+		}
+	}
+	close(fd);
+	free(path);
+}
+
+/* Set a file's size: cut, or extended with zeros. */
+static void
+plc_t_resize(struct plc_tgt *t, uint32_t obj, uint64_t size)
+{
+	char	*path;
+
+	if (t->dir == NULL) {
+		plc_resize(t->img, obj, size);
+		return;
+	}
+	if ((path = plc_t_path(t, obj)) == NULL)
+		return;
+	if (truncate(path, size) != 0)
+		plc_t_fail(t);
+	free(path);
+}
+
+/* Zero a range of a file, within its size. */
+static void
+plc_t_zero(struct plc_tgt *t, uint32_t obj, uint64_t off, uint64_t len)
+{
+	static const unsigned char	 zeros[PLC_PAGE];
+	struct plc_buf			*b;
+	uint64_t			 end, n;
+
+	end = plc_t_size(t, obj);
+	if (off + len < end)
+		end = off + len;
+	if (t->dir == NULL) {
+		b = plc_img_buf(t->img, obj, 0);
+		if (off < end)
+			memset(b->p + off, 0, end - off);
+		return;
+	}
+	for (; off < end; off += n) {
+		n = end - off < sizeof zeros ? end - off : sizeof zeros;
+		plc_t_put(t, obj, off, zeros, n);
+	}
+}
+
+/* Create a file (a new one, empty) under a name. */
+static void
+plc_t_create(struct plc_tgt *t, uint32_t obj, const char *name)
+{
+	char	*path;
+	int	 fd;
+
+	plc_bind(t->img, name, obj);
+	if (t->dir == NULL) {
+		plc_resize(t->img, obj, 0);
+		return;
+	}
+	plc_mkparents(t->dir, name);
+	path = plc_fmt("%s/%s", t->dir, name);
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		plc_t_fail(t);
+	else
+		close(fd);
+	free(path);
+}
+
+/* Rename: move a name that exists. */
+static void
+plc_t_rename(struct plc_tgt *t, const char *from, const char *to)
+{
+	char		*pf, *pt;
+	long		 i;
+	uint32_t	 obj;
+
+	if ((i = plc_lookup(t->img, from)) == -1)
+		return;
+	obj = t->img->binds[i].obj;
+	plc_unbind(t->img, from);
+	plc_bind(t->img, to, obj);
+	if (t->dir == NULL)
+		return;
+	plc_mkparents(t->dir, to);
+	pf = plc_fmt("%s/%s", t->dir, from);
+	pt = plc_fmt("%s/%s", t->dir, to);
+	if (rename(pf, pt) != 0)
+		plc_t_fail(t);
+	free(pf);
+	free(pt);
+}
+
+/* Remove a name. */
+static void
+plc_t_unlink(struct plc_tgt *t, const char *name)
+{
+	char	*path;
+
+	if (plc_lookup(t->img, name) == -1)
+		return;
+	plc_unbind(t->img, name);
+	if (t->dir == NULL)
+		return;
+	path = plc_fmt("%s/%s", t->dir, name);
+	if (unlink(path) != 0)
+		plc_t_fail(t);
+	free(path);
+}
+
 /* Tears of a write. */
 enum plc_tear {
 	PLC_WHOLE,
@@ -978,7 +1220,7 @@ plc_cut(const struct plc_op *op, uint64_t g, uint64_t *rng)
  * the rest reads as zeros) or where the bytes that made it end.
  */
 static void
-plc_apply_write(struct plc_img *img, const struct plc_op *op,
+plc_apply_write(struct plc_tgt *t, const struct plc_op *op,
     enum plc_tear tear, int zext, uint64_t *rng)
 {
 	uint64_t	cut, a, b, end;
@@ -986,7 +1228,7 @@ plc_apply_write(struct plc_img *img, const struct plc_op *op,
 	end = op->off + op->len;
 	switch (tear) {
 	case PLC_WHOLE:
-		plc_put(img, op->obj, op->off, op->data, op->len);
+		plc_t_put(t, op->obj, op->off, op->data, op->len);
 		return;
 	case PLC_BYTE:
 		cut = plc_cut(op, 1, rng);
@@ -1003,79 +1245,65 @@ plc_apply_write(struct plc_img *img, const struct plc_op *op,
 			if (b > end)
 				b = end;
 			if (plc_rand(rng) & 1)
-				plc_put(img, op->obj, a, op->data + (a - op->off),
-				    b - a);
+				plc_t_put(t, op->obj, a,
+				    op->data + (a - op->off), b - a);
 		}
 		cut = 0;
 		goto extend;
 	}
-	plc_put(img, op->obj, op->off, op->data, cut);
+	plc_t_put(t, op->obj, op->off, op->data, cut);
 extend:
-	if (zext && img->bufs[op->obj].size < end)
-		plc_resize(img, op->obj, end);
+	if (zext && plc_t_size(t, op->obj) < end)
+		plc_t_resize(t, op->obj, end);
 }
 
 /* Apply an operation that is not a write. */
 static void
-plc_apply_meta(struct plc_img *img, const struct plc_op *op)
+plc_apply_meta(struct plc_tgt *t, const struct plc_op *op)
 {
-	struct plc_buf	*b;
-	uint64_t	 end;
-	long		 i;
-	uint32_t	 obj;
-
 	switch (op->kind) {
 	case PLT_CREATE:
-		plc_resize(img, op->obj, 0);
-		plc_bind(img, op->name, op->obj);
+		plc_t_create(t, op->obj, op->name);
 		break;
 	case PLT_TRUNC:
-		plc_resize(img, op->obj, op->off);
+		plc_t_resize(t, op->obj, op->off);
 		break;
 	case PLT_FALLOC:
-		end = op->off + op->len;
 		if (op->mode == 0) {
-			if (img->bufs[op->obj].size < end)
-				plc_resize(img, op->obj, end);
-		} else if (op->mode & PLC_FL_PUNCH_HOLE) {
-			b = plc_img_buf(img, op->obj, 0);
-			if (end > b->size)
-				end = b->size;
-			if (op->off < end)
-				memset(b->p + op->off, 0, end - op->off);
-		}
+			if (plc_t_size(t, op->obj) < op->off + op->len)
+				plc_t_resize(t, op->obj, op->off + op->len);
+		} else if (op->mode & PLC_FL_PUNCH_HOLE)
+			plc_t_zero(t, op->obj, op->off, op->len);
 		break;
 	case PLT_RENAME:
-		if ((i = plc_lookup(img, op->name)) == -1)
-			break;
-		obj = img->binds[i].obj;
-		plc_unbind(img, op->name);
-		plc_bind(img, op->name2, obj);
+		plc_t_rename(t, op->name, op->name2);
 		break;
 	case PLT_UNLINK:
-		plc_unbind(img, op->name);
+		plc_t_unlink(t, op->name);
 		break;
 	}
 }
 
 /* Apply an operation whole. */
 static void
-plc_apply(struct plc_img *img, const struct plc_op *op)
+plc_apply(struct plc_tgt *t, const struct plc_op *op)
 {
 	if (op->kind == PLT_WRITE)
-		plc_apply_write(img, op, PLC_WHOLE, 0, NULL);
+		plc_apply_write(t, op, PLC_WHOLE, 0, NULL);
 	else
-		plc_apply_meta(img, op);
+		plc_apply_meta(t, op);
 }
 
 /* Bring the prefix image up to everything durable at sync point b. */
 static void
 plc_pre_advance(struct plc *p, int64_t b)
 {
+	struct plc_tgt	t = { &p->pre, NULL, 0 };
+
 	if (p->pre.bufs == NULL)
 		plc_img_init(&p->pre, p->nobjs, NULL);
 	while (p->pre_upto < p->nops && p->ops[p->pre_upto].durable <= b)
-		plc_apply(&p->pre, &p->ops[p->pre_upto++]);
+		plc_apply(&t, &p->ops[p->pre_upto++]);
 }
 
 /* Remove one entry of a tree (nftw callback). */
@@ -1498,13 +1726,17 @@ plc_describe(struct plc *p, const struct plc_state *s, char *buf,
 }
 
 /*
- * Build the state: everything durable at b, and of the operations issued
- * before e that are not, what the state's kind and seed choose.
+ * Build the state in directory dir: everything durable at b, and of the
+ * operations issued before e that are not, what the state's kind and seed
+ * choose.  The prefix image (everything up to the first operation not
+ * durable at b) is written out, the rest applied to the files.
  */
-static void
+static int
 plc_build(struct plc *p, const struct plc_state *s, enum plc_mutant mut,
-    struct plc_img *img, int *torn)
+    const char *dir, int *torn, char **cause)
 {
+	struct plc_img	 img;
+	struct plc_tgt	 t;
 	struct plc_op	*op;
 	uint64_t	 rng = s->seed, cut = 0, ncand = 0, k = 0, pct = 50;
 	size_t		 i;
@@ -1512,7 +1744,14 @@ plc_build(struct plc *p, const struct plc_state *s, enum plc_mutant mut,
 	enum plc_tear	 tear;
 
 	*torn = 0;
-	plc_img_init(img, p->nobjs, &p->pre);
+	plc_img_init(&img, p->nobjs, &p->pre);
+	if (plc_write_dir(p, &img, dir, cause) != 0) {
+		plc_img_free(&img);
+		return (-1);
+	}
+	t.img = &img;
+	t.dir = dir;
+	t.error = 0;
 	if (s->kind == 2) {
 		mode = plc_rand(&rng) % 4;
 		pct = 25 * (1 + plc_rand(&rng) % 3);
@@ -1527,13 +1766,13 @@ plc_build(struct plc *p, const struct plc_state *s, enum plc_mutant mut,
 			if (op->rec >= s->e2)
 				break;
 			if (op->durable <= s->b || op->rec > s->e)
-				plc_apply(img, op);
+				plc_apply(&t, op);
 			continue;
 		}
 		if (op->rec >= s->e)
 			break;
 		if (op->durable <= s->b) {
-			plc_apply(img, op);
+			plc_apply(&t, op);
 			continue;
 		}
 		/* A candidate: in flight or unsynced when the power failed. */
@@ -1572,14 +1811,20 @@ plc_build(struct plc *p, const struct plc_state *s, enum plc_mutant mut,
 		if (!take)
 			continue;
 		if (op->kind != PLT_WRITE) {
-			plc_apply_meta(img, op);
+			plc_apply_meta(&t, op);
 			continue;
 		}
 		if (tear != PLC_WHOLE && op->len > 0)
 			*torn = 1;
-		plc_apply_write(img, op, op->len == 0 ? PLC_WHOLE : tear,
+		plc_apply_write(&t, op, op->len == 0 ? PLC_WHOLE : tear,
 		    (int)(plc_rand(&rng) & 1), &rng);
 	}
+	plc_img_free(&img);
+	if (t.error != 0) {
+		*cause = plc_fmt("%s: %s", dir, strerror(t.error));
+		return (-1);
+	}
+	return (0);
 }
 
 /* Print a failed state and keep its directory. */
@@ -1615,14 +1860,18 @@ plc_state(struct plc *p, const struct plc_opts *o, const struct plc_state *s,
     const char *dir, struct plc_result *res)
 {
 	struct plc_child_res	 cr;
-	struct plc_img		 img;
 	char			*cause = NULL, *out = NULL, *what = NULL;
 	char			*vout = NULL, *details;
 	size_t			 nreq, nmut, t;
 	int			 torn, vstatus = 0, failed = 1;
 
 	plc_pre_advance(p, s->b);
-	plc_build(p, s, o->mutant, &img, &torn);
+	if (plc_build(p, s, o->mutant, dir, &torn, &cause) != 0) {
+		fprintf(stderr, "powerloss: cannot write state %ld: %s\n",
+		    s->number, cause);
+		free(cause);
+		return (-1);
+	}
 	nreq = plc_required(p, s->b);
 	if (o->mutant == PLC_MUT_EARLYACK) {
 		/* Expect what the next sync points to come made durable. */
@@ -1634,15 +1883,6 @@ plc_state(struct plc *p, const struct plc_opts *o, const struct plc_state *s,
 			}
 		}
 	}
-	if (plc_write_dir(p, &img, dir, &cause) != 0) {
-		plc_img_free(&img);
-		what = plc_fmt("cannot write the state: %s", cause);
-		free(cause);
-		fprintf(stderr, "powerloss: %s\n", what);
-		free(what);
-		return (-1);
-	}
-	plc_img_free(&img);
 	res->states++;
 	res->torn += torn;
 	if (nreq > res->max_required)
@@ -1899,6 +2139,7 @@ plc_final(struct plc *p, const char *datadir, const char *ignore,
     char **cause)
 {
 	struct plc_img	 img;
+	struct plc_tgt	 t;
 	struct plc_buf	*b;
 	struct stat	 sb;
 	char		*path, *data = NULL;
@@ -1907,8 +2148,11 @@ plc_final(struct plc *p, const char *datadir, const char *ignore,
 
 	*cause = NULL;
 	plc_img_init(&img, p->nobjs, NULL);
+	t.img = &img;
+	t.dir = NULL;
+	t.error = 0;
 	for (i = 0; i < p->nops; i++)
-		plc_apply(&img, &p->ops[i]);
+		plc_apply(&t, &p->ops[i]);
 	for (i = 0; i < img.nbinds; i++) {
 		if (p->objs[img.binds[i].obj].dir)
 			continue;

@@ -72,7 +72,7 @@
 #define PL_SHORT_MSGS	600
 #define PL_SHORT_STATES	300
 #define PL_SHORT_KILLS	1
-#define PL_LONG_MSGS	6000
+#define PL_LONG_MSGS	3000
 #define PL_LONG_STATES	100000
 #define PL_LONG_KILLS	4
 #define PL_NEG_MSGS	80	/* the --sync none control */
@@ -587,9 +587,14 @@ pl_rm_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 	return (type == FTW_DP ? rmdir(path) : unlink(path));
 }
 
-/* Make our temporary directory. */
+/*
+ * Make a temporary directory in $TMPDIR (or /tmp), or, with memory set,
+ * in /dev/shm when there is one: the crash states are written, opened and
+ * thrown away by the thousand, and on a disk every store opened would
+ * cost real syncs.
+ */
 static char *
-pl_tmpdir(void)
+pl_tmpdir(int memory)
 {
 	const char	*tmp;
 	char		*dir;
@@ -597,6 +602,8 @@ pl_tmpdir(void)
 	tmp = getenv("TMPDIR");
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
+	if (memory && access("/dev/shm", W_OK | X_OK) == 0)
+		tmp = "/dev/shm";
 	xasprintf(&dir, "%s/powerloss.XXXXXX", tmp);
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp %s", dir);
@@ -831,7 +838,7 @@ main(int argc, char **argv)
 	struct plc_result	 r;
 	struct plc_opts		 o;
 	struct plc		*p;
-	char			*dir, *repro, *cause, *logwire;
+	char			*dir, *sdir, *repro, *cause, *logwire;
 	double			 t0 = pl_now(), t1;
 	int			 failed = 0;
 
@@ -839,7 +846,8 @@ main(int argc, char **argv)
 	pl_options(argc, argv);
 	printf("powerloss: seed %" PRIu64 " (--seed %" PRIu64 " repeats the "
 	    "crash states of a trace)\n", opt.seed, opt.seed);
-	dir = pl_tmpdir();
+	dir = pl_tmpdir(0);
+	sdir = pl_tmpdir(1);
 	logwire = hd_bin("logwire");
 
 	if (opt.trace != NULL) {
@@ -865,7 +873,7 @@ main(int argc, char **argv)
 	o.seed = opt.seed;
 	o.states = opt.states;
 	o.only = opt.only;
-	o.workdir = dir;
+	o.workdir = sdir;
 	o.logwire = logwire;
 	o.progress = opt.lng || isatty(STDERR_FILENO);
 	o.daemon = pl_daemon;
@@ -889,11 +897,14 @@ main(int argc, char **argv)
 	printf("powerloss: %s in %.0f s (seed %" PRIu64 ")\n",
 	    failed ? "FAILED" : "passed", pl_now() - t0, opt.seed);
 	if (failed || opt.keep || opt.only >= 0)
-		fprintf(stderr, "powerloss: kept %s\n", dir);
-	else if (nftw(dir, pl_rm_cb, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "powerloss: could not remove %s\n", dir);
+		fprintf(stderr, "powerloss: kept %s and %s\n", dir, sdir);
+	else if (nftw(dir, pl_rm_cb, 16, FTW_DEPTH | FTW_PHYS) != 0 ||
+	    nftw(sdir, pl_rm_cb, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "powerloss: could not remove %s or %s\n",
+		    dir, sdir);
 	free(repro);
 	free(logwire);
+	free(sdir);
 	free(dir);
 	return (failed);
 }
