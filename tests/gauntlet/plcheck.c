@@ -480,9 +480,12 @@ plc_proc_end(struct plc *p, struct plc_proc *pp, int64_t rec)
 		if (p->ops[pp->pend[i]].done == -1)
 			p->ops[pp->pend[i]].done = rec;
 	}
-	memset(pp->local, 0, pp->nlocal * sizeof *pp->local);
-	memset(pp->sbegin, 0, pp->nsbegin * sizeof *pp->sbegin);
-	memset(pp->wops, 0, pp->nwops * sizeof *pp->wops);
+	if (pp->nlocal > 0)
+		memset(pp->local, 0, pp->nlocal * sizeof *pp->local);
+	if (pp->nsbegin > 0)
+		memset(pp->sbegin, 0, pp->nsbegin * sizeof *pp->sbegin);
+	if (pp->nwops > 0)
+		memset(pp->wops, 0, pp->nwops * sizeof *pp->wops);
 }
 
 /* Return the payload as a NUL-terminated string, or NULL. */
@@ -896,7 +899,9 @@ plc_img_init(struct plc_img *img, size_t nobjs, const struct plc_img *base)
 	memset(img->own, 0, nobjs);
 	img->bindsalloc = img->nbinds = base->nbinds;
 	img->binds = plc_alloc(NULL, img->bindsalloc, sizeof *img->binds);
-	memcpy(img->binds, base->binds, base->nbinds * sizeof *img->binds);
+	if (base->nbinds > 0)
+		memcpy(img->binds, base->binds,
+		    base->nbinds * sizeof *img->binds);
 }
 
 /* Return object obj's content, copied first if the image shares it. */
@@ -1862,7 +1867,7 @@ plc_state(struct plc *p, const struct plc_opts *o, const struct plc_state *s,
 	struct plc_child_res	 cr;
 	char			*cause = NULL, *out = NULL, *what = NULL;
 	char			*vout = NULL, *details;
-	size_t			 nreq, nmut, t;
+	size_t			 nreq, nmut = 0, t;
 	int			 torn, vstatus = 0, failed = 1;
 
 	plc_pre_advance(p, s->b);
@@ -1876,12 +1881,18 @@ plc_state(struct plc *p, const struct plc_opts *o, const struct plc_state *s,
 	if (o->mutant == PLC_MUT_EARLYACK) {
 		/* Expect what the next sync points to come made durable. */
 		for (t = s->base; t < p->nsyncs && t < s->base + 4; t++) {
-			if ((nmut = plc_required(p, p->syncs[t])) > nreq) {
-				nreq = nmut;
+			if ((nmut = plc_required(p, p->syncs[t])) > nreq)
+				break;
+		}
+		/* Counted only with a first publish among the extra ones. */
+		for (t = nreq; t < nmut && t < p->nacks; t++) {
+			if (!(p->acks[t].flags & PLT_A_DUP)) {
 				res->mutant_bases++;
 				break;
 			}
 		}
+		if (nmut > nreq)
+			nreq = nmut;
 	}
 	res->states++;
 	res->torn += torn;

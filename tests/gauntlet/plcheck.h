@@ -31,7 +31,9 @@ enum plc_mutant {
 	/*
 	 * Expect the messages acknowledged after the next sync point as if
 	 * they had been acknowledged before this one, and build the state
-	 * that keeps nothing after it: their loss must be reported.
+	 * that keeps nothing after it: their loss must be reported.  (Not
+	 * in every state: an acknowledgement read late can follow a sync
+	 * point after its own, and then its message is there already.)
 	 */
 	PLC_MUT_EARLYACK,
 	/*
