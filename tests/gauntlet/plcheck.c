@@ -43,9 +43,9 @@
  * was sent by the workload, once.  A state in which the storage library
  * finds no store at all (STORE_ENOTFOUND: a first start cut short) is
  * the one exception to the first rule: it must hold nothing, and once the
- * store is opened on it, verify must accept what that made.  The checks that open the store run in a child
- * process, so that a store damaged badly enough to crash LMDB is a failed
- * state, not a crashed checker.
+ * store is opened on it, verify must accept what that made.  The checks
+ * that open the store run in a child process, so that a store damaged
+ * badly enough to crash LMDB is a failed state, not a crashed checker.
  */
 
 #include "config.h"
@@ -185,7 +185,7 @@ struct plc_proc {
 	size_t		 nsbegin;
 	size_t		*wops;		/* write number -> op + 1 */
 	size_t		 nwops;
-	size_t		*pend;		/* ops not durable yet (all processes) */
+	size_t		*pend;		/* ops not durable yet (any process) */
 	size_t		 npend;
 	size_t		 pendalloc;
 };
@@ -600,17 +600,17 @@ plc_record(struct plc *p, struct plc_proc *pp, const struct plt_rec *r,
 			if (op->mode != 0 && op->mode != PLC_FL_KEEP_SIZE &&
 			    op->mode != (PLC_FL_KEEP_SIZE |
 			    PLC_FL_PUNCH_HOLE)) {
-				*cause = plc_fmt("record %" PRId64 ": fallocate "
-				    "mode %#" PRIx64 " not modelled", rec,
-				    op->mode);
+				*cause = plc_fmt("record %" PRId64 ": "
+				    "fallocate mode %#" PRIx64 " not modelled",
+				    rec, op->mode);
 				return (-1);
 			}
 		}
 		return (0);
 	case PLT_WDONE:
 		if (r->arg2 >= pp->nwops || pp->wops[r->arg2] == 0) {
-			*cause = plc_fmt("record %" PRId64 ": end of an unknown "
-			    "write", rec);
+			*cause = plc_fmt("record %" PRId64 ": end of an "
+			    "unknown write", rec);
 			return (-1);
 		}
 		op = &p->ops[pp->wops[r->arg2] - 1];
@@ -639,8 +639,8 @@ plc_record(struct plc *p, struct plc_proc *pp, const struct plt_rec *r,
 		return (0);
 	case PLT_SYNC_END:
 		if (r->arg >= pp->nsbegin || pp->sbegin[r->arg] == 0) {
-			*cause = plc_fmt("record %" PRId64 ": end of an unknown "
-			    "sync", rec);
+			*cause = plc_fmt("record %" PRId64 ": end of an "
+			    "unknown sync", rec);
 			return (-1);
 		}
 		obj = PLT_ALL;
@@ -1022,7 +1022,8 @@ plc_t_path(struct plc_tgt *t, uint32_t obj)
 
 	for (i = 0; i < t->img->nbinds; i++) {
 		if (t->img->binds[i].obj == obj)
-			return (plc_fmt("%s/%s", t->dir, t->img->binds[i].name));
+			return (plc_fmt("%s/%s", t->dir,
+			    t->img->binds[i].name));
 	}
 	return (NULL);
 }
@@ -1079,7 +1080,8 @@ plc_t_put(struct plc_tgt *t, uint32_t obj, uint64_t off,
 		return;
 	}
 	for (done = 0; done < len; done += n) {
-		if ((n = pwrite(fd, data + done, len - done, off + done)) <= 0) {
+		n = pwrite(fd, data + done, len - done, off + done);
+		if (n <= 0) {
 			plc_t_fail(t);
 			break;
 		}

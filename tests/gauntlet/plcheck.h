@@ -62,7 +62,7 @@ struct plc_opts {
 	size_t		 daemon_every;	/* daemon check every n-th state */
 	plc_daemon_fn	 daemon;
 	void		*daemon_arg;
-	const char	*repro;		/* printed before "--seed S --state K" */
+	const char	*repro;		/* printed before --seed S --state K */
 	int		 quiet;		/* no failure details (negative runs) */
 };
 
@@ -76,10 +76,10 @@ struct plc_result {
 	uint64_t	failed;		/* states failing any check */
 	uint64_t	verify_failed;
 	uint64_t	open_failed;
-	uint64_t	foreign;	/* records never sent, or stored twice */
+	uint64_t	foreign;	/* records never sent or stored twice */
 	uint64_t	daemon_runs;
 	uint64_t	max_required;	/* most acks one state had to hold */
-	uint64_t	mutant_bases;	/* states where a mutant had an effect */
+	uint64_t	mutant_bases;	/* states a mutant had an effect on */
 };
 
 /* What a trace holds. */

@@ -298,6 +298,7 @@ shim_open(int dirfd, const char *path, int flags, mode_t mode)
 	}								\
 } while (0)
 
+/* Replace open(2): the same, tracing a file of the data directory. */
 int
 open(const char *path, int flags, ...)
 {
@@ -307,6 +308,7 @@ open(const char *path, int flags, ...)
 	return (shim_open(AT_FDCWD, path, flags, mode));
 }
 
+/* Replace open64(2), as open(). */
 int
 open64(const char *path, int flags, ...)
 {
@@ -316,6 +318,7 @@ open64(const char *path, int flags, ...)
 	return (shim_open(AT_FDCWD, path, flags, mode));
 }
 
+/* Replace openat(2), as open(). */
 int
 openat(int dirfd, const char *path, int flags, ...)
 {
@@ -325,6 +328,7 @@ openat(int dirfd, const char *path, int flags, ...)
 	return (shim_open(dirfd, path, flags, mode));
 }
 
+/* Replace openat64(2), as open(). */
 int
 openat64(int dirfd, const char *path, int flags, ...)
 {
@@ -334,12 +338,14 @@ openat64(int dirfd, const char *path, int flags, ...)
 	return (shim_open(dirfd, path, flags, mode));
 }
 
+/* Replace creat(2), as open(). */
 int
 creat(const char *path, mode_t mode)
 {
 	return (shim_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode));
 }
 
+/* Replace creat64(2), as open(). */
 int
 creat64(const char *path, mode_t mode)
 {
@@ -354,6 +360,7 @@ shim_forget(int fd)
 		__atomic_store_n(&shim_fds[fd], 0, __ATOMIC_RELEASE);
 }
 
+/* Replace close(2): the descriptor is no longer traced. */
 int
 close(int fd)
 {
@@ -374,6 +381,7 @@ shim_dup(int oldfd, int newfd)
 	__atomic_store_n(&shim_fds[newfd], f, __ATOMIC_RELEASE);
 }
 
+/* Replace dup(2): the copy is traced as the original. */
 int
 dup(int fd)
 {
@@ -387,6 +395,7 @@ dup(int fd)
 	return (r);
 }
 
+/* Replace dup2(2), as dup(). */
 int
 dup2(int oldfd, int newfd)
 {
@@ -401,6 +410,7 @@ dup2(int oldfd, int newfd)
 	return (r);
 }
 
+/* Replace dup3(2), as dup(). */
 int
 dup3(int oldfd, int newfd, int flags)
 {
@@ -469,6 +479,7 @@ shim_wdone(uint32_t f, off_t off, uint64_t n, ssize_t r)
 	    NULL, 0, 0);
 }
 
+/* Replace write(2): a traced write is recorded issued and done. */
 ssize_t
 write(int fd, const void *buf, size_t len)
 {
@@ -493,6 +504,7 @@ write(int fd, const void *buf, size_t len)
 	return (n);
 }
 
+/* Replace pwrite(2), as write(). */
 ssize_t
 pwrite(int fd, const void *buf, size_t len, off_t off)
 {
@@ -515,12 +527,14 @@ pwrite(int fd, const void *buf, size_t len, off_t off)
 	return (n);
 }
 
+/* Replace pwrite64(2), as write(). */
 ssize_t
 pwrite64(int fd, const void *buf, size_t len, off_t off)
 {
 	return (pwrite(fd, buf, len, off));
 }
 
+/* Replace writev(2), as write(). */
 ssize_t
 writev(int fd, const struct iovec *iov, int iovcnt)
 {
@@ -542,6 +556,7 @@ writev(int fd, const struct iovec *iov, int iovcnt)
 	return (n);
 }
 
+/* Replace pwritev(2), as write(). */
 ssize_t
 pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
@@ -561,12 +576,14 @@ pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 	return (n);
 }
 
+/* Replace pwritev64(2), as write(). */
 ssize_t
 pwritev64(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
 	return (pwritev(fd, iov, iovcnt, off));
 }
 
+/* Replace pwritev2(2), as write(); RWF_DSYNC makes it durable. */
 ssize_t
 pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
 {
@@ -589,12 +606,14 @@ pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
 	return (n);
 }
 
+/* Replace pwritev64v2(2), as pwritev2(). */
 ssize_t
 pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
 {
 	return (pwritev2(fd, iov, iovcnt, off, flags));
 }
 
+/* Replace ftruncate(2): the new size is recorded. */
 int
 ftruncate(int fd, off_t len)
 {
@@ -610,12 +629,14 @@ ftruncate(int fd, off_t len)
 	return (r);
 }
 
+/* Replace ftruncate64(2), as ftruncate(). */
 int
 ftruncate64(int fd, off_t len)
 {
 	return (ftruncate(fd, len));
 }
 
+/* Replace fallocate(2): the range and mode are recorded. */
 int
 fallocate(int fd, int mode, off_t off, off_t len)
 {
@@ -631,6 +652,7 @@ fallocate(int fd, int mode, off_t off, off_t len)
 	return (r);
 }
 
+/* Replace fallocate64(2), as fallocate(). */
 int
 fallocate64(int fd, int mode, off_t off, off_t len)
 {
@@ -661,6 +683,7 @@ shim_sync(uint32_t file, int kind, int (*fn)(int), int fd)
 	return (r);
 }
 
+/* Replace fsync(2): recorded before the call and after it. */
 int
 fsync(int fd)
 {
@@ -672,6 +695,7 @@ fsync(int fd)
 	return (shim_sync(f - 1, PLT_S_FSYNC, real_fsync, fd));
 }
 
+/* Replace fdatasync(2), as fsync(). */
 int
 fdatasync(int fd)
 {
@@ -692,6 +716,7 @@ shim_sync_all(int unused)
 	return (0);
 }
 
+/* Replace sync(2): a sync of every file. */
 void
 sync(void)
 {
@@ -702,6 +727,7 @@ sync(void)
 	shim_sync(PLT_ALL, PLT_S_SYNCFS, shim_sync_all, 0);
 }
 
+/* Replace syncfs(2), as sync(). */
 int
 syncfs(int fd)
 {
@@ -711,6 +737,7 @@ syncfs(int fd)
 	return (shim_sync(PLT_ALL, PLT_S_SYNCFS, real_syncfs, fd));
 }
 
+/* Replace sync_file_range(2): recorded, durable nothing. */
 int
 sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
 {
@@ -726,6 +753,7 @@ sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
 	return (r);
 }
 
+/* Replace mmap(2): remember mappings of traced files, for msync. */
 void *
 mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
@@ -756,12 +784,14 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	return (p);
 }
 
+/* Replace mmap64(2), as mmap(). */
 void *
 mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return (mmap(addr, len, prot, flags, fd, off));
 }
 
+/* Replace munmap(2): forget the mapping. */
 int
 munmap(void *addr, size_t len)
 {
@@ -798,6 +828,7 @@ shim_mapped(void *addr)
 	return (f);
 }
 
+/* Replace msync(2): with MS_SYNC, a sync of the file mapped there. */
 int
 msync(void *addr, size_t len, int flags)
 {
@@ -866,6 +897,7 @@ shim_resolve(int dirfd, const char *path, char *rel)
 	return (1);
 }
 
+/* Replace renameat2(2): a rename within the data directory. */
 int
 renameat2(int olddirfd, const char *oldpath, int newdirfd,
     const char *newpath, unsigned int flags)
@@ -897,18 +929,21 @@ renameat2(int olddirfd, const char *oldpath, int newdirfd,
 	return (r);
 }
 
+/* Replace renameat(2), as renameat2(). */
 int
 renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
 {
 	return (renameat2(olddirfd, oldpath, newdirfd, newpath, 0));
 }
 
+/* Replace rename(2), as renameat2(). */
 int
 rename(const char *oldpath, const char *newpath)
 {
 	return (renameat2(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0));
 }
 
+/* Replace unlinkat(2): a name removed from the data directory. */
 int
 unlinkat(int dirfd, const char *path, int flags)
 {
@@ -926,6 +961,7 @@ unlinkat(int dirfd, const char *path, int flags)
 	return (r);
 }
 
+/* Replace unlink(2), as unlinkat(). */
 int
 unlink(const char *path)
 {

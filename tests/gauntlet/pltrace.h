@@ -64,7 +64,7 @@
 #define PLT_MARK	22	/* workload: payload a note (phase) */
 
 /* FILE flags. */
-#define PLT_F_DIR	0x1	/* a directory (its fsync makes names durable) */
+#define PLT_F_DIR	0x1	/* a directory: its fsync makes names durable */
 
 /* WRITE flags. */
 #define PLT_W_DSYNC	0x1	/* descriptor had O_DSYNC or O_SYNC: durable
@@ -80,7 +80,7 @@
 #define PLT_A_DUP	0x1	/* "duplicate":true: an earlier publish */
 #define PLT_A_REST	0x2	/* acknowledged over REST */
 
-#define PLT_ALL		0xffffffffU	/* file number of a sync of everything */
+#define PLT_ALL		0xffffffffU	/* the file of a sync of everything */
 #define PLT_WFAIL	UINT64_MAX	/* WDONE of a failed write */
 
 struct plt_rec {

@@ -64,7 +64,7 @@
 #define PL_IGNORE	"lock.mdb:writer.lock"	/* not durable state */
 #define PL_CONNS	2	/* WebSocket publishers */
 #define PL_CHANNELS	4
-#define PL_WINDOW	8	/* publishes in flight per connection, at most */
+#define PL_WINDOW	8	/* publishes in flight per connection, most */
 #define PL_TIMEOUT	10000	/* ms for one acknowledgement */
 #define PL_RECENT	64	/* acknowledged ids kept to publish again */
 #define PL_REPUBLISH	3	/* of which published again after a restart */
