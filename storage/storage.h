@@ -188,7 +188,10 @@ typedef int	(*store_chan_cb)(const struct store_chan *, void *);
  * write, an empty data.mdb becomes a new store, as in LMDB), STORE_EINVAL
  * if it is a logwire store of another format version (there is no
  * migration).  Rebuilds the pending part of the channel index from the log
- * (at most about 64k records).
+ * (at most about 64k records).  A new store is made in dir/new-store.tmp
+ * and its data.mdb moved into dir once its first commit is durable, so
+ * that a power failure during the first open leaves either no store or a
+ * whole one.
  */
 int		 store_open(const char *dir, const struct store_config *cfg,
 		     struct store **sp, char **cause);

@@ -32,6 +32,7 @@
 #define STORE_DEFAULT_CLEVEL	1
 #define STORE_MAXREADERS	256
 #define STORE_FULL_SLACK	(4ULL * 1024 * 1024)
+#define STORE_NEW_DIR		"new-store.tmp"	/* a store being created */
 
 /* Fill *cfg with the defaults. */
 void
@@ -725,6 +726,108 @@ store_lock(struct store *s, const char *dir, char **cause)
 	return (0);
 }
 
+/* Sync a directory, so that the names in it are durable.  0 or errno. */
+static int
+store_fsync_dir(const char *dir)
+{
+	int	fd, rc = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (errno);
+	if (fsync(fd) != 0)
+		rc = errno;
+	close(fd);
+	return (rc);
+}
+
+/* Remove what a creation cut short left in tmp.  0 or errno. */
+static int
+store_create_clean(const char *tmp)
+{
+	char	*path = NULL;
+
+	store_xasprintf(&path, "%s/data.mdb", tmp);
+	unlink(path);
+	free(path);
+	store_xasprintf(&path, "%s/lock.mdb", tmp);
+	unlink(path);
+	free(path);
+	if (rmdir(tmp) != 0 && errno != ENOENT)
+		return (errno);
+	return (0);
+}
+
+/*
+ * Create the store if dir has none yet (no data.mdb, or an empty one), in
+ * a way a power failure cannot leave half done.  LMDB writes the two meta
+ * pages of a new data.mdb without a sync, and only the first commit's
+ * sync makes them durable: a power failure in between can leave a file
+ * whose second meta page never reached the disk, which LMDB refuses
+ * ("not an LMDB data file") so that the daemon does not start, or one
+ * without the store's databases, which verify calls no logwire store
+ * (tests/gauntlet/powerloss found both).  So the new store is made in
+ * dir/STORE_NEW_DIR, its first commit (the databases and the format
+ * version) synced, and only then is its data.mdb renamed into dir and dir
+ * synced.  Until that rename is durable dir has no data.mdb, which is a
+ * new store again: the next open starts over.  Writer lock held.
+ */
+static int
+store_create(struct store *s, const char *dir, char **cause)
+{
+	struct stat	 st;
+	MDB_env		*env = NULL;
+	MDB_txn		*txn;
+	char		*data = NULL, *tmp = NULL, *tmpdata = NULL;
+	int		 rc = 0, err;
+
+	store_xasprintf(&data, "%s/data.mdb", dir);
+	if (stat(data, &st) == 0 && st.st_size > 0)
+		goto out;	/* a store (or what mdb_env_open will judge) */
+	store_xasprintf(&tmp, "%s/%s", dir, STORE_NEW_DIR);
+	store_xasprintf(&tmpdata, "%s/data.mdb", tmp);
+	if ((err = store_create_clean(tmp)) != 0 ||
+	    (mkdir(tmp, 0700) != 0 && (err = errno) != 0)) {
+		store_xasprintf(cause, "%s: %s", tmp, strerror(err));
+		rc = err == ENOSPC ? STORE_EFULL : STORE_ESYS;
+		goto out;
+	}
+	if ((rc = mdb_env_create(&env)) != 0) {
+		env = NULL;
+		goto lmdb;
+	}
+	mdb_env_set_maxdbs(env, 8);
+	if ((rc = mdb_env_open(env, tmp, MDB_NOTLS, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+		goto lmdb;
+	if ((rc = store_open_dbs(s, txn, NULL)) != 0) {
+		mdb_txn_abort(txn);
+		goto lmdb;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto lmdb;
+	mdb_env_close(env);
+	env = NULL;
+	err = rename(tmpdata, data) != 0 ? errno : store_fsync_dir(dir);
+	if (err != 0) {
+		store_xasprintf(cause, "%s: %s", data, strerror(err));
+		rc = err == ENOSPC ? STORE_EFULL : STORE_ESYS;
+		goto out;
+	}
+	store_create_clean(tmp);
+	goto out;
+
+lmdb:
+	store_xasprintf(cause, "%s: %s", tmp, mdb_strerror(rc));
+	rc = store_err(rc);
+out:
+	if (env != NULL)
+		mdb_env_close(env);
+	free(tmpdata);
+	free(tmp);
+	free(data);
+	return (rc);
+}
+
 /*
  * Open (creating if needed) the store in directory `dir`.
  */
@@ -781,6 +884,8 @@ store_open(const char *dir, const struct store_config *cfg,
 		goto fail;
 	}
 	if (!s->cfg.readonly && (rc = store_lock(s, dir, cause)) != 0)
+		goto fail;
+	if (!s->cfg.readonly && (rc = store_create(s, dir, cause)) != 0)
 		goto fail;
 
 	if ((rc = mdb_env_create(&s->env)) != 0) {

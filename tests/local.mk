@@ -22,3 +22,4 @@ include $(srcdir)/tests/rest.mk
 include $(srcdir)/tests/fuzz.mk
 include $(srcdir)/tests/bench.mk
 include $(srcdir)/tests/unit.mk
+include $(srcdir)/tests/gauntlet.mk
