@@ -141,6 +141,9 @@ int		 cmd_rest_snapshot(struct cli *, struct cli_args *,
 		     const char *);
 int		 cmd_rest_auth(struct cli *, char **);
 
+/* cmd-token.c */
+extern const struct cli_cmd cmd_token_entry;
+
 /* ---- end of CLI sections ---- */
 
 /* ---- server (logwired) sections below this line ---- */

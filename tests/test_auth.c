@@ -2,7 +2,8 @@
  * Tests of the credentials library (src/auth/): strict base64,
  * capabilities (parsing, matching, intersection, whole-store admin), API
  * keys and Basic credentials, HS256 tokens (every refusal the verifier
- * must make, leeway edges, a known-answer token computed with openssl).
+ * must make, leeway edges, a known-answer token computed with openssl),
+ * and `logwire token` run as the real binary, its output verified here.
  */
 
 #include "config.h"
@@ -28,6 +29,7 @@
 
 #define T_NOW		1700000100LL		/* test clock, Unix s */
 #define T_NOW_MS	((uint64_t)T_NOW * 1000)
+#define RUN_TIMEOUT	30			/* seconds for one logwire run */
 
 #define K1_SECRET	"k1-secret-0123456789"
 #define K2_SECRET	"k2-secret-0123456789"
@@ -63,6 +65,8 @@ static const char b64_alpha[] =
 
 static struct apikey_list	 keys;
 static struct apikey		*k1, *k2, *kat;
+static char			 logwire_bin[4096];
+static char			*tmproot;
 static int			 nrefusals;
 
 /* Return a new string from a format, or abort. */
@@ -1447,6 +1451,222 @@ test_token_misc(void)
 	CU_ASSERT_STRING_EQUAL(auth_strerror(-1), "unknown error");
 }
 
+/* What one run of logwire did. */
+struct run {
+	int	 status;
+	char	*out;
+	char	*err;
+};
+
+/* Read a whole small file; "" if it cannot be read. */
+static char *
+slurp(const char *path)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+	size_t	 off = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY)) != -1) {
+		while (off < sizeof buf - 1 &&
+		    (n = read(fd, buf + off, sizeof buf - 1 - off)) > 0)
+			off += n;
+		close(fd);
+	}
+	buf[off] = '\0';
+	return (strdup(buf));
+}
+
+/* Run logwire with the arguments (NULL-terminated), killed after 30 s. */
+static void
+run_cli(struct run *r, ...)
+{
+	va_list	 ap;
+	char	*argv[32], *out, *err;
+	pid_t	 pid;
+	int	 argc = 0, st = 0, i, fd;
+
+	argv[argc++] = logwire_bin;
+	va_start(ap, r);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	out = tfmt("%s/out", tmproot);
+	err = tfmt("%s/err", tmproot);
+	if ((pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		if ((fd = open(out, O_WRONLY|O_CREAT|O_TRUNC, 0600)) == -1 ||
+		    dup2(fd, 1) == -1)
+			_exit(127);
+		if ((fd = open(err, O_WRONLY|O_CREAT|O_TRUNC, 0600)) == -1 ||
+		    dup2(fd, 2) == -1)
+			_exit(127);
+		execv(logwire_bin, argv);
+		_exit(127);
+	}
+	for (i = 0; i < RUN_TIMEOUT * 100; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		usleep(10000);
+	}
+	if (i == RUN_TIMEOUT * 100) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		CU_FAIL("logwire finished in time");
+	}
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->out = slurp(out);
+	r->err = slurp(err);
+	unlink(out);
+	unlink(err);
+	free(out);
+	free(err);
+}
+
+/* Free what a run captured. */
+static void
+run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* Expect bad usage: exit 2, one line on stderr, nothing on stdout. */
+static void
+check_usage(struct run *r, const char *what)
+{
+	char	*nl;
+
+	if (r->status != 2 || *r->out != '\0') {
+		fprintf(stderr, "\n  %s: exit %d, stdout \"%s\", stderr "
+		    "\"%s\"\n", what, r->status, r->out, r->err);
+		CU_FAIL("bad usage exits 2");
+	}
+	nl = strchr(r->err, '\n');
+	CU_ASSERT(nl != NULL && nl[1] == '\0');
+	CU_ASSERT(strstr(r->err, "logwire: token:") == r->err);
+	CU_ASSERT(strstr(r->err, "secret-0123") == NULL);
+}
+
+/*
+ * logwire token prints one token and nothing else, which the library
+ * verifies with the same key and which carries sub, exp and the cap.
+ */
+static void
+test_cli_token(void)
+{
+	struct token_claims	 tc;
+	struct run		 r;
+	char			*cause = NULL, *nl;
+	int64_t			 before, after;
+	int			 rc;
+
+	before = (int64_t)time(NULL);
+	run_cli(&r, "token", "--key", "k2:" K2_SECRET, "--sub", "svc-1",
+	    "--ttl", "15m", "--cap", "{\"orders:eu:*\":[\"subscribe\"]}",
+	    NULL);
+	after = (int64_t)time(NULL);
+	CU_ASSERT(r.status == 0);
+	CU_ASSERT_STRING_EQUAL(r.err, "");
+	nl = strchr(r.out, '\n');
+	CU_ASSERT_FATAL(nl != NULL && nl[1] == '\0');
+	*nl = '\0';
+	rc = token_verify(r.out, strlen(r.out), apikey_lookup, &keys,
+	    (uint64_t)after * 1000, 0, &tc, &cause);
+	if (rc != 0)
+		fprintf(stderr, "\n  refused: %s\n", cause);
+	CU_ASSERT_FATAL(rc == 0);
+	CU_ASSERT_STRING_EQUAL(tc.sub, "svc-1");
+	CU_ASSERT_STRING_EQUAL(tc.kid, "k2");
+	CU_ASSERT(tc.exp_ms >= (uint64_t)(before + 900) * 1000 &&
+	    tc.exp_ms <= (uint64_t)(after + 900) * 1000);
+	CU_ASSERT(may(tc.cap, CAP_SUBSCRIBE, "orders:eu:1"));
+	CU_ASSERT(!may(tc.cap, CAP_SUBSCRIBE, "orders:us:1"));
+	CU_ASSERT(!may(tc.cap, CAP_HISTORY, "orders:eu:1"));
+	token_claims_free(&tc);
+	/* Expired once the ttl has passed. */
+	rc = token_verify(r.out, strlen(r.out), apikey_lookup, &keys,
+	    (uint64_t)(after + 901) * 1000, 0, &tc, &cause);
+	CU_ASSERT(rc == AUTH_EEXPIRED);
+	free(cause);
+	run_free(&r);
+
+	/* Options after the word, a key with its capability, ttl in ms. */
+	run_cli(&r, "--sub", "x", "token", "--ttl", "1500ms", "--key",
+	    "k1:" K1_SECRET ":{\"*\":[\"publish\"]}", NULL);
+	CU_ASSERT(r.status == 0);
+	nl = strchr(r.out, '\n');
+	CU_ASSERT_FATAL(nl != NULL);
+	*nl = '\0';
+	cause = NULL;
+	CU_ASSERT(token_verify(r.out, strlen(r.out), apikey_lookup, &keys,
+	    (uint64_t)time(NULL) * 1000, 0, &tc, &cause) == 0);
+	CU_ASSERT(tc.sub != NULL && strcmp(tc.sub, "x") == 0);
+	token_claims_free(&tc);
+	free(cause);
+	run_free(&r);
+}
+
+/* logwire token refuses bad usage with exit 2 and prints no token. */
+static void
+test_cli_token_usage(void)
+{
+	struct run	r;
+
+	run_cli(&r, "token", "--sub", "a", "--ttl", "1m", NULL);
+	check_usage(&r, "no --key");
+	CU_ASSERT(strstr(r.err, "--key") != NULL);
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--ttl", "1m", NULL);
+	check_usage(&r, "no --sub");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--sub", "a", NULL);
+	check_usage(&r, "no --ttl");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:short", "--sub", "a", "--ttl", "1m",
+	    NULL);
+	check_usage(&r, "short secret");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1", "--sub", "a", "--ttl", "1m", NULL);
+	check_usage(&r, "no secret");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--sub", "a", "--ttl",
+	    "soon", NULL);
+	check_usage(&r, "bad ttl");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--sub", "a", "--ttl",
+	    "0s", NULL);
+	check_usage(&r, "zero ttl");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--sub", "a", "--ttl",
+	    "3000000d", NULL);
+	check_usage(&r, "ttl past 9999");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--sub", "", "--ttl",
+	    "1m", NULL);
+	check_usage(&r, "empty sub");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--sub", "a", "--ttl",
+	    "1m", "--cap", "{\"*\":[\"delete\"]}", NULL);
+	check_usage(&r, "bad cap");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET ":{\"a*\":[\"publish\"]}",
+	    "--sub", "a", "--ttl", "1m", "--cap", "{\"*\":[\"publish\"]}",
+	    NULL);
+	check_usage(&r, "cap wider than the key's");
+	run_free(&r);
+	run_cli(&r, "token", "--key", "k1:" K1_SECRET, "--sub", "a", "--ttl",
+	    "1m", "extra", NULL);
+	check_usage(&r, "operand");
+	run_free(&r);
+	run_cli(&r, "--token", "t", "token", "--key", "k1:" K1_SECRET, "--sub",
+	    "a", "--ttl", "1m", NULL);
+	check_usage(&r, "--token with --key");
+	run_free(&r);
+}
+
 /* Make the test keys. */
 static int
 setup_keys(void)
@@ -1470,20 +1690,50 @@ setup_keys(void)
 	return (0);
 }
 
+/* Remove the temporary directory (two files at most). */
+static void
+cleanup_tmp(void)
+{
+	char	*p;
+
+	p = tfmt("%s/out", tmproot);
+	unlink(p);
+	free(p);
+	p = tfmt("%s/err", tmproot);
+	unlink(p);
+	free(p);
+	rmdir(tmproot);
+}
+
 int
 main(void)
 {
-	CU_pSuite	 lib;
+	CU_pSuite	 lib, cli;
+	const char	*tmpdir;
 	unsigned int	 failed;
 	size_t		 i;
 
+	snprintf(logwire_bin, sizeof logwire_bin, "%s/src/logwire",
+	    TOP_BUILDDIR);
+	if (access(logwire_bin, X_OK) != 0) {
+		fprintf(stderr, "test_auth: no %s\n", logwire_bin);
+		return (1);
+	}
+	if ((tmpdir = getenv("TMPDIR")) == NULL || *tmpdir == '\0')
+		tmpdir = "/tmp";
+	tmproot = tfmt("%s/test_auth.XXXXXX", tmpdir);
+	if (mkdtemp(tmproot) == NULL) {
+		perror(tmproot);
+		return (1);
+	}
 	if (setup_keys() != 0)
 		return (1);
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return (1);
 	lib = CU_add_suite("auth", NULL, NULL);
-	if (lib == NULL ||
+	cli = CU_add_suite("logwire token", NULL, NULL);
+	if (lib == NULL || cli == NULL ||
 	    CU_add_test(lib, "strict base64 and base64url", test_b64) == NULL ||
 	    CU_add_test(lib, "capability JSON refused and accepted",
 	    test_cap_parse) == NULL ||
@@ -1509,7 +1759,10 @@ main(void)
 	    CU_add_test(lib, "a wider cap claim only narrows",
 	    test_token_wide_cap) == NULL ||
 	    CU_add_test(lib, "other valid shapes, Bearer, error names",
-	    test_token_misc) == NULL) {
+	    test_token_misc) == NULL ||
+	    CU_add_test(cli, "the printed token verifies",
+	    test_cli_token) == NULL ||
+	    CU_add_test(cli, "bad usage exits 2", test_cli_token_usage) == NULL) {
 		CU_cleanup_registry();
 		return (1);
 	}
@@ -1521,5 +1774,7 @@ main(void)
 	for (i = 0; i < keys.n; i++)
 		apikey_free(keys.keys[i]);
 	free(keys.keys);
+	cleanup_tmp();
+	free(tmproot);
 	return (failed == 0 ? 0 : 1);
 }
