@@ -1016,7 +1016,6 @@ test_token_refusals(void)
 	free(t);
 
 	/* Size: exactly TOKEN_MAX_BYTES passes, one more is refused. */
-	h = hdr("k1");
 	big = NULL;
 	for (len = 5000; len < 7000; len++) {
 		p = malloc(len + 1);
@@ -1184,6 +1183,18 @@ test_token_refusals(void)
 	t = good_k1(",\"cap\":\"{}\"");
 	refuse("cap a string", t, AUTH_ECLAIM);
 	free(t);
+	/* The cause does not quote the claims (found by fuzz_token). */
+	{
+		struct token_claims	 tc;
+		char			*cause = NULL;
+
+		t = good_k1(",\"cap\":{\"x" K1_SECRET "\":[\"nope\"]}");
+		CU_ASSERT(token_verify(t, strlen(t), apikey_lookup, &keys,
+		    T_NOW_MS, 0, &tc, &cause) == AUTH_ECLAIM);
+		CU_ASSERT(cause != NULL && strstr(cause, K1_SECRET) == NULL);
+		free(cause);
+		free(t);
+	}
 
 	/* Times. */
 	c = tfmt("{\"sub\":\"alice\",\"exp\":%lld}", T_NOW - 1);
