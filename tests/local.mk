@@ -20,6 +20,7 @@ include $(srcdir)/tests/server.mk
 include $(srcdir)/tests/harness.mk
 include $(srcdir)/tests/rest.mk
 include $(srcdir)/tests/fuzz.mk
+include $(srcdir)/tests/auth.mk
 include $(srcdir)/tests/bench.mk
 include $(srcdir)/tests/unit.mk
 include $(srcdir)/tests/gauntlet.mk

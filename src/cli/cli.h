@@ -93,6 +93,9 @@ extern const struct cli_cmd cmd_verify_entry;
 extern const struct cli_cmd cmd_tail_entry;
 extern const struct cli_cmd cmd_publish_entry;
 
+/* cmd-token.c */
+extern const struct cli_cmd cmd_token_entry;
+
 /* cmd-rest.c */
 extern const struct cli_cmd cmd_history_entry;
 extern const struct cli_cmd cmd_channels_entry;

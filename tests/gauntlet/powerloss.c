@@ -51,7 +51,7 @@
 
 #include <jansson.h>
 
-#include "logwire.h"
+#include "common.h"
 #include "harness.h"
 #include "pltrace.h"
 #include "plcheck.h"
