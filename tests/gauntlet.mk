@@ -13,8 +13,8 @@ tests_gauntlet_powerloss_SOURCES = tests/gauntlet/powerloss.c \
 tests_gauntlet_powerloss_CPPFLAGS = $(HARNESS_CPPFLAGS) \
 	-DTOP_BUILDDIR='"$(abs_top_builddir)"'
 tests_gauntlet_powerloss_LDADD = $(HARNESS_LIBS) $(STORAGE_LIBS) -lpthread
-tests_gauntlet_powerloss_DEPENDENCIES = tests/libharness.a libwsc.a \
-	libstorage.a libcommon.a src/logwired$(EXEEXT) src/logwire$(EXEEXT) \
+tests_gauntlet_powerloss_DEPENDENCIES = $(HARNESS_DEPS) \
+	libstorage.a src/logwired$(EXEEXT) src/logwire$(EXEEXT) \
 	tests/gauntlet/plshim.so
 
 # The shim is a shared object, built by an explicit rule (the tree has no
